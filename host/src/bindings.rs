@@ -1,0 +1,29 @@
+//! The one place the WIT contract is turned into Rust. Everything else uses
+//! the re-exports below, never the generated modules directly.
+
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "scenario",
+        // Every import is async (probes await network and timers) and
+        // trappable (a host bug or a bad resource handle traps the guest
+        // instead of panicking the host). Probe failures are *values*: they
+        // are `probe-error` in the WIT results, not traps.
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "rigor:scenario/metrics.histogram": crate::metrics::HistogramHandle,
+            "rigor:scenario/redis.connection": crate::probes::redis::Connection,
+        },
+        require_store_data_send: true,
+    });
+}
+
+pub use generated::Scenario;
+pub use generated::ScenarioPre;
+pub use generated::rigor::scenario::{clock, metrics, redis, report, types};
+
+/// The contract version this host implements, as it appears in import names.
+pub const CONTRACT_PACKAGE: &str = "rigor:scenario";
+/// The contract version this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";

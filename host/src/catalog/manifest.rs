@@ -1,0 +1,84 @@
+//! The serde model of `catalog.toml`. Unknown keys are errors; see
+//! `docs/catalog.md` for the format.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub targets: Targets,
+    #[serde(default, rename = "scenario")]
+    pub scenarios: Vec<ScenarioEntry>,
+}
+
+/// Limits applied to every scenario that does not set its own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    pub memory: Option<Spanned<String>>,
+    pub deadline: Option<Spanned<String>>,
+}
+
+/// Named targets. `default` needs no entry: it is `--redis URL`, or a
+/// throwaway redis-server that rigor starts for the run.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default)]
+    pub redis: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioEntry {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A folder holding a Rust scenario crate, or a `.wasm` component,
+    /// relative to the catalog file.
+    pub source: Spanned<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Spanned<ParamDecl>>,
+    #[serde(default)]
+    pub grants: GrantsDecl,
+    /// Metric name → threshold expressions.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub limits: LimitsDecl,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDecl {
+    /// The default; its TOML type is the parameter's type (integer, float,
+    /// string or boolean).
+    pub default: toml::Value,
+    #[serde(default)]
+    pub help: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsDecl {
+    /// Redis target names the scenario may open.
+    #[serde(default)]
+    pub redis: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsDecl {
+    /// Cap on each linear memory, e.g. `"256MiB"`.
+    pub memory: Option<Spanned<String>>,
+    /// Wall-clock deadline, e.g. `"5m"`.
+    pub deadline: Option<Spanned<String>>,
+}

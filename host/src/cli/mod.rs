@@ -1,0 +1,117 @@
+//! The command line: clap definitions and dispatch. Nothing else in rigor
+//! reads arguments or decides the exit code.
+
+mod build;
+mod list;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: every scenario passed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a check or threshold failed, or a scenario errored.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: invalid input (arguments, catalog, component, threshold syntax).
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code: interrupted (Ctrl-C); requested reports are still written.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// WebAssembly-scriptable test orchestration: sandboxed scenarios, native
+/// timed probes, reports for people and CI.
+#[derive(Debug, Parser)]
+#[command(name = "rigor", version, about, long_about = None)]
+#[command(after_help = "Examples:
+  rigor run --json report.json                 run the whole catalog in ./scenarios
+  rigor run redis-latency --param ops=5000     one scenario with a parameter
+  rigor run redis-latency --redis redis://127.0.0.1:6379
+  rigor list                                   what the catalog holds
+
+Exit codes: 0 passed, 1 failed or errored, 2 invalid input, 130 interrupted.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenarios and report (builds what is missing or stale first).
+    Run(run::RunArgs),
+    /// List the scenarios of a catalog.
+    List(list::ListArgs),
+    /// Build the catalog's scenario sources into components.
+    Build(build::BuildArgs),
+}
+
+/// An error at the command-line edge, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments, catalog, component or threshold: exit 2.
+    #[error("{0}")]
+    Invalid(String),
+    /// The run could not be carried out: exit 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Invalid(_) => EXIT_INVALID,
+            CliError::Failed(_) => EXIT_FAILED,
+        }
+    }
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn main(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::List(args) => list::execute(args),
+        Command::Build(args) => build::execute(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// The catalog location shared by the subcommands.
+#[derive(Debug, Clone, clap::Args)]
+struct CatalogArgs {
+    /// Catalog folder (holding catalog.toml) or catalog file.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "scenarios",
+        env = "RIGOR_CATALOG"
+    )]
+    catalog: PathBuf,
+}
+
+impl CatalogArgs {
+    fn load(&self) -> Result<rigor::catalog::Catalog, CliError> {
+        rigor::catalog::Catalog::load(&self.catalog).map_err(|e| CliError::Invalid(e.to_string()))
+    }
+}
+
+/// The Rust sources of `scenarios`, to hand to the builder.
+fn rust_sources<'a>(
+    scenarios: impl IntoIterator<Item = (&'a str, &'a rigor::catalog::Source)>,
+) -> Vec<rigor::build::RustSource> {
+    scenarios
+        .into_iter()
+        .filter_map(|(name, source)| match source {
+            rigor::catalog::Source::Rust { dir, crate_name } => Some(rigor::build::RustSource {
+                name: name.to_owned(),
+                dir: dir.clone(),
+                crate_name: crate_name.clone(),
+            }),
+            rigor::catalog::Source::Wasm(_) => None,
+        })
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! `rigor run`: arguments → plan → build → load → run → reports → exit code.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use rigor::catalog::ParamOverride;
+use rigor::catalog::plan::{CliThreshold, Selection, plan};
+use rigor::engine::Engine;
+use rigor::report::{console, json, write_atomically};
+use rigor::runner::{self, RedisSetup, RunEvent};
+
+use super::{CatalogArgs, CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, rust_sources};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario names, tags or `.wasm` files (default: the whole catalog).
+    scenarios: Vec<String>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    /// URL of the `default` Redis target; without it rigor starts a
+    /// throwaway redis-server for the run.
+    #[arg(long, value_name = "URL", env = "RIGOR_REDIS_URL")]
+    redis: Option<String>,
+    /// A named Redis target, `NAME=URL` (repeatable).
+    #[arg(long = "redis-target", value_name = "NAME=URL")]
+    redis_targets: Vec<String>,
+    /// Set a parameter: `name=value`, or `scenario:name=value` (repeatable).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Add a threshold: `scenario:metric:expression` (repeatable), e.g.
+    /// `redis-latency:get.100B:p(99)<500us`.
+    #[arg(long = "threshold", value_name = "SPEC")]
+    thresholds: Vec<String>,
+    /// Write the JSON report (`rigor.report/v1`) to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Where compiled components are cached (default: $XDG_CACHE_HOME/rigor).
+    #[arg(long, value_name = "DIR", env = "RIGOR_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile components every time instead of using the cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Do not build scenario sources; use the components already built.
+    #[arg(long)]
+    no_build: bool,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Colour in the console summary.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// The redis-server program used for the managed default target.
+    #[arg(long, value_name = "PATH", hide = true, env = "RIGOR_REDIS_SERVER")]
+    redis_server: Option<PathBuf>,
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("rigor"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/rigor"))
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+pub fn execute(args: RunArgs) -> Result<u8, CliError> {
+    let invalid = |e: String| CliError::Invalid(e);
+
+    let selection = Selection {
+        selectors: args.scenarios.clone(),
+        params: args
+            .params
+            .iter()
+            .map(|p| ParamOverride::parse(p))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        thresholds: args
+            .thresholds
+            .iter()
+            .map(|t| CliThreshold::parse(t))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+    };
+    let mut redis_targets = BTreeMap::new();
+    for spec in &args.redis_targets {
+        let (name, url) = spec.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "invalid --redis-target `{spec}`: expected `NAME=URL`"
+            ))
+        })?;
+        redis_targets.insert(name.trim().to_owned(), url.trim().to_owned());
+    }
+
+    // Without selectors the catalog is required; with only file paths it is
+    // optional, unless asked for explicitly.
+    let only_files = !args.scenarios.is_empty()
+        && args
+            .scenarios
+            .iter()
+            .all(|s| s.ends_with(".wasm") || std::path::Path::new(s).is_file());
+    let catalog = if only_files && !args.catalog.catalog.exists() {
+        None
+    } else {
+        Some(args.catalog.load()?)
+    };
+    let planned = plan(catalog.as_ref(), &selection).map_err(|e| invalid(e.to_string()))?;
+
+    let built = if args.no_build {
+        built_paths_without_building(&planned)
+    } else {
+        let sources = rust_sources(planned.iter().map(|p| (p.name.as_str(), &p.source)));
+        rigor::build::build_rust(&sources).map_err(|e| invalid(e.to_string()))?
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(default_cache_dir)
+    };
+    let engine = Engine::new(cache_dir).map_err(|e| CliError::Failed(e.to_string()))?;
+    let prepared = runner::prepare(&engine, planned, &built).map_err(|e| invalid(e.to_string()))?;
+
+    let mut redis = RedisSetup {
+        default_url: args.redis.clone(),
+        targets: catalog
+            .as_ref()
+            .map(|c| c.redis_targets.clone())
+            .unwrap_or_default(),
+        server_program: args.redis_server.clone(),
+    };
+    redis.targets.extend(redis_targets);
+
+    let quiet = args.quiet;
+    let report = runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: stopping the current scenario and writing reports (Ctrl-C again to abort)");
+                let _ = stop_tx.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(EXIT_INTERRUPTED));
+                }
+            }
+        });
+        runner::execute(&engine, &prepared, &redis, stop_rx, |event| {
+            if quiet {
+                return;
+            }
+            match event {
+                RunEvent::Started { name, index, total } => {
+                    eprintln!("▶ [{}/{total}] {name}", index + 1);
+                }
+                RunEvent::Finished { report } => {
+                    eprintln!(
+                        "  {} {} in {:.1} s",
+                        report.name,
+                        report.status.as_str(),
+                        report.duration_ms / 1e3
+                    );
+                }
+            }
+        })
+        .await
+    });
+    let report = report.map_err(|e| invalid(e.to_string()))?;
+
+    if let Some(path) = &args.json {
+        let text = json::render(&report);
+        if path.as_os_str() == "-" {
+            print!("{text}");
+        } else {
+            write_atomically(path, &text).map_err(|e| {
+                CliError::Failed(format!(
+                    "cannot write the JSON report to `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+    }
+    if !quiet {
+        let text = console::render(&report, use_color(args.color));
+        if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    drop(prepared);
+    drop(engine);
+    runtime.shutdown_background();
+
+    Ok(if report.partial {
+        EXIT_INTERRUPTED
+    } else if report.summary.failed + report.summary.errored > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// With `--no-build`, where cargo would have put each Rust scenario.
+fn built_paths_without_building(
+    planned: &[rigor::catalog::plan::PlannedScenario],
+) -> BTreeMap<String, PathBuf> {
+    let sources = rust_sources(planned.iter().map(|p| (p.name.as_str(), &p.source)));
+    rigor::build::expected_outputs(&sources)
+}

@@ -1,0 +1,33 @@
+//! # rigor
+//!
+//! WebAssembly-scriptable test orchestration. Scenarios are sandboxed
+//! components (any language) that script *what* to do and *what passes*; the
+//! host does everything timed or concurrent natively and reports to people
+//! and CI.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! CLI args + catalog.toml ─► catalog::plan ─► Vec<PlannedScenario>
+//!   ─► engine::Engine::load (compiled-component cache, world check)
+//!   ─► engine::Engine::run: Store<HostState> per scenario (memory cap, deadline)
+//!        guest run(params) ─► probes (policy check, timed natively) ─► metrics::Recorder
+//!        guest checks / thresholds / findings ─► report::builder
+//!   ─► runner: catalog and CLI thresholds ─► report::model::ScenarioReport
+//!   ─► RunReport ─► writers (console, JSON) ─► exit code
+//! ```
+//!
+//! Probes never write reports; writers never run probes; the guest never
+//! times host work with its own clock.
+
+pub mod bindings;
+pub mod build;
+pub mod catalog;
+pub mod engine;
+pub mod metrics;
+pub mod policy;
+pub mod probes;
+pub mod report;
+pub mod runner;
+pub mod services;
+pub mod thresholds;

@@ -1,0 +1,238 @@
+//! The per-scenario registry of named metrics. Probes and the guest record
+//! into it; thresholds and the report read from it.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::{Distribution, Unit};
+
+/// Most metrics one scenario may create: bounds host memory against a guest
+/// that invents names in a loop.
+pub const MAX_METRICS: usize = 1024;
+/// Longest metric name accepted (bytes).
+pub const MAX_NAME_LEN: usize = 200;
+
+/// What a metric holds.
+#[derive(Debug, Clone)]
+pub enum MetricData {
+    Histogram(Distribution),
+    Gauge(f64),
+    Counter(u64),
+}
+
+impl MetricData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MetricData::Histogram(_) => "histogram",
+            MetricData::Gauge(_) => "gauge",
+            MetricData::Counter(_) => "counter",
+        }
+    }
+}
+
+/// One named metric.
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub name: String,
+    pub unit: Unit,
+    pub data: MetricData,
+    /// When the metric was created and last updated: `rate/s` divides the
+    /// count by this span.
+    pub created: Instant,
+    pub updated: Instant,
+}
+
+impl Metric {
+    /// Seconds between creation and the last update (0 if never updated).
+    pub fn elapsed_secs(&self) -> f64 {
+        self.updated.duration_since(self.created).as_secs_f64()
+    }
+}
+
+/// The resource a guest holds for a histogram: an index into the recorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistogramHandle {
+    index: usize,
+}
+
+/// Why a metric could not be created or updated.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MetricError {
+    #[error("metric name is empty")]
+    EmptyName,
+    #[error("metric name `{0}…` is longer than {MAX_NAME_LEN} bytes")]
+    NameTooLong(String),
+    #[error("metric `{name}` is a {existing}, not a {requested}")]
+    KindMismatch {
+        name: String,
+        existing: &'static str,
+        requested: &'static str,
+    },
+    #[error("too many metrics: a scenario may create at most {MAX_METRICS}")]
+    TooMany,
+}
+
+/// Named metrics of one scenario, in creation order.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    metrics: Vec<Metric>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entry(
+        &mut self,
+        name: &str,
+        unit: Unit,
+        make: impl FnOnce() -> MetricData,
+    ) -> Result<usize, MetricError> {
+        if name.is_empty() {
+            return Err(MetricError::EmptyName);
+        }
+        if name.len() > MAX_NAME_LEN {
+            let cut: String = name.chars().take(40).collect();
+            return Err(MetricError::NameTooLong(cut));
+        }
+        if let Some(&index) = self.by_name.get(name) {
+            let wanted = make();
+            let existing = self.metrics[index].data.kind();
+            if existing != wanted.kind() {
+                return Err(MetricError::KindMismatch {
+                    name: name.to_owned(),
+                    existing,
+                    requested: wanted.kind(),
+                });
+            }
+            return Ok(index);
+        }
+        if self.metrics.len() >= MAX_METRICS {
+            return Err(MetricError::TooMany);
+        }
+        let now = Instant::now();
+        self.metrics.push(Metric {
+            name: name.to_owned(),
+            unit,
+            data: make(),
+            created: now,
+            updated: now,
+        });
+        let index = self.metrics.len() - 1;
+        self.by_name.insert(name.to_owned(), index);
+        Ok(index)
+    }
+
+    /// Opens (or creates) the histogram `name`. The first unit given wins.
+    pub fn histogram(&mut self, name: &str, unit: Unit) -> Result<HistogramHandle, MetricError> {
+        let index = self.entry(name, unit, || MetricData::Histogram(Distribution::new()))?;
+        Ok(HistogramHandle { index })
+    }
+
+    /// Records into a histogram previously opened on this recorder.
+    #[inline]
+    pub fn record(&mut self, handle: HistogramHandle, value: u64) {
+        let metric = &mut self.metrics[handle.index];
+        if let MetricData::Histogram(d) = &mut metric.data {
+            d.record(value);
+            metric.updated = Instant::now();
+        }
+    }
+
+    /// Records many values with one timestamp update.
+    pub fn record_many(&mut self, handle: HistogramHandle, values: &[u64]) {
+        let metric = &mut self.metrics[handle.index];
+        if let MetricData::Histogram(d) = &mut metric.data {
+            for &v in values {
+                d.record(v);
+            }
+            metric.updated = Instant::now();
+        }
+    }
+
+    pub fn metric_at(&self, handle: HistogramHandle) -> &Metric {
+        &self.metrics[handle.index]
+    }
+
+    pub fn gauge(&mut self, name: &str, value: f64, unit: Unit) -> Result<(), MetricError> {
+        let index = self.entry(name, unit, || MetricData::Gauge(0.0))?;
+        let metric = &mut self.metrics[index];
+        metric.data = MetricData::Gauge(value);
+        metric.updated = Instant::now();
+        Ok(())
+    }
+
+    pub fn counter_add(&mut self, name: &str, delta: u64) -> Result<(), MetricError> {
+        let index = self.entry(name, Unit::Count, || MetricData::Counter(0))?;
+        let metric = &mut self.metrics[index];
+        if let MetricData::Counter(c) = &mut metric.data {
+            *c = c.saturating_add(delta);
+        }
+        metric.updated = Instant::now();
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Metric> {
+        self.by_name.get(name).map(|&i| &self.metrics[i])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Metric> {
+        self.metrics.iter()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.metrics.iter().map(|m| m.name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_a_histogram_returns_the_same_data() {
+        let mut r = Recorder::new();
+        let a = r.histogram("get.100B", Unit::Nanoseconds).unwrap();
+        let b = r.histogram("get.100B", Unit::Bytes).unwrap();
+        assert_eq!(a, b);
+        r.record(a, 5);
+        r.record(b, 7);
+        let m = r.get("get.100B").unwrap();
+        assert_eq!(m.unit, Unit::Nanoseconds);
+        match &m.data {
+            MetricData::Histogram(d) => assert_eq!(d.len(), 2),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn kind_mismatch_is_an_error_not_a_silent_overwrite() {
+        let mut r = Recorder::new();
+        r.gauge("throughput", 10.0, Unit::OpsPerSecond).unwrap();
+        let err = r.histogram("throughput", Unit::Nanoseconds).unwrap_err();
+        assert!(matches!(err, MetricError::KindMismatch { .. }));
+    }
+
+    #[test]
+    fn the_number_of_metrics_is_bounded() {
+        let mut r = Recorder::new();
+        for i in 0..MAX_METRICS {
+            r.counter_add(&format!("c{i}"), 1).unwrap();
+        }
+        assert_eq!(r.counter_add("one-more", 1), Err(MetricError::TooMany));
+        assert!(r.counter_add("c0", 1).is_ok());
+    }
+
+    #[test]
+    fn bad_names_are_rejected() {
+        let mut r = Recorder::new();
+        assert_eq!(r.gauge("", 1.0, Unit::None), Err(MetricError::EmptyName));
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        assert!(matches!(
+            r.gauge(&long, 1.0, Unit::None),
+            Err(MetricError::NameTooLong(_))
+        ));
+    }
+}

@@ -1,0 +1,46 @@
+//! Probes: the host capabilities a scenario calls. Each probe has a native
+//! half (plain async Rust, testable without wasm) and a binding that converts
+//! WIT types, checks policy and calls the native half.
+
+pub mod clock;
+pub mod redis;
+
+use crate::bindings::types::ProbeError as WitProbeError;
+
+/// A probe failure, returned to the guest as a `probe-error` value.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ProbeError {
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error("timeout: {0}")]
+    Timeout(String),
+    #[error("connection: {0}")]
+    Connection(String),
+    #[error("io: {0}")]
+    Io(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("server: {0}")]
+    Server(String),
+}
+
+impl From<ProbeError> for WitProbeError {
+    fn from(e: ProbeError) -> Self {
+        match e {
+            ProbeError::Denied(m) => WitProbeError::Denied(m),
+            ProbeError::Timeout(m) => WitProbeError::Timeout(m),
+            ProbeError::Connection(m) => WitProbeError::Connection(m),
+            ProbeError::Io(m) => WitProbeError::Io(m),
+            ProbeError::Invalid(m) => WitProbeError::Invalid(m),
+            ProbeError::Server(m) => WitProbeError::Server(m),
+        }
+    }
+}
+
+impl From<crate::policy::Denied> for ProbeError {
+    fn from(d: crate::policy::Denied) -> Self {
+        ProbeError::Denied(d.to_string())
+    }
+}
+
+impl crate::bindings::types::Host for crate::engine::HostState {}

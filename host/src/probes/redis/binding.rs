@@ -1,0 +1,272 @@
+//! The WIT `redis` interface over the native client: policy check, lazy
+//! (re)connection, timed calls recorded straight into host histograms.
+
+use wasmtime::component::Resource;
+
+use super::resp::Reply;
+use super::{CONNECT_TIMEOUT, Client, Connection, RedisError};
+use crate::bindings::redis as wit;
+use crate::bindings::types::ProbeError as WitProbeError;
+use crate::engine::HostState;
+use crate::metrics::HistogramHandle;
+use crate::probes::ProbeError;
+
+/// Longest key accepted from a guest (Redis allows 512 MB; nobody needs that
+/// in a test, and it bounds what one call can make the host copy).
+pub const MAX_KEY_LEN: usize = 64 * 1024;
+
+impl From<RedisError> for ProbeError {
+    fn from(e: RedisError) -> Self {
+        match e {
+            RedisError::Timeout { .. } => ProbeError::Timeout(e.to_string()),
+            RedisError::InvalidUrl { .. } => ProbeError::Invalid(e.to_string()),
+            RedisError::Auth { .. } => ProbeError::Denied(e.to_string()),
+            _ => ProbeError::Connection(e.to_string()),
+        }
+    }
+}
+
+impl Connection {
+    /// The live client, reconnecting if the previous one broke.
+    async fn client(&mut self) -> Result<&mut Client, ProbeError> {
+        if self.client.as_ref().is_none_or(|c| c.is_broken()) {
+            self.client = None;
+            let client = Client::connect(&self.url, CONNECT_TIMEOUT)
+                .await
+                .map_err(|e| {
+                    ProbeError::Connection(format!("redis target `{}`: {e}", self.target))
+                })?;
+            self.client = Some(client);
+        }
+        Ok(self.client.as_mut().expect("set just above"))
+    }
+}
+
+fn check_key(key: &str) -> Result<(), ProbeError> {
+    if key.is_empty() {
+        return Err(ProbeError::Invalid("redis key is empty".into()));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(ProbeError::Invalid(format!(
+            "redis key is {} bytes; the limit is {MAX_KEY_LEN}",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+fn element_text(reply: Reply) -> Option<Vec<u8>> {
+    match reply {
+        Reply::Nil => None,
+        Reply::Status(s) | Reply::Error(s) => Some(s.into_bytes()),
+        Reply::Integer(i) => Some(i.to_string().into_bytes()),
+        Reply::Bulk(b) => Some(b.to_vec()),
+        Reply::Array(items) => Some(format!("{items:?}").into_bytes()),
+    }
+}
+
+fn to_wit(reply: Reply) -> Result<wit::Reply, ProbeError> {
+    Ok(match reply {
+        Reply::Nil => wit::Reply::Nil,
+        Reply::Status(s) => wit::Reply::Status(s),
+        Reply::Error(e) => return Err(ProbeError::Server(e)),
+        Reply::Integer(i) => wit::Reply::Integer(i),
+        Reply::Bulk(b) => wit::Reply::Bulk(b.to_vec()),
+        Reply::Array(items) => wit::Reply::Array(items.into_iter().map(element_text).collect()),
+    })
+}
+
+impl HostState {
+    /// Runs one timed request on `conn`; records the round trip into `into`
+    /// when the server answered without an error.
+    async fn timed(
+        &mut self,
+        conn: &Resource<Connection>,
+        into: Option<Resource<HistogramHandle>>,
+        args: &[&[u8]],
+    ) -> wasmtime::Result<Result<(Reply, u64), ProbeError>> {
+        let histogram = match &into {
+            Some(h) => Some(*self.table.get(h)?),
+            None => None,
+        };
+        let connection = self.table.get_mut(conn)?;
+        let target = connection.target.clone();
+        let client = match connection.client().await {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        match client.timed_request(args).await {
+            Ok((reply, elapsed)) => {
+                let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+                if let (Some(h), false) = (histogram, matches!(reply, Reply::Error(_))) {
+                    self.recorder.record(h, ns);
+                }
+                Ok(Ok((reply, ns)))
+            }
+            Err(e) => Ok(Err(match ProbeError::from(e) {
+                ProbeError::Connection(m) => {
+                    ProbeError::Connection(format!("redis target `{target}`: {m}"))
+                }
+                other => other,
+            })),
+        }
+    }
+}
+
+impl wit::Host for HostState {}
+
+impl wit::HostConnection for HostState {
+    async fn open(
+        &mut self,
+        target: String,
+    ) -> wasmtime::Result<Result<Resource<Connection>, WitProbeError>> {
+        if let Err(denied) = self.redis.policy.check_redis(&target) {
+            return Ok(Err(ProbeError::from(denied).into()));
+        }
+        let Some(url) = self.redis.targets.get(&target).cloned() else {
+            return Ok(Err(ProbeError::Connection(format!(
+                "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
+            ))
+            .into()));
+        };
+        let mut connection = Connection {
+            target,
+            url,
+            client: None,
+        };
+        if let Err(e) = connection.client().await {
+            return Ok(Err(e.into()));
+        }
+        Ok(Ok(self.table.push(connection)?))
+    }
+
+    async fn set(
+        &mut self,
+        conn: Resource<Connection>,
+        key: String,
+        value: Vec<u8>,
+        into: Option<Resource<HistogramHandle>>,
+    ) -> wasmtime::Result<Result<u64, WitProbeError>> {
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e.into()));
+        }
+        let result = self
+            .timed(&conn, into, &[b"SET", key.as_bytes(), &value])
+            .await?;
+        Ok(result
+            .and_then(|(reply, ns)| match reply {
+                Reply::Error(e) => Err(ProbeError::Server(e)),
+                _ => Ok(ns),
+            })
+            .map_err(Into::into))
+    }
+
+    async fn get(
+        &mut self,
+        conn: Resource<Connection>,
+        key: String,
+        into: Option<Resource<HistogramHandle>>,
+    ) -> wasmtime::Result<Result<wit::Got, WitProbeError>> {
+        if let Err(e) = check_key(&key) {
+            return Ok(Err(e.into()));
+        }
+        let result = self.timed(&conn, into, &[b"GET", key.as_bytes()]).await?;
+        Ok(result
+            .and_then(|(reply, latency_ns)| match reply {
+                Reply::Nil => Ok(wit::Got {
+                    value: None,
+                    latency_ns,
+                }),
+                Reply::Bulk(b) => Ok(wit::Got {
+                    value: Some(b.to_vec()),
+                    latency_ns,
+                }),
+                Reply::Error(e) => Err(ProbeError::Server(e)),
+                other => Err(ProbeError::Server(format!(
+                    "unexpected reply to GET: {other:?}"
+                ))),
+            })
+            .map_err(Into::into))
+    }
+
+    async fn del(
+        &mut self,
+        conn: Resource<Connection>,
+        keys: Vec<String>,
+        into: Option<Resource<HistogramHandle>>,
+    ) -> wasmtime::Result<Result<u64, WitProbeError>> {
+        if keys.is_empty() {
+            return Ok(Err(ProbeError::Invalid(
+                "DEL needs at least one key".into(),
+            )
+            .into()));
+        }
+        if let Some(e) = keys.iter().find_map(|k| check_key(k).err()) {
+            return Ok(Err(e.into()));
+        }
+        let mut args: Vec<&[u8]> = Vec::with_capacity(keys.len() + 1);
+        args.push(b"DEL");
+        args.extend(keys.iter().map(|k| k.as_bytes()));
+        let result = self.timed(&conn, into, &args).await?;
+        Ok(result
+            .and_then(|(reply, _)| match reply {
+                Reply::Integer(n) => Ok(n.max(0) as u64),
+                Reply::Error(e) => Err(ProbeError::Server(e)),
+                other => Err(ProbeError::Server(format!(
+                    "unexpected reply to DEL: {other:?}"
+                ))),
+            })
+            .map_err(Into::into))
+    }
+
+    async fn command(
+        &mut self,
+        conn: Resource<Connection>,
+        args: Vec<Vec<u8>>,
+        into: Option<Resource<HistogramHandle>>,
+    ) -> wasmtime::Result<Result<wit::Answered, WitProbeError>> {
+        if args.is_empty() || args[0].is_empty() {
+            return Ok(Err(ProbeError::Invalid(
+                "command needs a command name".into(),
+            )
+            .into()));
+        }
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let result = self.timed(&conn, into, &refs).await?;
+        Ok(result
+            .and_then(|(reply, latency_ns)| {
+                Ok(wit::Answered {
+                    reply: to_wit(reply)?,
+                    latency_ns,
+                })
+            })
+            .map_err(Into::into))
+    }
+
+    async fn clear_prefix(
+        &mut self,
+        conn: Resource<Connection>,
+        prefix: String,
+    ) -> wasmtime::Result<Result<u64, WitProbeError>> {
+        if prefix.is_empty() {
+            return Ok(Err(ProbeError::Invalid(
+                "clear-prefix needs a non-empty prefix (it never flushes a whole database)".into(),
+            )
+            .into()));
+        }
+        let connection = self.table.get_mut(&conn)?;
+        let client = match connection.client().await {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        Ok(client
+            .clear_prefix(&prefix)
+            .await
+            .map_err(|e| WitProbeError::from(ProbeError::from(e))))
+    }
+
+    async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Services rigor manages for a run, such as a throwaway redis-server.
+
+pub mod redis_server;
