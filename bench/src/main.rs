@@ -1,1 +1,242 @@
-fn main() {}
+//! `cargo run --release -p rigor-bench`: Rigor's figures side by side with
+//! the reference tools, in one run, against the same managed redis-server.
+//!
+//! 1. Single-connection SET/GET latency at 100 B: a scenario's timed calls
+//!    (guest → host → Redis) vs `redis-benchmark -c 1 -n 20000 -d 100`.
+//! 2. Warm start: instantiate a cached component and call an empty `run`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rigor::build::{RustSource, build_rust};
+use rigor::engine::{Engine, Limits, LoadedComponent, RunSetup};
+use rigor::metrics::{MetricData, Summary};
+use rigor::policy::{Grants, Policy};
+use rigor::probes::redis::{RedisCtx, RedisUrl};
+use rigor::services::redis_server::ManagedRedis;
+
+const REQUESTS: u64 = 20_000;
+const VALUE_SIZE: usize = 100;
+const ROUNDS: usize = 5;
+const WARM_STARTS: usize = 100;
+
+fn main() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
+    let built = build_rust(&[RustSource {
+        name: "bench".into(),
+        dir: repo.join("bench/guest"),
+        crate_name: "bench-guest".into(),
+    }])?;
+    let wasm = built.get("bench").context("bench guest was not built")?.clone();
+
+    let redis = ManagedRedis::start()?;
+    let cache = tempfile::tempdir()?;
+    let engine = Engine::new(Some(cache.path().to_owned()))?;
+    engine.load(&wasm)?; // compile once; later loads hit the cache
+    let component = engine.load(&wasm)?;
+
+    println!("{}", machine());
+    println!("redis-server {} on 127.0.0.1:{}\n", redis_version(), redis.port());
+
+    // 1. Latency, alternating tools so drift hits both alike.
+    let mut rigor_rounds: Vec<BTreeMap<&str, Summary>> = Vec::new();
+    let mut reference_rounds: Vec<BTreeMap<String, Reference>> = Vec::new();
+    for _ in 0..ROUNDS {
+        rigor_rounds.push(runtime.block_on(rigor_latency(&engine, &component, &redis))?);
+        reference_rounds.push(redis_benchmark(redis.port())?);
+    }
+    println!(
+        "Single connection, {VALUE_SIZE} B values, {REQUESTS} requests per command, median of {ROUNDS} rounds"
+    );
+    println!(
+        "{:<6} {:>14} {:>18} {:>7}   {:>14} {:>18} {:>7}",
+        "op", "rigor p50 µs", "redis-bench p50 µs", "ratio", "rigor mean µs", "redis-bench avg µs", "ratio"
+    );
+    for (op, key) in [("set", "SET"), ("get", "GET")] {
+        let p50 = median(rigor_rounds.iter().map(|r| r[op].p50 as f64 / 1e3));
+        let mean = median(rigor_rounds.iter().map(|r| r[op].mean / 1e3));
+        let ref_p50 = median(reference_rounds.iter().map(|r| r[key].p50_ms * 1e3));
+        let ref_avg = median(reference_rounds.iter().map(|r| r[key].avg_ms * 1e3));
+        println!(
+            "{:<6} {:>14.1} {:>18.1} {:>7.3}   {:>14.1} {:>18.1} {:>7.3}",
+            op.to_uppercase(),
+            p50,
+            ref_p50,
+            p50 / ref_p50,
+            mean,
+            ref_avg,
+            mean / ref_avg
+        );
+    }
+    let rps = |key: &str| median(reference_rounds.iter().map(|r| r[key].rps));
+    println!(
+        "(redis-benchmark throughput: SET {:.0} req/s, GET {:.0} req/s; its latency histogram has ~8 µs buckets at this range)\n",
+        rps("SET"),
+        rps("GET")
+    );
+
+    // 2. Warm start.
+    let mut starts = Vec::with_capacity(WARM_STARTS);
+    let mut loads = Vec::with_capacity(WARM_STARTS);
+    for _ in 0..WARM_STARTS {
+        let t = Instant::now();
+        let loaded = engine.load(&wasm)?;
+        loads.push(t.elapsed());
+        let outcome = runtime.block_on(engine.run(&loaded, setup(&redis, &[("mode", "empty")])?, std::future::pending()));
+        if let Err(e) = outcome.result {
+            bail!("empty run failed: {}", e.message);
+        }
+        starts.push(outcome.duration);
+    }
+    println!("Warm start, median of {WARM_STARTS}:");
+    println!(
+        "  load from the compiled-component cache: {:>8.3} ms",
+        median_duration(&loads).as_secs_f64() * 1e3
+    );
+    println!(
+        "  instantiate + call an empty run:        {:>8.3} ms",
+        median_duration(&starts).as_secs_f64() * 1e3
+    );
+    println!(
+        "  cached load + instantiate + run:        {:>8.3} ms",
+        (median_duration(&loads) + median_duration(&starts)).as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
+    let mut targets = BTreeMap::new();
+    targets.insert("default".to_owned(), RedisUrl::parse(&redis.url())?);
+    Ok(RunSetup {
+        params: params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        limits: Limits::default(),
+        redis: RedisCtx {
+            targets: Arc::new(targets),
+            policy: Policy::new(
+                "bench",
+                Grants {
+                    redis: ["default".to_owned()].into(),
+                },
+            ),
+        },
+    })
+}
+
+async fn rigor_latency(
+    engine: &Engine,
+    component: &LoadedComponent,
+    redis: &ManagedRedis,
+) -> Result<BTreeMap<&'static str, Summary>> {
+    let requests = REQUESTS.to_string();
+    let size = VALUE_SIZE.to_string();
+    let outcome = engine
+        .run(
+            component,
+            setup(
+                redis,
+                &[("mode", "redis"), ("requests", &requests), ("value-size", &size)],
+            )?,
+            std::future::pending(),
+        )
+        .await;
+    if let Err(e) = outcome.result {
+        bail!("bench scenario failed: {}", e.message);
+    }
+    let mut out = BTreeMap::new();
+    for op in ["set", "get"] {
+        match outcome.recorder.get(op).map(|m| &m.data) {
+            Some(MetricData::Histogram(d)) => {
+                out.insert(op, d.summary());
+            }
+            _ => bail!("metric {op} missing"),
+        }
+    }
+    Ok(out)
+}
+
+struct Reference {
+    rps: f64,
+    avg_ms: f64,
+    p50_ms: f64,
+}
+
+fn redis_benchmark(port: u16) -> Result<BTreeMap<String, Reference>> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-c", "1", "-n", &REQUESTS.to_string()])
+        .args(["-d", &VALUE_SIZE.to_string(), "-t", "set,get", "--csv"])
+        .output()
+        .context("running redis-benchmark (apt-get install redis-tools)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rows = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let cells: Vec<String> = line.split(',').map(|c| c.trim_matches('"').to_owned()).collect();
+        if cells.len() < 5 {
+            continue;
+        }
+        rows.insert(
+            cells[0].clone(),
+            Reference {
+                rps: cells[1].parse()?,
+                avg_ms: cells[2].parse()?,
+                p50_ms: cells[4].parse()?,
+            },
+        );
+    }
+    if !rows.contains_key("SET") || !rows.contains_key("GET") {
+        bail!("unexpected redis-benchmark output:\n{text}");
+    }
+    Ok(rows)
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn median_duration(values: &[Duration]) -> Duration {
+    let mut v = values.to_vec();
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn redis_version() -> String {
+    Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_default();
+    format!(
+        "machine: {} × {cpu}, {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::env::consts::ARCH
+    )
+}
+

@@ -96,7 +96,7 @@ pub fn plan(
                 .iter()
                 .map(|(metric, expression)| PlannedThreshold {
                     metric: metric.clone(),
-                    expression: expression.clone(),
+                    expression: *expression,
                     source: ThresholdSource::Catalog,
                 })
                 .collect(),
@@ -275,7 +275,7 @@ fn apply_thresholds(
         };
         run.thresholds.push(PlannedThreshold {
             metric: t.metric.clone(),
-            expression: t.expression.clone(),
+            expression: t.expression,
             source: ThresholdSource::Cli,
         });
     }

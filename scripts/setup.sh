@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what rigor's builds and tests need on a fresh machine:
+# the wasm32-wasip2 Rust target (scenarios compile to it) and redis-server
+# (the managed default Redis target, and the real server the tests use).
+set -euo pipefail
+
+if command -v rustup >/dev/null 2>&1; then
+  if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    echo "setup: installing the wasm32-wasip2 target"
+    rustup target add wasm32-wasip2
+  fi
+else
+  sysroot=$(rustc --print sysroot)
+  if [ ! -d "$sysroot/lib/rustlib/wasm32-wasip2" ]; then
+    echo "setup: the wasm32-wasip2 target is missing and rustup is not available; install Rust with rustup" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing redis-server"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "setup: redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install redis-server)," >&2
+    echo "       or run scenarios against your own server with: rigor run --redis redis://HOST:PORT" >&2
+    exit 1
+  fi
+fi
