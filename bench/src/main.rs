@@ -16,6 +16,7 @@ use rigor::build::{RustSource, build_rust};
 use rigor::engine::{Engine, Limits, LoadedComponent, RunSetup};
 use rigor::metrics::{MetricData, Summary};
 use rigor::policy::{Grants, Policy};
+use rigor::probes::Capabilities;
 use rigor::probes::redis::{RedisCtx, RedisUrl};
 use rigor::services::redis_server::ManagedRedis;
 
@@ -24,17 +25,52 @@ const VALUE_SIZE: usize = 100;
 const ROUNDS: usize = 5;
 const WARM_STARTS: usize = 100;
 
+/// A bench section: its name on the command line and what it runs.
+type Section = (&'static str, fn() -> Result<()>);
+
+/// Every section, in the order a full run prints them.
+const SECTIONS: &[Section] = &[("redis", redis_section)];
+
+/// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
 fn main() -> Result<()> {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    for name in &wanted {
+        if !SECTIONS.iter().any(|(known, _)| known == name) {
+            let known: Vec<&str> = SECTIONS.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "unknown bench section `{name}`; sections: {}",
+                known.join(", ")
+            );
+        }
+    }
+    println!("{}\n", machine());
+    for (name, run) in SECTIONS {
+        if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            println!("== {name}");
+            run()?;
+            println!();
+        }
+    }
+    Ok(())
+}
+
+fn redis_section() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned();
     let built = build_rust(&[RustSource {
         name: "bench".into(),
         dir: repo.join("bench/guest"),
         crate_name: "bench-guest".into(),
     }])?;
-    let wasm = built.get("bench").context("bench guest was not built")?.clone();
+    let wasm = built
+        .get("bench")
+        .context("bench guest was not built")?
+        .clone();
 
     let redis = ManagedRedis::start()?;
     let cache = tempfile::tempdir()?;
@@ -42,8 +78,11 @@ fn main() -> Result<()> {
     engine.load(&wasm)?; // compile once; later loads hit the cache
     let component = engine.load(&wasm)?;
 
-    println!("{}", machine());
-    println!("redis-server {} on 127.0.0.1:{}\n", redis_version(), redis.port());
+    println!(
+        "redis-server {} on 127.0.0.1:{}\n",
+        redis_version(),
+        redis.port()
+    );
 
     // 1. Latency, alternating tools so drift hits both alike.
     let mut rigor_rounds: Vec<BTreeMap<&str, Summary>> = Vec::new();
@@ -57,7 +96,13 @@ fn main() -> Result<()> {
     );
     println!(
         "{:<6} {:>14} {:>18} {:>7}   {:>14} {:>18} {:>7}",
-        "op", "rigor p50 µs", "redis-bench p50 µs", "ratio", "rigor mean µs", "redis-bench avg µs", "ratio"
+        "op",
+        "rigor p50 µs",
+        "redis-bench p50 µs",
+        "ratio",
+        "rigor mean µs",
+        "redis-bench avg µs",
+        "ratio"
     );
     for (op, key) in [("set", "SET"), ("get", "GET")] {
         let p50 = median(rigor_rounds.iter().map(|r| r[op].p50 as f64 / 1e3));
@@ -89,7 +134,11 @@ fn main() -> Result<()> {
         let t = Instant::now();
         let loaded = engine.load(&wasm)?;
         loads.push(t.elapsed());
-        let outcome = runtime.block_on(engine.run(&loaded, setup(&redis, &[("mode", "empty")])?, std::future::pending()));
+        let outcome = runtime.block_on(engine.run(
+            &loaded,
+            setup(&redis, &[("mode", "empty")])?,
+            std::future::pending(),
+        ));
         if let Err(e) = outcome.result {
             bail!("empty run failed: {}", e.message);
         }
@@ -120,14 +169,17 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
         limits: Limits::default(),
-        redis: RedisCtx {
-            targets: Arc::new(targets),
-            policy: Policy::new(
-                "bench",
-                Grants {
-                    redis: ["default".to_owned()].into(),
-                },
-            ),
+        probes: Capabilities {
+            children: Default::default(),
+            redis: RedisCtx {
+                targets: Arc::new(targets),
+                policy: Policy::new(
+                    "bench",
+                    Grants {
+                        redis: ["default".to_owned()].into(),
+                    },
+                ),
+            },
         },
     })
 }
@@ -144,7 +196,11 @@ async fn rigor_latency(
             component,
             setup(
                 redis,
-                &[("mode", "redis"), ("requests", &requests), ("value-size", &size)],
+                &[
+                    ("mode", "redis"),
+                    ("requests", &requests),
+                    ("value-size", &size),
+                ],
             )?,
             std::future::pending(),
         )
@@ -172,14 +228,24 @@ struct Reference {
 
 fn redis_benchmark(port: u16) -> Result<BTreeMap<String, Reference>> {
     let out = Command::new("redis-benchmark")
-        .args(["-p", &port.to_string(), "-c", "1", "-n", &REQUESTS.to_string()])
+        .args([
+            "-p",
+            &port.to_string(),
+            "-c",
+            "1",
+            "-n",
+            &REQUESTS.to_string(),
+        ])
         .args(["-d", &VALUE_SIZE.to_string(), "-t", "set,get", "--csv"])
         .output()
         .context("running redis-benchmark (apt-get install redis-tools)")?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut rows = BTreeMap::new();
     for line in text.lines().skip(1) {
-        let cells: Vec<String> = line.split(',').map(|c| c.trim_matches('"').to_owned()).collect();
+        let cells: Vec<String> = line
+            .split(',')
+            .map(|c| c.trim_matches('"').to_owned())
+            .collect();
         if cells.len() < 5 {
             continue;
         }
@@ -239,4 +305,3 @@ fn machine() -> String {
         std::env::consts::ARCH
     )
 }
-

@@ -14,6 +14,7 @@ use crate::catalog::plan::PlannedScenario;
 use crate::catalog::{DEFAULT_REDIS_TARGET, Source};
 use crate::engine::{Engine, EngineError, LoadedComponent, RunSetup};
 use crate::policy::Policy;
+use crate::probes::Capabilities;
 use crate::probes::redis::{RedisCtx, RedisUrl};
 use crate::report::builder::metric_reports;
 use crate::report::model::{
@@ -32,7 +33,9 @@ pub struct Prepared {
 pub fn component_path(plan: &PlannedScenario, built: &BTreeMap<String, PathBuf>) -> PathBuf {
     match &plan.source {
         Source::Wasm(path) => path.clone(),
-        Source::Rust { .. } => built.get(&plan.name).cloned().unwrap_or_default(),
+        Source::Rust { .. } | Source::Python { .. } | Source::Js { .. } => {
+            built.get(&plan.name).cloned().unwrap_or_default()
+        }
     }
 }
 
@@ -151,9 +154,12 @@ pub async fn execute(
             let setup = RunSetup {
                 params: p.plan.params.clone(),
                 limits: p.plan.limits,
-                redis: RedisCtx {
-                    targets: urls.clone(),
-                    policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
+                probes: Capabilities {
+                    children: Default::default(),
+                    redis: RedisCtx {
+                        targets: urls.clone(),
+                        policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
+                    },
                 },
             };
             let mut rx = interrupt.clone();

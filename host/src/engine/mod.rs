@@ -22,7 +22,7 @@ pub use state::HostState;
 
 use crate::bindings::{Scenario, ScenarioPre};
 use crate::metrics::Recorder;
-use crate::probes::redis::RedisCtx;
+use crate::probes::Capabilities;
 use crate::report::builder::ReportBuilder;
 use crate::report::model::{CapturedOutput, ComponentInfo, ErrorKind, ScenarioError};
 use limits::{DeadlineExceeded, MemoryCapExceeded};
@@ -64,7 +64,7 @@ pub struct LoadedComponent {
 pub struct RunSetup {
     pub params: Vec<(String, String)>,
     pub limits: Limits,
-    pub redis: RedisCtx,
+    pub probes: Capabilities,
 }
 
 /// What a run produced, measured data included, however it ended.
@@ -173,8 +173,8 @@ impl Engine {
         })
     }
 
-    fn new_store(&self, limits: Limits, redis: RedisCtx) -> Store<HostState> {
-        let mut store = Store::new(&self.engine, HostState::new(limits.memory, redis));
+    fn new_store(&self, limits: Limits, probes: Capabilities) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, HostState::new(limits.memory, probes));
         store.limiter(|state| &mut state.limiter);
         let deadline = limits.deadline;
         let deadline_at = Instant::now() + deadline;
@@ -201,7 +201,7 @@ impl Engine {
     ) -> RunOutcome {
         let started = Instant::now();
         let deadline = setup.limits.deadline;
-        let mut store = self.new_store(setup.limits, setup.redis);
+        let mut store = self.new_store(setup.limits, setup.probes);
         let params = setup.params;
         let result = {
             let call = async {
@@ -249,13 +249,13 @@ impl Engine {
     pub async fn describe(
         &self,
         component: &LoadedComponent,
-        redis: RedisCtx,
+        probes: Capabilities,
     ) -> Result<crate::bindings::types::ScenarioInfo, ScenarioError> {
         let limits = Limits {
             deadline: Duration::from_secs(10),
             ..Limits::default()
         };
-        let mut store = self.new_store(limits, redis);
+        let mut store = self.new_store(limits, probes);
         let call = async {
             let instance = component.pre.instantiate_async(&mut store).await?;
             instance.call_describe(&mut store).await

@@ -9,8 +9,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::{BoundedOutput, ScenarioLimiter};
 use crate::metrics::Recorder;
+use crate::probes::Capabilities;
 use crate::probes::clock::ClockCtx;
-use crate::probes::redis::RedisCtx;
 use crate::report::builder::ReportBuilder;
 
 pub struct HostState {
@@ -19,7 +19,7 @@ pub struct HostState {
     pub(crate) limiter: ScenarioLimiter,
     pub(crate) recorder: Recorder,
     pub(crate) report: ReportBuilder,
-    pub(crate) redis: RedisCtx,
+    pub(crate) probes: Capabilities,
     pub(crate) clock: ClockCtx,
     pub(crate) stdout: BoundedOutput,
     pub(crate) stderr: BoundedOutput,
@@ -30,7 +30,7 @@ impl HostState {
     /// environment, no arguments, no network and no name lookup: a scenario
     /// reaches the world only through Rigor's probes. Stdout and stderr are
     /// captured (bounded) for the report.
-    pub fn new(memory_cap: u64, redis: RedisCtx) -> Self {
+    pub fn new(memory_cap: u64, probes: Capabilities) -> Self {
         let stdout = BoundedOutput::new();
         let stderr = BoundedOutput::new();
         let wasi = WasiCtx::builder()
@@ -46,7 +46,7 @@ impl HostState {
             limiter: ScenarioLimiter::new(memory_cap),
             recorder: Recorder::new(),
             report: ReportBuilder::new(),
-            redis,
+            probes,
             clock: ClockCtx {
                 origin: Instant::now(),
             },

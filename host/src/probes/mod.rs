@@ -2,10 +2,35 @@
 //! half (plain async Rust, testable without wasm) and a binding that converts
 //! WIT types, checks policy and calls the native half.
 
+pub mod children;
 pub mod clock;
 pub mod redis;
 
 use crate::bindings::types::ProbeError as WitProbeError;
+use crate::policy::Policy;
+
+/// Everything one scenario's probes need from the run: one field per probe,
+/// each already scoped to the scenario's policy. Built by the runner, moved
+/// into the scenario's store.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    /// Pids of the scenario's live child processes.
+    pub children: children::ChildPids,
+    pub redis: redis::RedisCtx,
+}
+
+impl Capabilities {
+    /// Capabilities that grant nothing (used for `describe`).
+    pub fn deny_all(scenario: &str) -> Self {
+        Self {
+            children: Default::default(),
+            redis: redis::RedisCtx {
+                targets: Default::default(),
+                policy: Policy::deny_all(scenario),
+            },
+        }
+    }
+}
 
 /// A probe failure, returned to the guest as a `probe-error` value.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

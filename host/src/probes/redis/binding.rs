@@ -120,10 +120,10 @@ impl wit::HostConnection for HostState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<Resource<Connection>, WitProbeError>> {
-        if let Err(denied) = self.redis.policy.check_redis(&target) {
+        if let Err(denied) = self.probes.redis.policy.check_redis(&target) {
             return Ok(Err(ProbeError::from(denied).into()));
         }
-        let Some(url) = self.redis.targets.get(&target).cloned() else {
+        let Some(url) = self.probes.redis.targets.get(&target).cloned() else {
             return Ok(Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
             ))
