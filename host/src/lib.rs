@@ -24,6 +24,7 @@ pub mod bindings;
 pub mod build;
 pub mod catalog;
 pub mod engine;
+pub mod events;
 pub mod metrics;
 pub mod policy;
 pub mod probes;

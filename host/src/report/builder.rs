@@ -1,7 +1,10 @@
 //! Collects what a scenario reports while it runs (checks, thresholds,
 //! findings, logs) and turns it, with the metrics, into a `ScenarioReport`.
 
-use crate::metrics::{MetricData, Recorder};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::metrics::{MetricData, Recorder, Unit};
 use crate::thresholds::{Expression, Observed};
 
 use super::model::{
@@ -15,6 +18,11 @@ pub const MAX_TEXT_LEN: usize = 4096;
 /// Most checks, thresholds and findings per scenario (each), against a guest
 /// that reports in a loop.
 pub const MAX_ITEMS: usize = 10_000;
+/// Most series per scenario: a probe that invents names cannot grow the report.
+pub const MAX_SERIES: usize = 64;
+/// Most points per series; past it every other point is dropped, so the
+/// series keeps its whole time span at a coarser step.
+pub const MAX_SERIES_POINTS: usize = 4096;
 
 #[derive(Debug, Default)]
 pub struct ReportBuilder {
@@ -25,6 +33,39 @@ pub struct ReportBuilder {
     pub logs_dropped: u64,
     /// Items (checks, thresholds, findings) dropped at `MAX_ITEMS`.
     pub items_dropped: u64,
+    /// Metric name → series, filled by probes through [`ReportBuilder::series_point`].
+    pub series: BTreeMap<String, Series>,
+    /// When the scenario started: series times count from here.
+    origin: Option<Instant>,
+}
+
+/// Values of one metric over time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub unit: Option<Unit>,
+    /// `[seconds since the scenario started, value]`.
+    pub points: Vec<[f64; 2]>,
+}
+
+impl Series {
+    /// Appends a point, halving the resolution when the series is full.
+    pub fn push(&mut self, t_secs: f64, value: f64) {
+        if !(t_secs.is_finite() && value.is_finite()) {
+            return;
+        }
+        self.points.push([t_secs, value]);
+        if self.points.len() > MAX_SERIES_POINTS {
+            let last = self.points.len() - 1;
+            let kept: Vec<_> = self
+                .points
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 0 || *i == last)
+                .map(|(_, p)| *p)
+                .collect();
+            self.points = kept;
+        }
+    }
 }
 
 /// Cuts `text` to at most `MAX_TEXT_LEN` bytes on a character boundary.
@@ -42,7 +83,35 @@ pub fn bounded(mut text: String) -> String {
 
 impl ReportBuilder {
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            origin: Some(Instant::now()),
+            ..Self::default()
+        }
+    }
+
+    /// Seconds since the scenario started.
+    pub fn elapsed_secs(&self) -> f64 {
+        self.origin.map_or(0.0, |o| o.elapsed().as_secs_f64())
+    }
+
+    /// Adds a point, taken now, to the series of metric `metric` (e.g. the
+    /// memory probe's RSS samples). The series appears in the report on the
+    /// metric of that name, or as a gauge of its own holding the last value.
+    pub fn series_point(&mut self, metric: &str, unit: Unit, value: f64) {
+        let t = self.elapsed_secs();
+        self.series_point_at(metric, unit, t, value);
+    }
+
+    /// Like [`ReportBuilder::series_point`] with an explicit time (seconds
+    /// since the scenario started).
+    pub fn series_point_at(&mut self, metric: &str, unit: Unit, t_secs: f64, value: f64) {
+        if !self.series.contains_key(metric) && self.series.len() >= MAX_SERIES {
+            self.items_dropped += 1;
+            return;
+        }
+        let series = self.series.entry(bounded(metric.to_owned())).or_default();
+        series.unit.get_or_insert(unit);
+        series.push(t_secs, value);
     }
 
     pub fn check(&mut self, name: String, passed: bool, detail: String) {
@@ -98,6 +167,41 @@ impl ReportBuilder {
         result
     }
 
+    /// Evaluates the catalog's and the command line's thresholds after the
+    /// run. A threshold replaces those of earlier sources (guest < catalog <
+    /// cli) on the same metric and aggregation; the replaced ones are named
+    /// in its `overrides`.
+    pub fn apply_thresholds<'a>(
+        &mut self,
+        recorder: &Recorder,
+        planned: impl IntoIterator<Item = (&'a str, &'a Expression, ThresholdSource)>,
+    ) {
+        for (metric, expression, source) in planned {
+            let mut result = evaluate(recorder, metric, expression, source);
+            let mut kept = Vec::with_capacity(self.thresholds.len());
+            for earlier in self.thresholds.drain(..) {
+                let same_key = earlier.metric == metric
+                    && crate::thresholds::parse(&earlier.expression)
+                        .is_ok_and(|e| e.aggregation == expression.aggregation);
+                if same_key && earlier.source < source {
+                    result.overrides.push(format!(
+                        "{} [{}]",
+                        earlier.expression,
+                        earlier.source.as_str()
+                    ));
+                } else {
+                    kept.push(earlier);
+                }
+            }
+            self.thresholds = kept;
+            if self.thresholds.len() < MAX_ITEMS {
+                self.thresholds.push(result);
+            } else {
+                self.items_dropped += 1;
+            }
+        }
+    }
+
     pub fn all_passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed) && self.thresholds.iter().all(|t| t.passed)
     }
@@ -120,6 +224,7 @@ pub fn evaluate(
         limit: None,
         unit: None,
         error: None,
+        overrides: Vec::new(),
     };
     let Some(m) = recorder.get(metric) else {
         let known: Vec<&str> = recorder.names().collect();
@@ -186,6 +291,7 @@ pub fn metric_reports(recorder: &Recorder) -> Vec<MetricReport> {
                 summary: Some(d.summary()),
                 value: None,
                 histogram: Some(d.to_base64()),
+                series: Vec::new(),
             },
             MetricData::Gauge(v) => MetricReport {
                 name: m.name.clone(),
@@ -194,6 +300,7 @@ pub fn metric_reports(recorder: &Recorder) -> Vec<MetricReport> {
                 summary: None,
                 value: Some(*v),
                 histogram: None,
+                series: Vec::new(),
             },
             MetricData::Counter(c) => MetricReport {
                 name: m.name.clone(),
@@ -202,7 +309,147 @@ pub fn metric_reports(recorder: &Recorder) -> Vec<MetricReport> {
                 summary: None,
                 value: Some(*c as f64),
                 histogram: None,
+                series: Vec::new(),
             },
         })
         .collect()
+}
+
+/// Attaches each series to the metric of its name, or adds it as a gauge
+/// holding its last value when no metric has that name.
+pub fn attach_series(metrics: &mut Vec<MetricReport>, series: &BTreeMap<String, Series>) {
+    for (name, s) in series {
+        if s.points.is_empty() {
+            continue;
+        }
+        match metrics.iter_mut().find(|m| &m.name == name) {
+            Some(m) => m.series = s.points.clone(),
+            None => metrics.push(MetricReport {
+                name: name.clone(),
+                kind: "gauge".into(),
+                unit: s.unit.unwrap_or(Unit::None),
+                summary: None,
+                value: s.points.last().map(|p| p[1]),
+                histogram: None,
+                series: s.points.clone(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::thresholds::parse;
+
+    fn recorder() -> Recorder {
+        let mut r = Recorder::new();
+        let h = r.histogram("get", Unit::Nanoseconds).unwrap();
+        for v in 1..=1000u64 {
+            r.record(h, v * 1000);
+        }
+        r
+    }
+
+    #[test]
+    fn later_sources_override_earlier_ones_on_the_same_aggregation() {
+        let r = recorder();
+        let mut b = ReportBuilder::new();
+        b.threshold(
+            &r,
+            "get",
+            &parse("p(99) < 1us").unwrap(),
+            ThresholdSource::Guest,
+        );
+        b.threshold(
+            &r,
+            "get",
+            &parse("avg < 1s").unwrap(),
+            ThresholdSource::Guest,
+        );
+        let catalog = parse("p(99) < 10ms").unwrap();
+        let cli = parse("p(99) < 2ms").unwrap();
+        let range = parse("p(99) > 1us").unwrap();
+        b.apply_thresholds(
+            &r,
+            [
+                ("get", &catalog, ThresholdSource::Catalog),
+                ("get", &range, ThresholdSource::Catalog),
+                ("get", &cli, ThresholdSource::Cli),
+            ],
+        );
+        let shown: Vec<(String, ThresholdSource, Vec<String>)> = b
+            .thresholds
+            .iter()
+            .map(|t| (t.expression.clone(), t.source, t.overrides.clone()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("avg < 1s".into(), ThresholdSource::Guest, vec![]),
+                (
+                    "p(99) < 2ms".into(),
+                    ThresholdSource::Cli,
+                    vec![
+                        "p(99) < 10ms [catalog]".into(),
+                        "p(99) > 1us [catalog]".into()
+                    ]
+                ),
+            ]
+        );
+        // The guest's failing p(99) < 1us was replaced: everything passes.
+        assert!(b.all_passed(), "{:?}", b.thresholds);
+    }
+
+    #[test]
+    fn same_source_thresholds_do_not_replace_each_other() {
+        let r = recorder();
+        let mut b = ReportBuilder::new();
+        let low = parse("p(99) > 1us").unwrap();
+        let high = parse("p(99) < 1s").unwrap();
+        b.apply_thresholds(
+            &r,
+            [
+                ("get", &low, ThresholdSource::Catalog),
+                ("get", &high, ThresholdSource::Catalog),
+            ],
+        );
+        assert_eq!(b.thresholds.len(), 2);
+    }
+
+    #[test]
+    fn series_attach_to_their_metric_or_become_gauges() {
+        let mut b = ReportBuilder::new();
+        b.series_point_at("get", Unit::Nanoseconds, 0.5, 10.0);
+        b.series_point_at("rss", Unit::Bytes, 0.0, 100.0);
+        b.series_point_at("rss", Unit::Bytes, 1.0, 150.0);
+        b.series_point_at("rss", Unit::Bytes, f64::NAN, 1.0);
+        let mut metrics = metric_reports(&recorder());
+        attach_series(&mut metrics, &b.series);
+        assert_eq!(metrics[0].series, vec![[0.5, 10.0]]);
+        let rss = metrics.iter().find(|m| m.name == "rss").unwrap();
+        assert_eq!(rss.kind, "gauge");
+        assert_eq!(rss.unit, Unit::Bytes);
+        assert_eq!(rss.value, Some(150.0));
+        assert_eq!(rss.series, vec![[0.0, 100.0], [1.0, 150.0]]);
+    }
+
+    #[test]
+    fn series_stay_bounded_and_keep_their_span() {
+        let mut s = Series::default();
+        for i in 0..(MAX_SERIES_POINTS * 3) {
+            s.push(i as f64, 1.0);
+        }
+        assert!(s.points.len() <= MAX_SERIES_POINTS);
+        assert_eq!(s.points[0][0], 0.0);
+        assert_eq!(
+            s.points.last().unwrap()[0],
+            (MAX_SERIES_POINTS * 3 - 1) as f64
+        );
+        let mut b = ReportBuilder::new();
+        for i in 0..(MAX_SERIES + 10) {
+            b.series_point(&format!("m{i}"), Unit::None, 1.0);
+        }
+        assert_eq!(b.series.len(), MAX_SERIES);
+    }
 }

@@ -125,6 +125,11 @@ pub struct MetricReport {
     /// lossless merging and plotting.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub histogram: Option<String>,
+    /// The metric over time, when its probe keeps one (memory samples,
+    /// throughput per sampling period): `[seconds since the scenario
+    /// started, value in `unit`]` pairs, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,8 +139,9 @@ pub struct CheckResult {
     pub detail: String,
 }
 
-/// Where a threshold came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a threshold came from. Ordered by precedence: a later source
+/// overrides an earlier one on the same metric and aggregation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThresholdSource {
     Guest,
@@ -159,6 +165,21 @@ pub struct ThresholdResult {
     /// Why the threshold could not be evaluated (it then counts as failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The thresholds of earlier sources this one replaced, as
+    /// `expression [source]` (same metric and aggregation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
+}
+
+impl ThresholdSource {
+    /// How a source is named to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdSource::Guest => "scenario",
+            ThresholdSource::Catalog => "catalog",
+            ThresholdSource::Cli => "cli",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -226,6 +247,9 @@ pub enum ErrorKind {
     Load,
     /// The run was interrupted (Ctrl-C) while the scenario ran.
     Interrupted,
+    /// An `abort-on-fail` threshold failed and stopped the scenario early;
+    /// the scenario's status is `failed`, not `errored`.
+    Aborted,
 }
 
 impl RunSummary {

@@ -535,6 +535,7 @@ mod tests {
                         number: 1.0,
                         unit: Some(limit),
                     },
+                    abort_on_fail: false,
                 };
                 let fits = matches!(
                     (limit.kind(), unit),
@@ -654,6 +655,7 @@ mod tests {
                     number: 1.0,
                     unit: None,
                 },
+                abort_on_fail: false,
             };
             assert!(matches!(
                 e.evaluate(&obs),

@@ -9,6 +9,7 @@
 
 mod eval;
 mod parse;
+pub mod watch;
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,14 +18,22 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use eval::{EvalError, Observed, Verdict};
 pub use parse::{Expected, Found, ParseError, parse};
+pub use watch::{AbortOnFail, AbortWatch};
 
-/// One threshold: `aggregation operator limit`.
+/// One threshold: `aggregation operator limit`, optionally followed by
+/// `, abort-on-fail`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Expression {
     pub aggregation: Aggregation,
     pub operator: Operator,
     pub limit: Limit,
+    /// Stop the scenario as soon as the threshold fails while it runs
+    /// (k6's `abortOnFail`), instead of only judging it at the end.
+    pub abort_on_fail: bool,
 }
+
+/// The option that asks for a scenario to stop when a threshold fails.
+pub const ABORT_ON_FAIL: &str = "abort-on-fail";
 
 /// What is computed from the metric before comparing it with the limit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -301,11 +310,15 @@ impl fmt::Display for Limit {
 }
 
 /// Canonical form: single spaces around the operator, unit glued to the number,
-/// e.g. `p(99) < 1ms`. For any parsed expression `e`, `parse(&e.to_string())`
-/// gives back `e`.
+/// e.g. `p(99) < 1ms` or `p(99) < 1ms, abort-on-fail`. For any parsed
+/// expression `e`, `parse(&e.to_string())` gives back `e`.
 impl fmt::Display for Expression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.aggregation, self.operator, self.limit)
+        write!(f, "{} {} {}", self.aggregation, self.operator, self.limit)?;
+        if self.abort_on_fail {
+            write!(f, ", {ABORT_ON_FAIL}")?;
+        }
+        Ok(())
     }
 }
 
@@ -346,6 +359,7 @@ mod tests {
             aggregation,
             operator,
             limit: Limit { number, unit },
+            abort_on_fail: false,
         }
     }
 

@@ -4,7 +4,8 @@
 //! units are case-sensitive):
 //!
 //! ```text
-//! expression  ::= ws aggregation ws operator ws number ws unit? ws
+//! expression  ::= ws aggregation ws operator ws number ws unit? ws option?
+//! option      ::= "," ws "abort-on-fail" ws
 //! aggregation ::= "avg" | "min" | "max" | "med" | "p(" ws number ws ")"
 //!               | "count" | "rate" | "rate/s" | "value" | "stdev"
 //! operator    ::= "<" | "<=" | ">" | ">=" | "==" | "!="
@@ -20,6 +21,9 @@
 //! `KiB`/`MiB`/`GiB` 1024-based; `%` divides by 100; `µs` may also be written
 //! with the Greek mu (`μs`). Numbers have no sign and no exponent: thresholds are
 //! written by hand, and negative limits mean nothing for these metrics.
+//!
+//! `abort-on-fail` asks the runner to stop the scenario as soon as the
+//! threshold fails while it runs (k6's `abortOnFail`); see `docs/reports.md`.
 //!
 //! Errors point at a 1-based column counted in characters (not bytes), so the
 //! caret lines up in a terminal even after a `µ`.
@@ -58,6 +62,8 @@ pub enum Expected {
     /// So many digits the number overflows an `f64`.
     FiniteNumber,
     UnitOrEnd,
+    /// A `,` not followed by a known option.
+    AbortOnFail,
     /// Something followed a complete expression.
     End,
 }
@@ -87,7 +93,8 @@ impl fmt::Display for Expected {
             Expected::UnitOrEnd => {
                 "a unit (ns, us, µs, ms, s, B, KB, MB, GB, KiB, MiB, GiB, ops/s, %) or the end"
             }
-            Expected::End => "the end",
+            Expected::AbortOnFail => "`abort-on-fail` after `,`",
+            Expected::End => "the end (or `, abort-on-fail`)",
         })
     }
 }
@@ -117,6 +124,19 @@ pub fn parse(src: &str) -> Result<Expression, ParseError> {
     p.skip_ws();
     let unit = p.unit()?;
     p.skip_ws();
+    let mut abort_on_fail = false;
+    if p.peek() == Some(',') {
+        p.pos += 1;
+        p.skip_ws();
+        let start = p.pos;
+        let end = p.run_end(start, |c| c.is_alphanumeric() || c == '-');
+        if p.text(start, end) != super::ABORT_ON_FAIL {
+            return Err(p.error(start, Expected::AbortOnFail));
+        }
+        p.pos = end;
+        abort_on_fail = true;
+        p.skip_ws();
+    }
     if p.pos < p.chars.len() {
         return Err(p.error(p.pos, Expected::End));
     }
@@ -124,6 +144,7 @@ pub fn parse(src: &str) -> Result<Expression, ParseError> {
         aggregation,
         operator,
         limit: Limit { number, unit },
+        abort_on_fail,
     })
 }
 
@@ -290,7 +311,7 @@ impl Parser<'_> {
     }
 
     fn unit(&mut self) -> Result<Option<LimitUnit>, ParseError> {
-        if self.pos >= self.chars.len() {
+        if self.pos >= self.chars.len() || self.peek() == Some(',') {
             return Ok(None);
         }
         let start = self.pos;
@@ -319,6 +340,7 @@ mod tests {
             aggregation,
             operator,
             limit: Limit { number, unit },
+            abort_on_fail: false,
         }
     }
 
@@ -434,6 +456,40 @@ mod tests {
     }
 
     #[test]
+    fn abort_on_fail_option() {
+        use Aggregation::*;
+        use LimitUnit::*;
+        use Operator::*;
+        let aborting = |e: Expression| Expression {
+            abort_on_fail: true,
+            ..e
+        };
+        let cases = [
+            (
+                "p(99) < 1ms, abort-on-fail",
+                aborting(ok(Percentile(99.0), Lt, 1.0, Some(Ms))),
+            ),
+            (
+                "p(99)<1ms,abort-on-fail",
+                aborting(ok(Percentile(99.0), Lt, 1.0, Some(Ms))),
+            ),
+            (
+                " rate < 1% ,  abort-on-fail ",
+                aborting(ok(Rate, Lt, 1.0, Some(Percent))),
+            ),
+            (
+                "count == 0, abort-on-fail",
+                aborting(ok(Count, Eq, 0.0, None)),
+            ),
+        ];
+        for (text, e) in cases {
+            assert_eq!(parse(text), Ok(e), "{text}");
+            assert!(e.to_string().ends_with(", abort-on-fail"));
+            assert_eq!(parse(&e.to_string()), Ok(e));
+        }
+    }
+
+    #[test]
     fn error_message_format() {
         let err = parse("p(99) < 1xs").unwrap_err();
         assert_eq!(
@@ -512,14 +568,19 @@ mod tests {
             ("avg < 1mb", 8, UnitOrEnd, Some("mb")),
             ("avg < 1 ms2", 9, UnitOrEnd, Some("ms2")),
             ("avg < 1 ops / s", 9, UnitOrEnd, Some("ops")),
-            ("avg < 1,000", 8, UnitOrEnd, Some(",")),
+            ("avg < 1,000", 9, AbortOnFail, Some("000")),
             ("avg < 1 < 2", 9, UnitOrEnd, Some("<")),
             ("avg < 1.5.5", 10, UnitOrEnd, Some(".5")),
             ("µ < 1", 1, Aggregation, Some("µ")),
             ("avg < 1µ", 8, UnitOrEnd, Some("µ")),
             // trailing garbage
             ("avg < 1ms foo", 11, End, Some("foo")),
-            ("avg < 1ms,", 10, End, Some(",")),
+            ("avg < 1ms,", 11, AbortOnFail, end),
+            ("avg < 1ms, abort", 12, AbortOnFail, Some("abort")),
+            ("avg < 1ms, abort-on-fail,", 25, End, Some(",")),
+            ("avg < 1ms abort-on-fail", 11, End, Some("abort")),
+            ("avg < 1ms, ABORT-ON-FAIL", 12, AbortOnFail, Some("ABORT")),
+            ("avg < 1ms, abort-on-fail x", 26, End, Some("x")),
             ("avg < 1ms.", 10, End, Some(".")),
             ("avg < 1% %", 10, End, Some("%")),
             ("p(99) < 1µs and more", 13, End, Some("and")),
@@ -617,6 +678,77 @@ mod tests {
             let len = rng.below(8);
             let text: String = (0..len).map(|_| pieces[rng.below(pieces.len())]).collect();
             check_no_panic(&text);
+        }
+    }
+
+    mod property {
+        use super::super::parse;
+        use crate::thresholds::{Aggregation, Expression, Limit, LimitUnit, Operator};
+        use proptest::prelude::*;
+
+        fn aggregation() -> impl Strategy<Value = Aggregation> {
+            prop_oneof![
+                proptest::sample::select(Aggregation::NAMED.to_vec()),
+                (0.0f64..=100.0).prop_map(Aggregation::Percentile),
+                // Percentiles as people write them: 99.9, 99.99, ...
+                (0u32..=100_000).prop_map(|n| Aggregation::Percentile(f64::from(n) / 1000.0)),
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                0.0f64..1e12,
+                (0u64..1_000_000).prop_map(|n| n as f64),
+                (0u64..1_000_000).prop_map(|n| n as f64 / 1000.0),
+                // Any finite non-negative double, exponent and all.
+                any::<f64>().prop_filter("finite, non-negative", |n| n.is_finite()
+                    && n.is_sign_positive()),
+            ]
+        }
+
+        fn unit() -> impl Strategy<Value = Option<LimitUnit>> {
+            proptest::option::of(proptest::sample::select(LimitUnit::ALL.to_vec()))
+        }
+
+        fn expression() -> impl Strategy<Value = Expression> {
+            (
+                aggregation(),
+                proptest::sample::select(Operator::ALL.to_vec()),
+                number(),
+                unit(),
+                any::<bool>(),
+            )
+                .prop_map(|(aggregation, operator, number, unit, abort_on_fail)| {
+                    Expression {
+                        aggregation,
+                        operator,
+                        limit: Limit { number, unit },
+                        abort_on_fail,
+                    }
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            /// parse → print → parse is the identity, and printing is stable.
+            #[test]
+            fn print_then_parse_is_the_identity(e in expression()) {
+                let text = e.to_string();
+                let back = parse(&text);
+                prop_assert_eq!(back, Ok(e), "{}", text);
+                let again = parse(&text).unwrap().to_string();
+                prop_assert_eq!(again, text);
+            }
+
+            /// Any text that parses prints to a canonical form that parses
+            /// back to the same expression.
+            #[test]
+            fn parsed_text_round_trips(text in "[ a-z()0-9.<>=!%/µ,-]{0,30}") {
+                if let Ok(e) = parse(&text) {
+                    prop_assert_eq!(parse(&e.to_string()), Ok(e));
+                }
+            }
         }
     }
 

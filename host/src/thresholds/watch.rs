@@ -1,0 +1,143 @@
+//! `abort-on-fail`: thresholds checked while the scenario runs, which stop it
+//! as soon as one fails.
+//!
+//! The engine calls [`AbortWatch::check`] from its epoch callback (every
+//! millisecond of guest execution); the check itself runs at most every
+//! [`CHECK_EVERY`], so the cost on the hot path is one clock read. A metric
+//! that has not been recorded yet, or has no samples, does not abort: only a
+//! threshold that evaluates and fails does. A long probe call is judged when
+//! it returns to the guest.
+
+use std::time::{Duration, Instant};
+
+use crate::metrics::Recorder;
+use crate::report::builder::evaluate;
+use crate::report::model::ThresholdSource;
+
+use super::Expression;
+
+/// How often watched thresholds are evaluated while the guest runs.
+pub const CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// The `abort-on-fail` thresholds of one scenario.
+#[derive(Debug, Clone, Default)]
+pub struct AbortWatch {
+    items: Vec<(String, Expression, ThresholdSource)>,
+    next: Option<Instant>,
+}
+
+/// Why a scenario was stopped early: the threshold that failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "stopped early: threshold `{metric}: {expression}` [{}] failed with {observed} (abort-on-fail)",
+    .origin.as_str()
+)]
+pub struct AbortOnFail {
+    pub metric: String,
+    pub expression: String,
+    pub origin: ThresholdSource,
+    /// The observed value, formatted for people.
+    pub observed: String,
+}
+
+impl AbortWatch {
+    /// Watches the thresholds of `planned` that say `abort-on-fail`.
+    pub fn new<'a>(
+        planned: impl IntoIterator<Item = (&'a str, &'a Expression, ThresholdSource)>,
+    ) -> Self {
+        let items: Vec<_> = planned
+            .into_iter()
+            .filter(|(_, e, _)| e.abort_on_fail)
+            .map(|(m, e, s)| (m.to_owned(), *e, s))
+            .collect();
+        Self { items, next: None }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Evaluates the watched thresholds if [`CHECK_EVERY`] has passed since
+    /// the last evaluation; the first that fails is returned.
+    #[inline]
+    pub fn check(&mut self, recorder: &Recorder) -> Option<AbortOnFail> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        if self.next.is_some_and(|next| now < next) {
+            return None;
+        }
+        self.next = Some(now + CHECK_EVERY);
+        self.check_now(recorder)
+    }
+
+    /// Evaluates every watched threshold now.
+    pub fn check_now(&self, recorder: &Recorder) -> Option<AbortOnFail> {
+        self.items.iter().find_map(|(metric, expression, source)| {
+            let result = evaluate(recorder, metric, expression, *source);
+            match (result.passed, result.observed, result.error) {
+                (false, Some(observed), None) => Some(AbortOnFail {
+                    metric: metric.clone(),
+                    expression: expression.to_string(),
+                    origin: *source,
+                    observed: crate::report::units::value(
+                        result.unit.unwrap_or(crate::metrics::Unit::None),
+                        observed,
+                    ),
+                }),
+                _ => None,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Unit;
+    use crate::thresholds::parse;
+
+    #[test]
+    fn only_abort_on_fail_thresholds_are_watched_and_only_real_failures_abort() {
+        let quiet = parse("p(99) < 1us").unwrap();
+        let watched = parse("max < 1ms, abort-on-fail").unwrap();
+        let missing = parse("count > 5, abort-on-fail").unwrap();
+        let mut watch = AbortWatch::new([
+            ("get", &quiet, ThresholdSource::Catalog),
+            ("get", &watched, ThresholdSource::Cli),
+            ("not-yet", &missing, ThresholdSource::Catalog),
+        ]);
+        let mut r = Recorder::new();
+        assert_eq!(watch.check(&r), None, "nothing recorded yet");
+        let h = r.histogram("get", Unit::Nanoseconds).unwrap();
+        r.record(h, 5_000);
+        assert_eq!(watch.check_now(&r), None, "5 µs passes `max < 1ms`");
+        r.record(h, 2_000_000);
+        let failed = watch.check_now(&r).expect("2 ms fails `max < 1ms`");
+        assert_eq!(failed.metric, "get");
+        assert_eq!(failed.origin, ThresholdSource::Cli);
+        assert_eq!(
+            failed.to_string(),
+            "stopped early: threshold `get: max < 1ms, abort-on-fail` [cli] failed with 2 ms (abort-on-fail)"
+        );
+    }
+
+    #[test]
+    fn checks_are_rate_limited() {
+        let e = parse("max < 1ms, abort-on-fail").unwrap();
+        let mut watch = AbortWatch::new([("get", &e, ThresholdSource::Catalog)]);
+        let mut r = Recorder::new();
+        let h = r.histogram("get", Unit::Nanoseconds).unwrap();
+        assert_eq!(watch.check(&r), None);
+        r.record(h, 2_000_000);
+        // Within CHECK_EVERY of the previous check: not evaluated yet.
+        assert_eq!(watch.check(&r), None);
+        std::thread::sleep(CHECK_EVERY + Duration::from_millis(10));
+        assert!(watch.check(&r).is_some());
+        assert!(
+            AbortWatch::new([("get", &parse("max < 1ms").unwrap(), ThresholdSource::Guest)])
+                .is_empty()
+        );
+    }
+}
