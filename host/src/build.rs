@@ -1,7 +1,15 @@
 //! Builds scenario sources into components: Rust crates with cargo for
-//! `wasm32-wasip2`. Cargo decides what is stale, so an up-to-date scenario
-//! costs one no-op cargo invocation. Guests build into their own target
-//! directory (`<target>/wasm`) so they never wait on the host build's lock.
+//! `wasm32-wasip2`, Python folders with componentize-py, JavaScript folders
+//! with componentize-js. Cargo decides what is stale for Rust, so an
+//! up-to-date scenario costs one no-op cargo invocation; Python and
+//! JavaScript outputs carry a content-hash stamp (`script.rs`). Rust guests
+//! build into their own target directory (`<target>/wasm`) so they never wait
+//! on the host build's lock.
+
+mod script;
+pub mod toolchain;
+
+pub use script::{sdk_dir, wit_dir};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +28,25 @@ pub struct RustSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    #[error("`{tool}` is needed to build this scenario but cannot be run: {install}")]
+    ToolchainMissing { tool: String, install: String },
+    #[error("installing {tool} failed: {hint}\n{output}")]
+    ToolchainInstall {
+        tool: String,
+        output: String,
+        hint: String,
+    },
+    #[error("building scenario `{name}` with {tool} failed:\n{output}")]
+    ScriptFailed {
+        name: String,
+        tool: String,
+        output: String,
+    },
+    #[error("cannot read or write `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot run `cargo`: {0} (install Rust with rustup: https://rustup.rs)")]
     NoCargo(std::io::Error),
     #[error("the `{GUEST_TARGET}` target is not installed: run `rustup target add {GUEST_TARGET}`")]
@@ -30,6 +57,85 @@ pub enum BuildError {
     Failed { crates: String },
     #[error("cargo reported success but `{0}` was not produced")]
     Missing(PathBuf),
+}
+
+/// A scenario source to build, whatever its language.
+#[derive(Debug, Clone)]
+pub struct BuildSource {
+    pub name: String,
+    pub source: crate::catalog::Source,
+}
+
+/// What `build_sources` did for one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Built,
+    UpToDate,
+}
+
+/// Builds every source with its language's toolchain and returns the
+/// component path per scenario name. Prebuilt `.wasm` sources are skipped.
+pub fn build_sources(sources: &[BuildSource]) -> Result<BTreeMap<String, PathBuf>, BuildError> {
+    Ok(build_sources_with_outcome(sources)?
+        .into_iter()
+        .map(|(name, (path, _))| (name, path))
+        .collect())
+}
+
+/// [`build_sources`], also telling what was rebuilt. For Rust, cargo decides
+/// and the outcome is always `Built`.
+pub fn build_sources_with_outcome(
+    sources: &[BuildSource],
+) -> Result<BTreeMap<String, (PathBuf, Outcome)>, BuildError> {
+    use crate::catalog::Source;
+    let rust: Vec<RustSource> = sources
+        .iter()
+        .filter_map(|s| match &s.source {
+            Source::Rust { dir, crate_name } => Some(RustSource {
+                name: s.name.clone(),
+                dir: dir.clone(),
+                crate_name: crate_name.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut built: BTreeMap<String, (PathBuf, Outcome)> = build_rust(&rust)?
+        .into_iter()
+        .map(|(name, path)| (name, (path, Outcome::Built)))
+        .collect();
+    for s in sources {
+        if let Source::Python { dir } | Source::Js { dir } = &s.source {
+            built.insert(
+                s.name.clone(),
+                script::build(&s.name, s.source.language(), dir)?,
+            );
+        }
+    }
+    Ok(built)
+}
+
+/// Where `build_sources` puts each component, without building anything.
+pub fn expected_source_outputs(sources: &[BuildSource]) -> BTreeMap<String, PathBuf> {
+    use crate::catalog::Source;
+    let rust: Vec<RustSource> = sources
+        .iter()
+        .filter_map(|s| match &s.source {
+            Source::Rust { dir, crate_name } => Some(RustSource {
+                name: s.name.clone(),
+                dir: dir.clone(),
+                crate_name: crate_name.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut out = expected_outputs(&rust);
+    for s in sources {
+        if let Source::Python { dir } | Source::Js { dir } = &s.source {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+            out.insert(s.name.clone(), script::output_path(&dir));
+        }
+    }
+    out
 }
 
 /// Whether the standard library for the guest target is installed.

@@ -10,6 +10,16 @@ pub struct Grants {
     pub redis: BTreeSet<String>,
 }
 
+impl Grants {
+    /// Every grant as `kind:value` (`redis:default`), for `rigor list`.
+    /// A new kind of grant adds its items here.
+    pub fn describe(&self) -> Vec<String> {
+        let mut items: Vec<String> = self.redis.iter().map(|t| format!("redis:{t}")).collect();
+        items.sort();
+        items
+    }
+}
+
 /// A denied access, with the grant that would allow it.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error(

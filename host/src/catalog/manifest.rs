@@ -9,6 +9,10 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
+    /// Other catalog files whose scenarios and targets join this catalog,
+    /// relative to this file (a folder means its `catalog.toml`).
+    #[serde(default)]
+    pub include: Vec<Spanned<String>>,
     #[serde(default)]
     pub defaults: Defaults,
     #[serde(default)]
@@ -42,9 +46,15 @@ pub struct ScenarioEntry {
     pub description: String,
     #[serde(default)]
     pub tags: Vec<String>,
-    /// A folder holding a Rust scenario crate, or a `.wasm` component,
-    /// relative to the catalog file.
+    /// A scenario folder (Rust crate, Python `app.py`, JavaScript
+    /// `package.json`), or a `.wasm` component, relative to the catalog file.
     pub source: Spanned<String>,
+    /// `rust`, `python`, `js` or `wasm`; detected from the source when absent.
+    pub language: Option<Spanned<String>>,
+    /// Services the scenario needs to be running (`redis`); documentation
+    /// for `rigor list` and for whoever sets up the run.
+    #[serde(default)]
+    pub services: Vec<Spanned<String>>,
     #[serde(default)]
     pub params: BTreeMap<String, Spanned<ParamDecl>>,
     #[serde(default)]
@@ -62,6 +72,10 @@ pub struct ParamDecl {
     /// The default; its TOML type is the parameter's type (integer, float,
     /// string or boolean).
     pub default: toml::Value,
+    /// `int`, `float`, `string`, `bool`, `duration`, `size` or `list`;
+    /// the default's TOML type when absent.
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
     #[serde(default)]
     pub help: String,
 }

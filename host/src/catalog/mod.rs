@@ -3,6 +3,7 @@
 //! of what one `rigor run` executes.
 
 mod error;
+mod language;
 mod manifest;
 pub mod params;
 pub mod plan;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{CatalogError, Location};
+pub use language::Language;
 pub use params::{Param, ParamOverride, ParamType};
 
 use crate::engine::Limits;
@@ -27,9 +29,28 @@ pub const DEFAULT_REDIS_TARGET: &str = "default";
 pub enum Source {
     /// A Rust crate folder built with cargo for `wasm32-wasip2`.
     Rust { dir: PathBuf, crate_name: String },
+    /// A Python folder (`app.py`) built with componentize-py.
+    Python { dir: PathBuf },
+    /// A JavaScript folder (`package.json`, `scenario.js`) built with componentize-js.
+    Js { dir: PathBuf },
     /// A prebuilt component.
     Wasm(PathBuf),
 }
+
+impl Source {
+    /// The language the source is written in.
+    pub fn language(&self) -> Language {
+        match self {
+            Source::Rust { .. } => Language::Rust,
+            Source::Python { .. } => Language::Python,
+            Source::Js { .. } => Language::Js,
+            Source::Wasm(_) => Language::Wasm,
+        }
+    }
+}
+
+/// Services a scenario may declare in `services = [...]`.
+pub const KNOWN_SERVICES: &[&str] = &["redis", "http"];
 
 /// One resolved catalog entry.
 #[derive(Debug, Clone)]
@@ -38,6 +59,8 @@ pub struct CatalogScenario {
     pub description: String,
     pub tags: Vec<String>,
     pub source: Source,
+    /// Services the scenario needs (`redis`), as declared.
+    pub services: Vec<String>,
     pub params: Vec<Param>,
     pub grants: Grants,
     /// (metric, expression) pairs.
@@ -70,121 +93,174 @@ impl Catalog {
     }
 
     /// Parses catalog text; `file` is used for locations and relative paths.
+    /// Files named in `include` are read from disk, relative to `file`.
     pub fn parse(file: &Path, text: &str) -> Result<Catalog, CatalogError> {
-        let at = |offset: usize, message: String| CatalogError::At {
-            location: Location::at(file, text, offset),
-            message,
-        };
-        let manifest: manifest::CatalogFile = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
-            at(offset, e.message().trim().to_owned())
-        })?;
-        let base = file.parent().unwrap_or(Path::new(".")).to_owned();
+        let mut files = Vec::new();
+        load_tree(file, text.to_owned(), &mut files, &mut Vec::new())?;
 
-        let mut defaults = Limits::default();
-        if let Some(m) = &manifest.defaults.memory {
-            defaults.memory = params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
-        }
-        if let Some(d) = &manifest.defaults.deadline {
-            defaults.deadline = parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
-        }
-
+        // Targets first: a scenario in one file may use a target declared in another.
         let mut redis_targets = BTreeMap::new();
-        for (name, url) in &manifest.targets.redis {
-            crate::probes::redis::RedisUrl::parse(url.get_ref())
-                .map_err(|e| at(url.span().start, format!("redis target `{name}`: {e}")))?;
-            redis_targets.insert(name.clone(), url.get_ref().clone());
+        for loaded in &files {
+            let at = loaded.at();
+            for (name, url) in &loaded.manifest.targets.redis {
+                crate::probes::redis::RedisUrl::parse(url.get_ref())
+                    .map_err(|e| at(url.span().start, format!("redis target `{name}`: {e}")))?;
+                if let Some(previous) = redis_targets.insert(name.clone(), url.get_ref().clone())
+                    && previous != *url.get_ref()
+                {
+                    return Err(at(
+                        url.span().start,
+                        format!(
+                            "redis target `{name}` is declared twice with different URLs (`{previous}` and `{}`)",
+                            url.get_ref()
+                        ),
+                    ));
+                }
+            }
         }
 
         let mut seen = BTreeSet::new();
         let mut scenarios = Vec::new();
-        for entry in manifest.scenarios {
-            let name = entry.name.get_ref().clone();
-            if !is_valid_name(&name) {
-                return Err(at(
-                    entry.name.span().start,
-                    format!(
-                        "invalid scenario name `{name}`: use lowercase letters, digits and `-`"
-                    ),
-                ));
+        for LoadedFile {
+            file,
+            text,
+            manifest,
+        } in files
+        {
+            let at = |offset: usize, message: String| CatalogError::At {
+                location: Location::at(&file, &text, offset),
+                message,
+            };
+            let base = file.parent().unwrap_or(Path::new(".")).to_owned();
+            let mut defaults = Limits::default();
+            if let Some(m) = &manifest.defaults.memory {
+                defaults.memory =
+                    params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
             }
-            if !seen.insert(name.clone()) {
-                return Err(at(
-                    entry.name.span().start,
-                    format!("duplicate scenario name `{name}`"),
-                ));
+            if let Some(d) = &manifest.defaults.deadline {
+                defaults.deadline =
+                    parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
             }
-            let source = resolve_source(&base, entry.source.get_ref())
-                .map_err(|e| at(entry.source.span().start, format!("scenario `{name}`: {e}")))?;
-
-            let mut params = Vec::new();
-            for (pname, decl) in &entry.params {
-                let (ty, default) = ParamType::of_toml(&decl.get_ref().default).ok_or_else(|| {
-                    at(
-                        decl.span().start,
-                        format!(
-                            "parameter `{pname}` of `{name}`: the default must be an integer, float, string or boolean"
-                        ),
-                    )
-                })?;
-                params.push(Param {
-                    name: pname.clone(),
-                    ty,
-                    default,
-                    help: decl.get_ref().help.clone(),
-                });
-            }
-
-            let mut grants = Grants::default();
-            for target in &entry.grants.redis {
-                let t = target.get_ref();
-                if t != DEFAULT_REDIS_TARGET && !redis_targets.contains_key(t) {
-                    let known: Vec<&str> = std::iter::once(DEFAULT_REDIS_TARGET)
-                        .chain(redis_targets.keys().map(String::as_str))
-                        .collect();
+            for entry in manifest.scenarios {
+                let name = entry.name.get_ref().clone();
+                if !is_valid_name(&name) {
                     return Err(at(
-                        target.span().start,
+                        entry.name.span().start,
                         format!(
-                            "scenario `{name}` is granted unknown redis target `{t}`; known targets: {} (declare it under [targets.redis])",
-                            known.join(", ")
+                            "invalid scenario name `{name}`: use lowercase letters, digits and `-`"
                         ),
                     ));
                 }
-                grants.redis.insert(t.clone());
-            }
-
-            let mut thresholds = Vec::new();
-            for (metric, exprs) in &entry.thresholds {
-                for expr in exprs {
-                    let parsed = thresholds::parse(expr.get_ref()).map_err(|e| {
-                        at(
-                            expr.span().start,
-                            format!("threshold on `{name}:{metric}`: {e}"),
-                        )
-                    })?;
-                    thresholds.push((metric.clone(), parsed));
+                if !seen.insert(name.clone()) {
+                    return Err(at(
+                        entry.name.span().start,
+                        format!("duplicate scenario name `{name}`"),
+                    ));
                 }
-            }
+                let declared = match &entry.language {
+                    Some(l) => Some(Language::from_name(l.get_ref()).ok_or_else(|| {
+                        at(
+                            l.span().start,
+                            format!(
+                                "scenario `{name}`: unknown language `{}` (languages: {})",
+                                l.get_ref(),
+                                Language::NAMES.join(", ")
+                            ),
+                        )
+                    })?),
+                    None => None,
+                };
+                let source = language::resolve_source(&base, entry.source.get_ref(), declared)
+                    .map_err(|e| {
+                        at(entry.source.span().start, format!("scenario `{name}`: {e}"))
+                    })?;
 
-            let mut limits = defaults;
-            if let Some(m) = &entry.limits.memory {
-                limits.memory =
-                    params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
-            }
-            if let Some(d) = &entry.limits.deadline {
-                limits.deadline = parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
-            }
+                let mut services = Vec::new();
+                for service in &entry.services {
+                    if !KNOWN_SERVICES.contains(&service.get_ref().as_str()) {
+                        return Err(at(
+                            service.span().start,
+                            format!(
+                                "scenario `{name}` needs unknown service `{}` (services: {})",
+                                service.get_ref(),
+                                KNOWN_SERVICES.join(", ")
+                            ),
+                        ));
+                    }
+                    services.push(service.get_ref().clone());
+                }
 
-            scenarios.push(CatalogScenario {
-                name,
-                description: entry.description,
-                tags: entry.tags,
-                source,
-                params,
-                grants,
-                thresholds,
-                limits,
-            });
+                let mut params = Vec::new();
+                for (pname, decl) in &entry.params {
+                    let d = decl.get_ref();
+                    let (ty, default) =
+                        ParamType::of_decl(d.ty.as_deref(), &d.default).map_err(|e| {
+                            at(
+                                decl.span().start,
+                                format!("parameter `{pname}` of `{name}`: {e}"),
+                            )
+                        })?;
+                    params.push(Param {
+                        name: pname.clone(),
+                        ty,
+                        default,
+                        help: decl.get_ref().help.clone(),
+                    });
+                }
+
+                let mut grants = Grants::default();
+                for target in &entry.grants.redis {
+                    let t = target.get_ref();
+                    if t != DEFAULT_REDIS_TARGET && !redis_targets.contains_key(t) {
+                        let known: Vec<&str> = std::iter::once(DEFAULT_REDIS_TARGET)
+                            .chain(redis_targets.keys().map(String::as_str))
+                            .collect();
+                        return Err(at(
+                            target.span().start,
+                            format!(
+                                "scenario `{name}` is granted unknown redis target `{t}`; known targets: {} (declare it under [targets.redis])",
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                    grants.redis.insert(t.clone());
+                }
+
+                let mut thresholds = Vec::new();
+                for (metric, exprs) in &entry.thresholds {
+                    for expr in exprs {
+                        let parsed = thresholds::parse(expr.get_ref()).map_err(|e| {
+                            at(
+                                expr.span().start,
+                                format!("threshold on `{name}:{metric}`: {e}"),
+                            )
+                        })?;
+                        thresholds.push((metric.clone(), parsed));
+                    }
+                }
+
+                let mut limits = defaults;
+                if let Some(m) = &entry.limits.memory {
+                    limits.memory =
+                        params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
+                }
+                if let Some(d) = &entry.limits.deadline {
+                    limits.deadline =
+                        parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
+                }
+
+                scenarios.push(CatalogScenario {
+                    name,
+                    description: entry.description,
+                    tags: entry.tags,
+                    source,
+                    services,
+                    params,
+                    grants,
+                    thresholds,
+                    limits,
+                });
+            }
         }
         Ok(Catalog {
             path: file.to_owned(),
@@ -210,35 +286,80 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("invalid duration `{text}`: {e} (examples: `30s`, `5m`)"))
 }
 
-fn resolve_source(base: &Path, source: &str) -> Result<Source, String> {
-    let path = base.join(source);
-    if source.ends_with(".wasm") {
-        // A prebuilt component may legitimately not exist until it is built
-        // elsewhere; loading reports a missing file clearly.
-        return Ok(Source::Wasm(path));
-    }
-    let manifest = path.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(|_| {
-        format!(
-            "source `{source}` is neither a `.wasm` file nor a folder with a Cargo.toml (looked for `{}`)",
-            manifest.display()
-        )
-    })?;
-    let crate_name = package_name(&text)
-        .ok_or_else(|| format!("`{}` has no [package] name", manifest.display()))?;
-    Ok(Source::Rust {
-        dir: path,
-        crate_name,
-    })
+/// One file of the include tree, parsed.
+struct LoadedFile {
+    file: PathBuf,
+    text: String,
+    manifest: manifest::CatalogFile,
 }
 
-fn package_name(cargo_toml: &str) -> Option<String> {
-    let value: toml::Table = toml::from_str(cargo_toml).ok()?;
-    value
-        .get("package")?
-        .get("name")?
-        .as_str()
-        .map(str::to_owned)
+impl LoadedFile {
+    /// Builds located errors for this file.
+    fn at(&self) -> impl Fn(usize, String) -> CatalogError + '_ {
+        |offset, message| CatalogError::At {
+            location: Location::at(&self.file, &self.text, offset),
+            message,
+        }
+    }
+}
+
+/// Parses `file` and, depth first, the files it includes. `stack` holds the
+/// files being loaded, to report include cycles.
+fn load_tree(
+    file: &Path,
+    text: String,
+    files: &mut Vec<LoadedFile>,
+    stack: &mut Vec<PathBuf>,
+) -> Result<(), CatalogError> {
+    let manifest: manifest::CatalogFile = toml::from_str(&text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        CatalogError::At {
+            location: Location::at(file, &text, offset),
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    let includes: Vec<_> = manifest.include.clone();
+    let key = file.canonicalize().unwrap_or_else(|_| file.to_owned());
+    stack.push(key);
+    files.push(LoadedFile {
+        file: file.to_owned(),
+        text,
+        manifest,
+    });
+    let index = files.len() - 1;
+    let base = file.parent().unwrap_or(Path::new(".")).to_owned();
+    for include in includes {
+        let at = |message: String| CatalogError::At {
+            location: Location::at(file, &files[index].text, include.span().start),
+            message,
+        };
+        let mut path = base.join(include.get_ref());
+        if path.is_dir() {
+            path = path.join("catalog.toml");
+        }
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if stack.contains(&canonical) {
+            return Err(at(format!(
+                "include `{}` forms a cycle (it is already being loaded)",
+                include.get_ref()
+            )));
+        }
+        if files
+            .iter()
+            .any(|f| f.file.canonicalize().ok().as_ref() == Some(&canonical))
+        {
+            continue; // included twice through different files: load once
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            at(format!(
+                "cannot read included catalog `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        load_tree(&path, text, files, stack)?;
+    }
+    stack.pop();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,16 +1,26 @@
-//! Typed scenario parameters: declared in the catalog with a default whose
-//! type is the parameter's type, overridden with `--param name=value`.
+//! Typed scenario parameters: declared in the catalog with a default and an
+//! optional `type` (otherwise the default's TOML type), overridden with
+//! `--param name=value`. Values reach the guest as text, already checked.
 
 use std::fmt;
 
-/// The type of a parameter, taken from its default.
+/// The type of a parameter: declared with `type = "..."`, or taken from its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
     Int,
     Float,
     String,
     Bool,
+    /// A duration such as `5s`, `250ms`, `1m 30s`.
+    Duration,
+    /// A size such as `100B`, `10KiB`, `1MB`.
+    Size,
+    /// A comma-separated list (`a,b,c`); a TOML array as a default.
+    List,
 }
+
+/// Every type name accepted in `type = "..."`.
+pub const TYPE_NAMES: &[&str] = &["int", "float", "string", "bool", "duration", "size", "list"];
 
 impl fmt::Display for ParamType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -19,6 +29,9 @@ impl fmt::Display for ParamType {
             ParamType::Float => "float",
             ParamType::String => "string",
             ParamType::Bool => "bool",
+            ParamType::Duration => "duration",
+            ParamType::Size => "size",
+            ParamType::List => "list",
         })
     }
 }
@@ -33,15 +46,79 @@ pub struct Param {
 }
 
 impl ParamType {
-    /// The type and text form of a TOML default, or `None` for tables/arrays/dates.
+    /// The type named `name` in `type = "..."`.
+    pub fn from_name(name: &str) -> Option<ParamType> {
+        Some(match name {
+            "int" => ParamType::Int,
+            "float" => ParamType::Float,
+            "string" => ParamType::String,
+            "bool" => ParamType::Bool,
+            "duration" => ParamType::Duration,
+            "size" => ParamType::Size,
+            "list" => ParamType::List,
+            _ => return None,
+        })
+    }
+
+    /// The type and text form of a TOML default, or `None` for tables/dates
+    /// and arrays of non-scalars.
     pub fn of_toml(value: &toml::Value) -> Option<(ParamType, String)> {
         match value {
             toml::Value::Integer(i) => Some((ParamType::Int, i.to_string())),
             toml::Value::Float(f) => Some((ParamType::Float, f.to_string())),
             toml::Value::String(s) => Some((ParamType::String, s.clone())),
             toml::Value::Boolean(b) => Some((ParamType::Bool, b.to_string())),
+            toml::Value::Array(items) => {
+                let texts = items
+                    .iter()
+                    .map(|item| match item {
+                        toml::Value::Integer(i) => Some(i.to_string()),
+                        toml::Value::Float(f) => Some(f.to_string()),
+                        toml::Value::String(s) => Some(s.clone()),
+                        toml::Value::Boolean(b) => Some(b.to_string()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some((ParamType::List, texts.join(",")))
+            }
             _ => None,
         }
+    }
+
+    /// The default of a declared parameter: with a declared type the default
+    /// must check against it; without one the default's TOML type decides.
+    pub fn of_decl(
+        declared: Option<&str>,
+        default: &toml::Value,
+    ) -> Result<(ParamType, String), String> {
+        let (inferred, text) = ParamType::of_toml(default).ok_or_else(|| {
+            "the default must be an integer, float, string, boolean or an array of those".to_owned()
+        })?;
+        let Some(name) = declared else {
+            return Ok((inferred, text));
+        };
+        let ty = ParamType::from_name(name)
+            .ok_or_else(|| format!("unknown type `{name}` (types: {})", TYPE_NAMES.join(", ")))?;
+        // A number default for a float, or a string default for a duration,
+        // size or list, is the natural way to write them.
+        let compatible = ty == inferred
+            || matches!(
+                (ty, inferred),
+                (ParamType::Float, ParamType::Int)
+                    | (ParamType::Duration, ParamType::String)
+                    | (ParamType::Size, ParamType::String | ParamType::Int)
+                    | (ParamType::List, ParamType::String)
+                    | (ParamType::String, ParamType::Int | ParamType::Float)
+            );
+        if !compatible {
+            return Err(format!(
+                "the default `{text}` is a {inferred}, but the parameter is declared `{ty}`"
+            ));
+        }
+        let text = ty
+            .check(&text)
+            .map_err(|e| format!("the default does not fit type `{ty}`: {e}"))?;
+        Ok((ty, text))
     }
 
     /// Checks `text` against the type; returns the normalised text.
@@ -65,6 +142,20 @@ impl ParamType {
                 _ => Err(format!("expected true or false, got `{text}`")),
             },
             ParamType::String => Ok(text.to_owned()),
+            // Kept as written (`5s`): every guest language parses it the same
+            // way once it is known to be valid.
+            ParamType::Duration => humantime::parse_duration(text)
+                .map(|_| text.to_owned())
+                .map_err(|e| {
+                    format!("expected a duration like `5s` or `250ms`, got `{text}`: {e}")
+                }),
+            ParamType::Size => parse_size(text).map(|_| text.to_owned()),
+            ParamType::List => Ok(text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .collect::<Vec<_>>()
+                .join(",")),
         }
     }
 }
@@ -154,6 +245,34 @@ mod tests {
         assert!(ParamType::Int.check("ten").is_err());
         assert!(ParamType::Float.check("NaN").is_err());
         assert_eq!(ParamType::Bool.check("yes").unwrap(), "true");
+        assert_eq!(ParamType::Duration.check(" 250ms ").unwrap(), "250ms");
+        assert!(ParamType::Duration.check("soon").is_err());
+        assert_eq!(ParamType::Size.check("10KiB").unwrap(), "10KiB");
+        assert!(ParamType::Size.check("10 parsecs").is_err());
+        assert_eq!(ParamType::List.check("a, b,,c").unwrap(), "a,b,c");
+    }
+
+    #[test]
+    fn declared_types_check_their_defaults() {
+        let v = |t: &str| toml::from_str::<toml::Table>(&format!("v = {t}")).unwrap()["v"].clone();
+        assert_eq!(
+            ParamType::of_decl(None, &v("[\"100B\", \"1KB\"]")).unwrap(),
+            (ParamType::List, "100B,1KB".into())
+        );
+        assert_eq!(
+            ParamType::of_decl(Some("duration"), &v("\"5s\"")).unwrap(),
+            (ParamType::Duration, "5s".into())
+        );
+        assert_eq!(
+            ParamType::of_decl(Some("float"), &v("3")).unwrap(),
+            (ParamType::Float, "3".into())
+        );
+        let wrong = ParamType::of_decl(Some("int"), &v("\"many\"")).unwrap_err();
+        assert!(wrong.contains("declared `int`"), "{wrong}");
+        let bad = ParamType::of_decl(Some("duration"), &v("\"soon\"")).unwrap_err();
+        assert!(bad.contains("duration"), "{bad}");
+        let unknown = ParamType::of_decl(Some("colour"), &v("1")).unwrap_err();
+        assert!(unknown.contains("unknown type `colour`"), "{unknown}");
     }
 
     #[test]

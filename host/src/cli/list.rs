@@ -1,7 +1,8 @@
-//! `rigor list`: what a catalog holds.
+//! `rigor list`: what a catalog holds — name, language, tags, description,
+//! services, grants and parameters.
 
 use super::{CatalogArgs, CliError, EXIT_OK};
-use rigor::catalog::Source;
+use rigor::catalog::CatalogScenario;
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -18,34 +19,38 @@ pub fn execute(args: ListArgs) -> Result<u8, CliError> {
         if args.tag.as_ref().is_some_and(|t| !s.tags.contains(t)) {
             continue;
         }
-        let lang = match &s.source {
-            Source::Rust { .. } => "rust",
-            Source::Wasm(_) => "wasm",
-        };
-        let grants: Vec<String> = s
-            .grants
-            .redis
-            .iter()
-            .map(|t| format!("redis:{t}"))
-            .collect();
-        println!("{}  [{}]  {}", s.name, lang, s.description);
-        if !s.tags.is_empty() {
-            println!("    tags: {}", s.tags.join(", "));
-        }
-        println!(
-            "    grants: {}",
-            if grants.is_empty() {
-                "none".to_owned()
-            } else {
-                grants.join(", ")
-            }
-        );
-        for p in &s.params {
-            println!(
-                "    param {} ({}) = {}  {}",
-                p.name, p.ty, p.default, p.help
-            );
-        }
+        print!("{}", render(s));
     }
     Ok(EXIT_OK)
+}
+
+/// One scenario's block of `rigor list` output.
+fn render(s: &CatalogScenario) -> String {
+    let mut out = format!("{}  [{}]  {}\n", s.name, s.source.language(), s.description);
+    if !s.tags.is_empty() {
+        out += &format!("    tags: {}\n", s.tags.join(", "));
+    }
+    if !s.services.is_empty() {
+        out += &format!("    services: {}\n", s.services.join(", "));
+    }
+    let grants = grant_lines(&s.grants);
+    out += &format!(
+        "    grants: {}\n",
+        if grants.is_empty() {
+            "none".to_owned()
+        } else {
+            grants.join(", ")
+        }
+    );
+    for p in &s.params {
+        out += &format!(
+            "    param {} ({}) = {}  {}\n",
+            p.name, p.ty, p.default, p.help
+        );
+    }
+    out
+}
+
+fn grant_lines(grants: &rigor::policy::Grants) -> Vec<String> {
+    grants.describe()
 }

@@ -99,19 +99,17 @@ impl CatalogArgs {
     }
 }
 
-/// The Rust sources of `scenarios`, to hand to the builder.
+/// The buildable sources of `scenarios` (Rust, Python, JavaScript), to hand
+/// to the builder.
 fn rust_sources<'a>(
     scenarios: impl IntoIterator<Item = (&'a str, &'a rigor::catalog::Source)>,
-) -> Vec<rigor::build::RustSource> {
+) -> Vec<rigor::build::BuildSource> {
     scenarios
         .into_iter()
-        .filter_map(|(name, source)| match source {
-            rigor::catalog::Source::Rust { dir, crate_name } => Some(rigor::build::RustSource {
-                name: name.to_owned(),
-                dir: dir.clone(),
-                crate_name: crate_name.clone(),
-            }),
-            rigor::catalog::Source::Wasm(_) => None,
+        .filter(|(_, source)| !matches!(source, rigor::catalog::Source::Wasm(_)))
+        .map(|(name, source)| rigor::build::BuildSource {
+            name: name.to_owned(),
+            source: source.clone(),
         })
         .collect()
 }

@@ -126,7 +126,7 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         built_paths_without_building(&planned)
     } else {
         let sources = rust_sources(planned.iter().map(|p| (p.name.as_str(), &p.source)));
-        rigor::build::build_rust(&sources).map_err(|e| invalid(e.to_string()))?
+        rigor::build::build_sources(&sources).map_err(|e| invalid(e.to_string()))?
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -224,5 +224,5 @@ fn built_paths_without_building(
     planned: &[rigor::catalog::plan::PlannedScenario],
 ) -> BTreeMap<String, PathBuf> {
     let sources = rust_sources(planned.iter().map(|p| (p.name.as_str(), &p.source)));
-    rigor::build::expected_outputs(&sources)
+    rigor::build::expected_source_outputs(&sources)
 }

@@ -1,0 +1,240 @@
+//! Python and JavaScript scenario folders → components, skipping what is up
+//! to date. The output is `<folder>/target/scenario.wasm`; beside it,
+//! `scenario.wasm.stamp` holds the content hash of everything that went in
+//! (the folder's sources, the WIT contract, the guest SDK, the toolchain's
+//! name and version), so a changed input of any kind triggers a rebuild.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::toolchain::{self, Toolchain};
+use super::{BuildError, Outcome};
+use crate::catalog::Language;
+
+/// The repository this rigor was built from: default location of the WIT
+/// contract and the guest SDKs (override with RIGOR_WIT_DIR / RIGOR_SDK_DIR).
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// The folder holding the contract's `.wit` files.
+pub fn wit_dir() -> PathBuf {
+    std::env::var_os("RIGOR_WIT_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(REPO).join("wit"))
+}
+
+/// The folder holding the guest SDK for `language` (`guest-sdk/python`).
+pub fn sdk_dir(language: Language) -> PathBuf {
+    let base = std::env::var_os("RIGOR_SDK_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(REPO).join("guest-sdk"));
+    base.join(language.as_str())
+}
+
+/// Where the component of a Python or JavaScript folder is written.
+pub fn output_path(dir: &Path) -> PathBuf {
+    dir.join("target").join("scenario.wasm")
+}
+
+fn stamp_path(output: &Path) -> PathBuf {
+    output.with_extension("wasm.stamp")
+}
+
+/// Builds the folder `dir` if its stamp is stale; returns the component path.
+pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Outcome), BuildError> {
+    let dir = &dir.canonicalize().map_err(|e| BuildError::Io {
+        path: dir.to_owned(),
+        source: e,
+    })?;
+    let output = output_path(dir);
+    let toolchain = match language {
+        Language::Python => toolchain::componentize_py()?,
+        Language::Js => toolchain::componentize_js()?,
+        Language::Rust | Language::Wasm => unreachable!("not a script language"),
+    };
+    let hash = input_hash(&toolchain, language, dir)?;
+    let stamp = stamp_path(&output);
+    if output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
+        return Ok((output, Outcome::UpToDate));
+    }
+    let target = output.parent().unwrap_or(dir);
+    std::fs::create_dir_all(target).map_err(|e| BuildError::Io {
+        path: target.to_owned(),
+        source: e,
+    })?;
+    let tmp = target.join(format!("scenario.{}.wasm.tmp", std::process::id()));
+    let started = Instant::now();
+    let mut cmd = toolchain.command();
+    let mut workdir = dir.to_owned();
+    match language {
+        Language::Python => {
+            cmd.arg("-d")
+                .arg(wit_dir())
+                .args(["-w", "scenario", "componentize", "app", "-p", "."])
+                .arg("-p")
+                .arg(sdk_dir(Language::Python))
+                .arg("-o")
+                .arg(&tmp);
+        }
+        _ => {
+            // No WASI stdio, random, clocks or HTTP: a scenario reaches the
+            // world only through rigor's probes, so it imports nothing else.
+            workdir = stage_js(dir, target)?;
+            cmd.arg(js_entry(dir)?)
+                .arg("--wit")
+                .arg(wit_dir())
+                .args([
+                    "--world-name",
+                    "scenario",
+                    "-d",
+                    "stdio",
+                    "random",
+                    "clocks",
+                    "http",
+                    "fetch-event",
+                ])
+                .arg("-o")
+                .arg(&tmp);
+        }
+    }
+    let out = cmd
+        .current_dir(&workdir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| BuildError::ToolchainMissing {
+            tool: toolchain.program.display().to_string(),
+            install: format!("cannot start it: {e}"),
+        })?;
+    if !out.status.success() || !tmp.is_file() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(BuildError::ScriptFailed {
+            name: name.to_owned(),
+            tool: toolchain.id.clone(),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .trim()
+            .to_owned(),
+        });
+    }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |e| BuildError::Io { path, source: e }
+    };
+    std::fs::rename(&tmp, &output).map_err(io(&output))?;
+    std::fs::write(&stamp, format!("{hash}\n")).map_err(io(&stamp))?;
+    eprintln!(
+        "built {name} ({language}, {}) in {:.1} s",
+        toolchain.id,
+        started.elapsed().as_secs_f64()
+    );
+    Ok((output, Outcome::Built))
+}
+
+/// The entry module of a JavaScript folder: `main` of package.json, else
+/// `scenario.js`.
+fn js_entry(dir: &Path) -> Result<String, BuildError> {
+    let manifest = dir.join("package.json");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| BuildError::Io {
+        path: manifest.clone(),
+        source: e,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| BuildError::ScriptFailed {
+            name: dir.display().to_string(),
+            tool: "package.json".into(),
+            output: format!("`{}` is not valid JSON: {e}", manifest.display()),
+        })?;
+    Ok(value
+        .get("main")
+        .and_then(|m| m.as_str())
+        .unwrap_or("scenario.js")
+        .to_owned())
+}
+
+/// Copies the scenario's sources and the JavaScript SDK (`rigor.js`) into
+/// `target/stage`, so the scenario imports the SDK as `"./rigor.js"` without
+/// a copy of it in the source folder.
+fn stage_js(dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
+    let stage = target.join("stage");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |e| BuildError::Io { path, source: e }
+    };
+    let _ = std::fs::remove_dir_all(&stage);
+    let mut files = Vec::new();
+    collect_inputs(dir, dir, &mut files).map_err(io(dir))?;
+    for rel in files {
+        let to = stage.join(&rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::copy(dir.join(&rel), &to).map_err(io(&to))?;
+    }
+    std::fs::create_dir_all(&stage).map_err(io(&stage))?;
+    let sdk = sdk_dir(Language::Js).join("rigor.js");
+    std::fs::copy(&sdk, stage.join("rigor.js")).map_err(io(&sdk))?;
+    Ok(stage)
+}
+
+/// SHA-256 over the toolchain id and every input file (path and content).
+fn input_hash(toolchain: &Toolchain, language: Language, dir: &Path) -> Result<String, BuildError> {
+    let mut hasher = Sha256::new();
+    hasher.update(toolchain.id.as_bytes());
+    for (label, root) in [
+        ("wit", wit_dir()),
+        ("sdk", sdk_dir(language)),
+        ("src", dir.to_owned()),
+    ] {
+        let mut files = Vec::new();
+        collect_inputs(&root, &root, &mut files).map_err(|e| BuildError::Io {
+            path: root.clone(),
+            source: e,
+        })?;
+        files.sort();
+        for rel in files {
+            let bytes = std::fs::read(root.join(&rel)).map_err(|e| BuildError::Io {
+                path: root.join(&rel),
+                source: e,
+            })?;
+            hasher.update(label.as_bytes());
+            hasher.update(rel.to_string_lossy().as_bytes());
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+        }
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Source files under `dir`, relative to `root`: build outputs, installed
+/// packages, caches and hidden files are not inputs.
+fn collect_inputs(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.')
+            || matches!(name.as_ref(), "target" | "node_modules" | "__pycache__")
+            || name.ends_with(".wasm")
+        {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_inputs(root, &path, out)?;
+        } else {
+            out.push(path.strip_prefix(root).unwrap_or(&path).to_owned());
+        }
+    }
+    Ok(())
+}
