@@ -152,6 +152,15 @@ impl Recorder {
         }
     }
 
+    /// Adds a whole distribution recorded elsewhere (a load's workers).
+    pub fn merge(&mut self, handle: HistogramHandle, values: &Distribution) {
+        let metric = &mut self.metrics[handle.index];
+        if let MetricData::Histogram(d) = &mut metric.data {
+            d.merge(values);
+            metric.updated = Instant::now();
+        }
+    }
+
     pub fn metric_at(&self, handle: HistogramHandle) -> &Metric {
         &self.metrics[handle.index]
     }

@@ -17,6 +17,11 @@ pub struct Capabilities {
     /// Pids of the scenario's live child processes.
     pub children: children::ChildPids,
     pub redis: redis::RedisCtx,
+    /// Live progress: a probe reports its phase and operations done here
+    /// (`self.probes.events.phase(..)`, `.advance(n)`); see `crate::events`.
+    pub events: crate::events::ProgressSink,
+    /// The scenario's `abort-on-fail` thresholds, checked while it runs.
+    pub abort: crate::thresholds::AbortWatch,
 }
 
 impl Capabilities {
@@ -28,6 +33,8 @@ impl Capabilities {
                 targets: Default::default(),
                 policy: Policy::deny_all(scenario),
             },
+            events: Default::default(),
+            abort: Default::default(),
         }
     }
 }

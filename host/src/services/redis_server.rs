@@ -155,6 +155,18 @@ impl ManagedRedis {
         Self::start_inner(program, READY_TIMEOUT)
     }
 
+    /// Starts `redis-server` from `PATH` on a given loopback port: brings a
+    /// stopped server back at the same address.
+    pub fn start_on_port(port: u16) -> Result<ManagedRedis, ManagedRedisError> {
+        let Some(program) = find_on_path(PROGRAM) else {
+            return Err(ManagedRedisError::NotInstalled {
+                hint: NOT_INSTALLED_HINT.to_string(),
+            });
+        };
+        let program = resolve_program(&program)?;
+        Self::launch(&program, port, READY_TIMEOUT)
+    }
+
     fn start_inner(
         program: &Path,
         ready_timeout: Duration,

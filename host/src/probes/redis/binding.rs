@@ -113,7 +113,14 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {}
+impl wit::Host for HostState {
+    async fn run_load(
+        &mut self,
+        spec: wit::LoadSpec,
+    ) -> wasmtime::Result<Result<wit::LoadResult, WitProbeError>> {
+        Ok(self.run_redis_load(spec).await)
+    }
+}
 
 impl wit::HostConnection for HostState {
     async fn open(

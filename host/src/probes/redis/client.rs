@@ -371,6 +371,12 @@ impl Client {
         Ok(client)
     }
 
+    /// The connection, after AUTH/SELECT, for a caller that drives the
+    /// protocol itself (the shared connection of a load).
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
     /// Address this client talks to (`host:port`).
     pub fn addr(&self) -> &str {
         &self.addr
@@ -420,6 +426,32 @@ impl Client {
         }
         self.release_large_buffers();
         Ok((replies, elapsed))
+    }
+
+    /// Sends the `count` commands that `encode` appends to the request
+    /// buffer in one write, times until all `count` replies are in (the
+    /// timed section holds nothing else), then hands each reply to `each`
+    /// in order. The load generator's hot path: no per-command allocation.
+    pub async fn timed_batch(
+        &mut self,
+        count: usize,
+        encode: impl FnOnce(&mut BytesMut),
+        mut each: impl FnMut(Reply),
+    ) -> Result<Duration, RedisError> {
+        if count == 0 {
+            return Ok(Duration::ZERO);
+        }
+        self.wbuf.clear();
+        encode(&mut self.wbuf);
+        if self.wbuf.is_empty() {
+            return Err(self.command_error("a batch", "nothing was encoded".into()));
+        }
+        let elapsed = self.exchange(count, "a batch").await?;
+        for _ in 0..count {
+            each(self.take_reply()?);
+        }
+        self.release_large_buffers();
+        Ok(elapsed)
     }
 
     /// Deletes every key starting with `prefix` (SCAN MATCH + UNLINK in

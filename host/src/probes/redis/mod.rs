@@ -4,6 +4,8 @@
 
 mod binding;
 pub mod client;
+pub mod load;
+mod load_binding;
 pub mod resp;
 
 use std::collections::BTreeMap;

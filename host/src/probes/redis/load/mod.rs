@@ -1,0 +1,247 @@
+//! Native concurrent Redis load: workers on dedicated event-loop threads,
+//! closed or open model, an op mix over a key space, per-op HDR latencies
+//! and errors by kind.
+//!
+//! The workers run on their own current-thread runtimes, not the host's: a
+//! single-threaded event loop per core is what `redis-benchmark` does, and
+//! it keeps the timed sections free of work-stealing hand-offs.
+
+mod shared;
+pub mod spec;
+mod tally;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub use spec::{
+    Amount, Connections, KeyPattern, LoadSpec, MixEntry, Model, Op, Segment, SpecError,
+    parse_template,
+};
+pub use tally::{ErrorTally, OpTally, Tally};
+
+use super::RedisUrl;
+use shared::SharedConnection;
+use worker::Worker;
+
+/// Lead time between starting the threads and the first scheduled request,
+/// so the open model's timeline does not begin in the past.
+const START_LEAD: Duration = Duration::from_millis(20);
+
+/// Which part of the run a worker is in.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Warmup,
+    Measure,
+}
+
+/// Everything the workers of one load share.
+struct Run {
+    spec: LoadSpec,
+    url: RedisUrl,
+    stop: AtomicBool,
+    /// Open model: the next ticket on the timeline.
+    tickets: AtomicU64,
+    /// Measured operations completed, for progress displays.
+    done: AtomicU64,
+    /// Time zero of the timeline.
+    start: Instant,
+}
+
+impl Run {
+    /// End of a duration-based phase on the common timeline.
+    fn phase_end(&self, phase: Phase, length: Duration) -> Instant {
+        let warmup = match self.spec.warmup {
+            Amount::Duration(d) => d,
+            Amount::OpsPerWorker(_) => Duration::ZERO,
+        };
+        match phase {
+            Phase::Warmup => self.start + length,
+            Phase::Measure => self.start + warmup + length,
+        }
+    }
+}
+
+/// A load in progress: dropping it stops the workers.
+pub struct LoadHandle {
+    run: Arc<Run>,
+    threads: usize,
+    results: Vec<tokio::sync::oneshot::Receiver<Tally>>,
+}
+
+impl Drop for LoadHandle {
+    fn drop(&mut self) {
+        self.run.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why a load could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("cannot start load threads: {0}")]
+    Threads(std::io::Error),
+    #[error("a load thread ended without reporting (it panicked); results of its workers are lost")]
+    Lost,
+}
+
+/// The merged result of a load.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    pub tally: Tally,
+    /// From the first measured send to the last measured completion.
+    pub elapsed: Duration,
+    pub workers: u32,
+    pub connections: Connections,
+    pub threads: usize,
+}
+
+impl LoadOutcome {
+    pub fn ok(&self) -> u64 {
+        self.tally.ops.iter().map(|o| o.ok).sum()
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.tally.ops.iter().map(OpTally::error_count).sum()
+    }
+
+    /// Successful operations per second over the measured phase.
+    pub fn throughput(&self) -> f64 {
+        rate(self.ok(), self.elapsed)
+    }
+
+    /// Failed / attempted.
+    pub fn error_rate(&self) -> f64 {
+        let attempted = self.ok() + self.errors();
+        if attempted == 0 {
+            0.0
+        } else {
+            self.errors() as f64 / attempted as f64
+        }
+    }
+}
+
+/// Operations per second.
+pub fn rate(ops: u64, over: Duration) -> f64 {
+    let secs = over.as_secs_f64();
+    if secs > 0.0 { ops as f64 / secs } else { 0.0 }
+}
+
+/// Threads a load uses when the spec leaves it open: half the cores (the
+/// server under test usually shares the machine), at least one.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| (n.get() / 2).max(1))
+        .unwrap_or(1)
+}
+
+/// Starts a load; await [`LoadHandle::finish`] for the outcome.
+pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
+    spec.validate()?;
+    let threads = match spec.connections {
+        // Every worker talks through one connection: one event loop.
+        Connections::Shared => 1,
+        Connections::PerWorker => spec.threads.clamp(1, spec.workers as usize),
+    };
+    let run = Arc::new(Run {
+        url,
+        stop: AtomicBool::new(false),
+        tickets: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        start: Instant::now() + START_LEAD,
+        spec,
+    });
+    let mut results = Vec::with_capacity(threads);
+    for thread in 0..threads {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        results.push(rx);
+        let run = run.clone();
+        std::thread::Builder::new()
+            .name(format!("rigor-load-{thread}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(_) => return, // the receiver reports the thread as lost
+                };
+                let tally = runtime.block_on(run_thread(run, thread, threads));
+                let _ = tx.send(tally);
+            })
+            .map_err(LoadError::Threads)?;
+    }
+    Ok(LoadHandle {
+        run,
+        threads,
+        results,
+    })
+}
+
+/// Reads a running load's count of measured operations done.
+pub struct LoadProgress(Arc<Run>);
+
+impl LoadProgress {
+    pub fn get(&self) -> u64 {
+        self.0.done.load(Ordering::Relaxed)
+    }
+}
+
+impl LoadHandle {
+    /// A reader of the measured operations done so far.
+    pub fn progress(&self) -> LoadProgress {
+        LoadProgress(self.run.clone())
+    }
+
+    /// Waits for every worker and merges what they measured.
+    pub async fn finish(mut self) -> Result<LoadOutcome, LoadError> {
+        let spec = &self.run.spec;
+        let mut total = Tally::new(spec.mix.len(), matches!(spec.model, Model::Open { .. }));
+        let mut lost = false;
+        for rx in std::mem::take(&mut self.results) {
+            match rx.await {
+                Ok(t) => total.merge(&t),
+                Err(_) => lost = true,
+            }
+        }
+        if lost {
+            return Err(LoadError::Lost);
+        }
+        let elapsed = match (total.first_start, total.last_end) {
+            (Some(s), Some(e)) => e.saturating_duration_since(s),
+            _ => Duration::ZERO,
+        };
+        Ok(LoadOutcome {
+            tally: total,
+            elapsed,
+            workers: spec.workers,
+            connections: spec.connections,
+            threads: self.threads,
+        })
+    }
+}
+
+/// Runs this thread's share of the workers (worker `w` runs on thread
+/// `w % threads`) and merges their tallies.
+async fn run_thread(run: Arc<Run>, thread: usize, threads: usize) -> Tally {
+    let spec = &run.spec;
+    let shared = matches!(spec.connections, Connections::Shared)
+        .then(|| Arc::new(SharedConnection::new(run.url.clone(), spec.timeout)));
+    let mut set = tokio::task::JoinSet::new();
+    for w in (0..spec.workers).filter(|w| *w as usize % threads == thread) {
+        let worker = Worker::new(run.clone(), w, shared.clone());
+        set.spawn(worker.run());
+    }
+    let mut total = Tally::new(spec.mix.len(), matches!(spec.model, Model::Open { .. }));
+    while let Some(joined) = set.join_next().await {
+        if let Ok(t) = joined {
+            total.merge(&t);
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests;

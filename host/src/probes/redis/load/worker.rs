@@ -1,0 +1,351 @@
+//! One worker's loop: pick ops, encode, send, time, tally; reconnect when
+//! the connection is lost. Closed and open model, per-worker or shared
+//! connection.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+use super::shared::SharedConnection;
+use super::spec::{Amount, CommandMaker, Connections, Model, RECONNECT_BACKOFF_MAX};
+use super::tally::{Tally, kind_of, server_kind};
+use super::{Phase, Run};
+use crate::probes::redis::resp::Reply;
+use crate::probes::redis::{Client, RedisError};
+
+/// Where a worker sends its requests.
+enum Link {
+    Own(Option<Client>),
+    Shared(Arc<SharedConnection>),
+}
+
+/// A worker's state across its phases.
+pub struct Worker {
+    run: Arc<Run>,
+    index: u32,
+    link: Link,
+    picks: Vec<usize>,
+    /// Per op of the current batch: answered with an error reply.
+    refused: Vec<bool>,
+    /// When the connection was first seen lost and not yet restored.
+    unreachable_since: Option<Instant>,
+    gave_up: bool,
+}
+
+impl Worker {
+    pub fn new(run: Arc<Run>, index: u32, shared: Option<Arc<SharedConnection>>) -> Self {
+        let link = match (run.spec.connections, shared) {
+            (Connections::Shared, Some(s)) => Link::Shared(s),
+            _ => Link::Own(None),
+        };
+        Self {
+            run,
+            index,
+            link,
+            picks: Vec::new(),
+            refused: Vec::new(),
+            unreachable_since: None,
+            gave_up: false,
+        }
+    }
+
+    /// Runs the warm-up (untallied) and the measured phase.
+    pub async fn run(mut self) -> Tally {
+        let spec = &self.run.spec;
+        let open = matches!(spec.model, Model::Open { .. });
+        let mut scratch = Tally::new(spec.mix.len(), open);
+        let mut tally = Tally::new(spec.mix.len(), open);
+        let run = self.run.clone();
+        let mut maker = CommandMaker::new(&run.spec, self.index);
+        match run.spec.model {
+            Model::Closed => {
+                if !run.spec.warmup.is_zero() {
+                    self.closed(&mut maker, &mut scratch, Phase::Warmup).await;
+                }
+                self.closed(&mut maker, &mut tally, Phase::Measure).await;
+            }
+            Model::Open { rate } => self.open(&mut maker, &mut tally, rate).await,
+        }
+        tally.reconnects += scratch.reconnects;
+        tally
+    }
+
+    fn stopped(&self) -> bool {
+        self.run.stop.load(Ordering::Relaxed)
+    }
+
+    /// Closed model: the next batch goes out when the previous one answered.
+    async fn closed(&mut self, maker: &mut CommandMaker<'_>, tally: &mut Tally, phase: Phase) {
+        let run = self.run.clone();
+        let spec = &run.spec;
+        let amount = match phase {
+            Phase::Warmup => spec.warmup,
+            Phase::Measure => spec.amount,
+        };
+        let (mut remaining, deadline) = match amount {
+            Amount::OpsPerWorker(n) => (n, None),
+            Amount::Duration(d) => (u64::MAX, Some(run.phase_end(phase, d))),
+        };
+        let batch_max = u64::from(spec.pipeline);
+        let mut wbuf_ops: Vec<usize> = std::mem::take(&mut self.picks);
+        while remaining > 0 && !self.stopped() {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            let batch = remaining.min(batch_max) as usize;
+            wbuf_ops.clear();
+            for _ in 0..batch {
+                wbuf_ops.push(maker.pick());
+            }
+            if self.gave_up {
+                for &op in &wbuf_ops {
+                    tally.ops[op].fail("unreachable", 1, || unreachable_message(spec.timeout));
+                }
+                remaining -= batch as u64;
+                continue;
+            }
+            tally.started(now);
+            let sent = self.send(maker, &wbuf_ops, tally, None, deadline).await;
+            if sent {
+                remaining -= batch as u64;
+            } else if deadline.is_none() {
+                // Ops mode: an op that could not be sent still counts as done
+                // (failed), so a dead server cannot stretch the run forever.
+                remaining -= batch as u64;
+            }
+            tally.ended(Instant::now());
+            if matches!(phase, Phase::Measure) {
+                run.done.fetch_add(batch as u64, Ordering::Relaxed);
+            }
+        }
+        self.picks = wbuf_ops;
+    }
+
+    /// Open model: tickets on a shared timeline at `rate`; each request's
+    /// latency counts from its ticket's intended send time.
+    async fn open(&mut self, maker: &mut CommandMaker<'_>, tally: &mut Tally, rate: f64) {
+        let run = self.run.clone();
+        let spec = &run.spec;
+        let warmup_tickets = match spec.warmup {
+            Amount::OpsPerWorker(n) => n * u64::from(spec.workers),
+            Amount::Duration(d) => (d.as_secs_f64() * rate).round() as u64,
+        };
+        let measured_tickets = match spec.amount {
+            Amount::OpsPerWorker(n) => n * u64::from(spec.workers),
+            Amount::Duration(d) => (d.as_secs_f64() * rate).round() as u64,
+        };
+        let end_ticket = warmup_tickets + measured_tickets;
+        let mut scratch = Tally::new(spec.mix.len(), true);
+        let mut ops = vec![0usize];
+        loop {
+            if self.stopped() {
+                break;
+            }
+            let ticket = run.tickets.fetch_add(1, Ordering::Relaxed);
+            if ticket >= end_ticket {
+                break;
+            }
+            let intended = run.start + Duration::from_secs_f64(ticket as f64 / rate);
+            wait_until(intended).await;
+            let target = if ticket < warmup_tickets {
+                &mut scratch
+            } else {
+                &mut *tally
+            };
+            ops[0] = maker.pick();
+            if self.gave_up {
+                target.ops[ops[0]].fail("unreachable", 1, || unreachable_message(spec.timeout));
+                continue;
+            }
+            target.started(intended);
+            self.send(maker, &ops, target, Some(intended), None).await;
+            target.ended(Instant::now());
+            if ticket >= warmup_tickets {
+                run.done.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        tally.reconnects += scratch.reconnects;
+    }
+
+    /// Sends one batch and tallies it. Returns false when no connection
+    /// could be had (the ops are tallied as failed).
+    async fn send(
+        &mut self,
+        maker: &mut CommandMaker<'_>,
+        ops: &[usize],
+        tally: &mut Tally,
+        intended: Option<Instant>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        let mut refused = std::mem::take(&mut self.refused);
+        refused.clear();
+        let can_give_up = deadline.is_none();
+        let outcome = match &mut self.link {
+            Link::Own(slot) => {
+                let client = match slot {
+                    Some(c) => c,
+                    None => match connect(&self.run, deadline).await {
+                        Ok(c) => {
+                            if self.unreachable_since.take().is_some() {
+                                tally.reconnects += 1;
+                            }
+                            slot.insert(c)
+                        }
+                        Err(e) => {
+                            self.refused = refused;
+                            self.unreachable(ops, tally, &e, can_give_up);
+                            return false;
+                        }
+                    },
+                };
+                let sent_at = Instant::now();
+                let mut i = 0;
+                let result = client
+                    .timed_batch(
+                        ops.len(),
+                        |out| {
+                            for &op in ops {
+                                maker.encode(op, out);
+                            }
+                        },
+                        |reply| {
+                            if let Reply::Error(m) = &reply {
+                                tally.ops[ops[i]].fail(&server_kind(m), 1, || m.clone());
+                                refused.push(true);
+                            } else {
+                                tally.ops[ops[i]].ok += 1;
+                                refused.push(false);
+                            }
+                            i += 1;
+                        },
+                    )
+                    .await;
+                if result.is_err() && client.is_broken() {
+                    *slot = None;
+                }
+                result.map(|elapsed| (sent_at, elapsed))
+            }
+            Link::Shared(shared) => {
+                let mut request = BytesMut::new();
+                for &op in ops {
+                    maker.encode(op, &mut request);
+                }
+                let sent_at = Instant::now();
+                match shared
+                    .request(request, ops.len(), self.run.spec.timeout)
+                    .await
+                {
+                    Ok((replies, done_at)) => {
+                        for (reply, &op) in replies.iter().zip(ops) {
+                            if let Reply::Error(m) = reply {
+                                tally.ops[op].fail(&server_kind(m), 1, || m.clone());
+                                refused.push(true);
+                            } else {
+                                tally.ops[op].ok += 1;
+                                refused.push(false);
+                            }
+                        }
+                        Ok((sent_at, done_at - sent_at))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match outcome {
+            Ok((sent_at, elapsed)) => {
+                let service = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+                let latency = match intended {
+                    Some(t) => {
+                        let from_intended = (sent_at + elapsed).saturating_duration_since(t);
+                        u64::try_from(from_intended.as_nanos()).unwrap_or(u64::MAX)
+                    }
+                    None => service,
+                };
+                for (&op, &was_refused) in ops.iter().zip(&refused) {
+                    // Error replies were tallied as failures above; only
+                    // served requests have a latency.
+                    if was_refused {
+                        continue;
+                    }
+                    let o = &mut tally.ops[op];
+                    o.latency.record(latency);
+                    if let Some(s) = &mut o.service {
+                        s.record(service);
+                    }
+                }
+                self.refused = refused;
+                true
+            }
+            Err(e) => {
+                let kind = kind_of(&e);
+                for &op in ops {
+                    tally.ops[op].fail(kind, 1, || e.to_string());
+                }
+                self.refused = refused;
+                true
+            }
+        }
+    }
+
+    /// Tallies `ops` as failed for lack of a connection; gives up for good
+    /// once the server has been unreachable for the spec's timeout.
+    fn unreachable(&mut self, ops: &[usize], tally: &mut Tally, e: &RedisError, can_give_up: bool) {
+        let since = *self.unreachable_since.get_or_insert_with(Instant::now);
+        let kind = kind_of(e);
+        for &op in ops {
+            tally.ops[op].fail(kind, 1, || e.to_string());
+        }
+        if can_give_up && since.elapsed() >= self.run.spec.timeout {
+            self.gave_up = true;
+        }
+    }
+}
+
+/// Connects with retries and backoff until the spec's timeout, the phase
+/// deadline or a stop.
+async fn connect(run: &Run, deadline: Option<Instant>) -> Result<Client, RedisError> {
+    let give_up_at = Instant::now() + run.spec.timeout;
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        match Client::connect(&run.url, run.spec.timeout).await {
+            Ok(mut client) => {
+                client.set_op_timeout(run.spec.timeout);
+                return Ok(client);
+            }
+            Err(e) => {
+                let now = Instant::now();
+                let past_deadline = deadline.is_some_and(|d| now + backoff >= d);
+                if now + backoff >= give_up_at || past_deadline || run.stop.load(Ordering::Relaxed)
+                {
+                    return Err(e);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(RECONNECT_BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+fn unreachable_message(after: Duration) -> String {
+    format!(
+        "not sent: the server was unreachable for {after:?}, so this worker stopped trying to reconnect"
+    )
+}
+
+/// Sleeps until `t` with sub-millisecond precision: the timer wheel has 1 ms
+/// granularity, so the last stretch yields in a loop instead.
+async fn wait_until(t: Instant) {
+    let now = Instant::now();
+    if t <= now {
+        return;
+    }
+    if t - now > Duration::from_millis(2) {
+        tokio::time::sleep_until((t - Duration::from_millis(1)).into()).await;
+    }
+    while Instant::now() < t {
+        tokio::task::yield_now().await;
+    }
+}
