@@ -180,6 +180,8 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
                     },
                 ),
             },
+            events: Default::default(),
+            abort: Default::default(),
         },
     })
 }

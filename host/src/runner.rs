@@ -13,14 +13,16 @@ use tokio::sync::watch;
 use crate::catalog::plan::PlannedScenario;
 use crate::catalog::{DEFAULT_REDIS_TARGET, Source};
 use crate::engine::{Engine, EngineError, LoadedComponent, RunSetup};
+use crate::events::ProgressSink;
 use crate::policy::Policy;
 use crate::probes::Capabilities;
 use crate::probes::redis::{RedisCtx, RedisUrl};
-use crate::report::builder::metric_reports;
+use crate::report::builder::{attach_series, metric_reports, throughput_metrics};
 use crate::report::model::{
     ErrorKind, HostInfo, RunReport, RunSummary, SCHEMA, ScenarioReport, Status,
 };
 use crate::services::redis_server::{ManagedRedis, ManagedRedisError};
+use crate::thresholds::AbortWatch;
 
 /// A scenario ready to run.
 pub struct Prepared {
@@ -74,6 +76,12 @@ pub enum RunEvent<'a> {
     },
     Finished {
         report: &'a ScenarioReport,
+    },
+    /// A sample of the running scenario's progress (every `events::SAMPLE_EVERY`
+    /// while a probe reports a phase).
+    Progress {
+        name: &'a str,
+        progress: &'a crate::events::Progress,
     },
 }
 
@@ -151,6 +159,14 @@ pub async fn execute(
         ) {
             ScenarioReport::skipped(&p.plan.name, &source, params_map, reason.clone())
         } else {
+            let events = ProgressSink::detached();
+            let mut sampler = events.sampler();
+            let planned = || {
+                p.plan
+                    .thresholds
+                    .iter()
+                    .map(|t| (t.metric.as_str(), &t.expression, t.source))
+            };
             let setup = RunSetup {
                 params: p.plan.params.clone(),
                 limits: p.plan.limits,
@@ -160,18 +176,35 @@ pub async fn execute(
                         targets: urls.clone(),
                         policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
                     },
+                    events,
+                    abort: AbortWatch::new(planned()),
                 },
             };
             let mut rx = interrupt.clone();
             let stop = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            let outcome = engine.run(&p.component, setup, stop).await;
+            let run = engine.run(&p.component, setup, stop);
+            tokio::pin!(run);
+            let mut tick = tokio::time::interval(crate::events::SAMPLE_EVERY);
+            let outcome = loop {
+                tokio::select! {
+                    outcome = &mut run => break outcome,
+                    _ = tick.tick() => {
+                        if let Some(progress) = sampler.sample() {
+                            on_event(RunEvent::Progress { name: &p.plan.name, progress: &progress });
+                        }
+                    }
+                }
+            };
             let mut builder = outcome.report;
-            for t in &p.plan.thresholds {
-                builder.threshold(&outcome.recorder, &t.metric, &t.expression, t.source);
-            }
+            builder.apply_thresholds(&outcome.recorder, planned());
+            let mut metrics = metric_reports(&outcome.recorder);
+            attach_series(&mut metrics, &builder.series);
+            metrics.extend(throughput_metrics(&metrics, sampler.into_series()));
             let status = match &outcome.result {
+                // Stopped by an `abort-on-fail` threshold: a failure, not an error.
+                Err(e) if e.kind == ErrorKind::Aborted => Status::Failed,
                 Err(_) => Status::Errored,
                 Ok(()) if builder.all_passed() => Status::Passed,
                 Ok(()) => Status::Failed,
@@ -186,7 +219,7 @@ pub async fn execute(
                 duration_ms: outcome.duration.as_secs_f64() * 1e3,
                 params: params_map,
                 component: Some(p.component.info.clone()),
-                metrics: metric_reports(&outcome.recorder),
+                metrics,
                 checks: builder.checks,
                 thresholds: builder.thresholds,
                 findings: builder.findings,

@@ -179,6 +179,7 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
                         report.duration_ms / 1e3
                     );
                 }
+                RunEvent::Progress { .. } => {}
             }
         })
         .await

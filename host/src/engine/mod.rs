@@ -179,9 +179,13 @@ impl Engine {
         let deadline = limits.deadline;
         let deadline_at = Instant::now() + deadline;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
+        store.epoch_deadline_callback(move |mut ctx| {
+            let state = ctx.data_mut();
             if Instant::now() >= deadline_at {
                 Err(wasmtime::Error::new(DeadlineExceeded { deadline }))
+            } else if let Some(failed) = state.probes.abort.check(&state.recorder) {
+                // An `abort-on-fail` threshold failed: stop the scenario here.
+                Err(wasmtime::Error::new(failed))
             } else {
                 // Yield so a CPU-bound guest never starves the probes' tasks.
                 Ok(UpdateDeadline::Yield(1))
@@ -286,6 +290,12 @@ fn classify_trap(error: &wasmtime::Error, stderr: &str) -> ScenarioError {
         return ScenarioError {
             kind: ErrorKind::MemoryLimit,
             message: m.to_string(),
+        };
+    }
+    if let Some(a) = error.downcast_ref::<crate::thresholds::AbortOnFail>() {
+        return ScenarioError {
+            kind: ErrorKind::Aborted,
+            message: a.to_string(),
         };
     }
     let cause = match error.downcast_ref::<wasmtime::Trap>() {

@@ -63,6 +63,18 @@ impl wit::Host for HostState {
         if let Some(error) = &result.error {
             return Ok(Err(WitProbeError::Invalid(bounded(error.clone()))));
         }
+        if expr.abort_on_fail && !result.passed {
+            // The guest asked to be stopped on this failure: end the run here.
+            return Err(wasmtime::Error::new(thresholds::AbortOnFail {
+                metric: result.metric.clone(),
+                expression: result.expression.clone(),
+                origin: ThresholdSource::Guest,
+                observed: super::units::value(
+                    result.unit.unwrap_or(crate::metrics::Unit::None),
+                    result.observed.unwrap_or(f64::NAN),
+                ),
+            }));
+        }
         Ok(Ok(wit::Verdict {
             metric: result.metric,
             expression: result.expression,

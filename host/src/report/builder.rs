@@ -337,6 +337,37 @@ pub fn attach_series(metrics: &mut Vec<MetricReport>, series: &BTreeMap<String, 
     }
 }
 
+/// One gauge per progress phase, `<phase>.throughput` in ops/s: its value is
+/// the phase's mean rate and its series the rate per sampling period. A
+/// phase whose name a metric already uses is left out.
+pub fn throughput_metrics(
+    existing: &[MetricReport],
+    phases: Vec<crate::events::PhaseSeries>,
+) -> Vec<MetricReport> {
+    let mut out: Vec<MetricReport> = Vec::new();
+    for phase in phases {
+        let name = format!("{}.throughput", phase.phase);
+        if existing.iter().chain(out.iter()).any(|m| m.name == name) {
+            continue;
+        }
+        let mean = if phase.elapsed_secs > 0.0 {
+            phase.done as f64 / phase.elapsed_secs
+        } else {
+            0.0
+        };
+        out.push(MetricReport {
+            name,
+            kind: "gauge".into(),
+            unit: Unit::OpsPerSecond,
+            summary: None,
+            value: Some(mean),
+            histogram: None,
+            series: phase.points.iter().map(|&(t, v)| [t, v]).collect(),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
