@@ -2,6 +2,7 @@
 //! reads arguments or decides the exit code.
 
 mod build;
+mod compare;
 mod list;
 mod run;
 
@@ -27,6 +28,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
   rigor run redis-latency --param ops=5000     one scenario with a parameter
   rigor run redis-latency --redis redis://127.0.0.1:6379
   rigor list                                   what the catalog holds
+  rigor compare base.json new.json --tolerance 5%   fail (exit 1) on a regression
 
 Exit codes: 0 passed, 1 failed or errored, 2 invalid input, 130 interrupted.")]
 pub struct Cli {
@@ -42,6 +44,8 @@ enum Command {
     List(list::ListArgs),
     /// Build the catalog's scenario sources into components.
     Build(build::BuildArgs),
+    /// Compare two JSON reports: per metric the change, regressions flagged (exit 1).
+    Compare(compare::CompareArgs),
 }
 
 /// An error at the command-line edge, with the exit code it maps to.
@@ -70,6 +74,7 @@ pub fn main(cli: Cli) -> u8 {
         Command::Run(args) => run::execute(args),
         Command::List(args) => list::execute(args),
         Command::Build(args) => build::execute(args),
+        Command::Compare(args) => compare::execute(args),
     };
     match result {
         Ok(code) => code,

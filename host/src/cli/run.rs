@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use rigor::catalog::ParamOverride;
 use rigor::catalog::plan::{CliThreshold, Selection, plan};
 use rigor::engine::Engine;
-use rigor::report::{console, json, write_atomically};
-use rigor::runner::{self, RedisSetup, RunEvent};
+use rigor::report::ndjson::NdjsonWriter;
+use rigor::report::progress::{LiveDisplay, Mode};
+use rigor::report::{console, html, json, junit, markdown, write_atomically};
+use rigor::runner::{self, RedisSetup};
 
 use super::{CatalogArgs, CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, rust_sources};
 
@@ -42,6 +44,21 @@ pub struct RunArgs {
     /// Write the JSON report (`rigor.report/v1`) to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the Markdown report to FILE (summary, results per scenario,
+    /// findings, action items). Also appended to $GITHUB_STEP_SUMMARY when set.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE: one test suite per scenario, one
+    /// test case per check and threshold.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a self-contained HTML report with latency and series plots to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Stream events while running, `ndjson=FILE`: one JSON line per event
+    /// (run, scenario started/finished, progress). Repeatable.
+    #[arg(long = "out", value_name = "FORMAT=FILE")]
+    outputs: Vec<String>,
     /// Where compiled components are cached (default: $XDG_CACHE_HOME/rigor).
     #[arg(long, value_name = "DIR", env = "RIGOR_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -152,6 +169,21 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     redis.targets.extend(redis_targets);
 
     let quiet = args.quiet;
+    let mut streams = open_streams(&args.outputs)?;
+    let mut stream_error: Option<String> = None;
+    for (path, w) in &mut streams {
+        if let Err(e) = w.run_started(prepared.len()) {
+            stream_error.get_or_insert(format!("cannot write to `{}`: {e}", path.display()));
+        }
+    }
+    let mode = if quiet {
+        Mode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Mode::Tty
+    } else {
+        Mode::Plain
+    };
+    let mut display = LiveDisplay::new(std::io::stderr(), mode);
     let report = runtime.block_on(async {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -164,40 +196,63 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
             }
         });
         runner::execute(&engine, &prepared, &redis, stop_rx, |event| {
-            if quiet {
-                return;
-            }
-            match event {
-                RunEvent::Started { name, index, total } => {
-                    eprintln!("▶ [{}/{total}] {name}", index + 1);
+            for (path, w) in &mut streams {
+                if let Err(e) = stream_event(w, &event) {
+                    stream_error
+                        .get_or_insert(format!("cannot write to `{}`: {e}", path.display()));
                 }
-                RunEvent::Finished { report } => {
-                    eprintln!(
-                        "  {} {} in {:.1} s",
-                        report.name,
-                        report.status.as_str(),
-                        report.duration_ms / 1e3
-                    );
-                }
-                RunEvent::Progress { .. } => {}
             }
+            display.event(&event);
         })
         .await
     });
     let report = report.map_err(|e| invalid(e.to_string()))?;
+    display.finish();
 
-    if let Some(path) = &args.json {
-        let text = json::render(&report);
+    // Every requested report is written, even when one of them fails (and
+    // on interrupt, marked partial); the first failure is reported after.
+    let mut write_error: Option<CliError> = None;
+    for (path, w) in &mut streams {
+        if let Err(e) = w.run_finished(&report) {
+            stream_error.get_or_insert(format!("cannot write to `{}`: {e}", path.display()));
+        }
+    }
+    if let Some(e) = stream_error {
+        write_error.get_or_insert(CliError::Failed(e));
+    }
+    let files: [(
+        &str,
+        Option<&PathBuf>,
+        fn(&rigor::report::model::RunReport) -> String,
+    ); 4] = [
+        ("JSON", args.json.as_ref(), json::render),
+        ("Markdown", args.markdown.as_ref(), markdown::render),
+        ("JUnit", args.junit.as_ref(), junit::render),
+        ("HTML", args.html.as_ref(), html::render),
+    ];
+    for (what, path, render) in files {
+        let Some(path) = path else { continue };
+        let text = render(&report);
         if path.as_os_str() == "-" {
             print!("{text}");
-        } else {
-            write_atomically(path, &text).map_err(|e| {
-                CliError::Failed(format!(
-                    "cannot write the JSON report to `{}`: {e}",
-                    path.display()
-                ))
-            })?;
+        } else if let Err(e) = write_atomically(path, &text) {
+            write_error.get_or_insert(CliError::Failed(format!(
+                "cannot write the {what} report to `{}`: {e}",
+                path.display()
+            )));
         }
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        let path = PathBuf::from(summary);
+        if let Err(e) = append(&path, &markdown::render(&report)) {
+            write_error.get_or_insert(CliError::Failed(format!(
+                "cannot append to the GitHub step summary `{}`: {e}",
+                path.display()
+            )));
+        }
+    }
+    if let Some(e) = write_error {
+        return Err(e);
     }
     if !quiet {
         let text = console::render(&report, use_color(args.color));
@@ -218,6 +273,48 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     } else {
         EXIT_OK
     })
+}
+
+/// Opens the `--out FORMAT=FILE` streams (only `ndjson` exists).
+fn open_streams(specs: &[String]) -> Result<Vec<(PathBuf, NdjsonWriter)>, CliError> {
+    let mut streams = Vec::new();
+    for spec in specs {
+        let (format, file) = spec.split_once('=').ok_or_else(|| {
+            CliError::Invalid(format!(
+                "invalid --out `{spec}`: expected `FORMAT=FILE`, e.g. `ndjson=events.ndjson`"
+            ))
+        })?;
+        if format.trim() != "ndjson" {
+            return Err(CliError::Invalid(format!(
+                "invalid --out `{spec}`: unknown format `{format}` (known: ndjson)"
+            )));
+        }
+        let path = PathBuf::from(file.trim());
+        let writer = NdjsonWriter::create(&path)
+            .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", path.display())))?;
+        streams.push((path, writer));
+    }
+    Ok(streams)
+}
+
+fn stream_event(w: &mut NdjsonWriter, event: &runner::RunEvent<'_>) -> std::io::Result<()> {
+    match event {
+        runner::RunEvent::Started { name, index, total } => {
+            w.scenario_started(name, *index, *total)
+        }
+        runner::RunEvent::Finished { report } => w.scenario_finished(report),
+        runner::RunEvent::Progress { name, progress } => w.progress(name, progress),
+    }
+}
+
+/// Appends `text` to `path` (the GitHub step summary is shared by every step).
+fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// With `--no-build`, where cargo would have put each Rust scenario.

@@ -4,9 +4,15 @@
 
 pub mod binding;
 pub mod builder;
+pub mod compare;
 pub mod console;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod model;
+pub mod ndjson;
+pub mod progress;
 pub mod units;
 mod write;
 

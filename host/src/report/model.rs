@@ -252,6 +252,21 @@ pub enum ErrorKind {
     Aborted,
 }
 
+impl ErrorKind {
+    /// The name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Trap => "trap",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::MemoryLimit => "memory-limit",
+            ErrorKind::Guest => "guest",
+            ErrorKind::Load => "load",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Aborted => "aborted",
+        }
+    }
+}
+
 impl RunSummary {
     pub fn from_scenarios(scenarios: &[ScenarioReport]) -> Self {
         let mut s = RunSummary {
