@@ -5,6 +5,8 @@
 //!    (guest → host → Redis) vs `redis-benchmark -c 1 -n 20000 -d 100`.
 //! 2. Warm start: instantiate a cached component and call an empty `run`.
 
+mod redis_load;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -157,7 +159,10 @@ fn redis_section() -> Result<()> {
         "  cached load + instantiate + run:        {:>8.3} ms",
         (median_duration(&loads) + median_duration(&starts)).as_secs_f64() * 1e3
     );
-    Ok(())
+    println!();
+
+    // 3. Concurrent load next to redis-benchmark.
+    redis_load::run(&engine, &component, &redis)
 }
 
 fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
@@ -177,9 +182,16 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
                     "bench",
                     Grants {
                         redis: ["default".to_owned()].into(),
+                        ..Default::default()
                     },
                 ),
             },
+            process: rigor::probes::process::ProcessCtx::new(Policy::deny_all("bench")),
+            http: rigor::probes::http::HttpCtx {
+                policy: Policy::deny_all("bench"),
+            },
+            fs: rigor::probes::fs::FsCtx::new("bench", Policy::deny_all("bench"), false),
+            memory: rigor::probes::memory::MemoryCtx::new(Policy::deny_all("bench")),
             events: Default::default(),
             abort: Default::default(),
         },

@@ -49,8 +49,13 @@ pub mod bindings {
 
 pub mod clock;
 mod error;
+pub mod fs;
+pub mod http;
+pub mod load;
+pub mod memory;
 pub mod metrics;
 mod params;
+pub mod process;
 pub mod redis;
 pub mod report;
 
@@ -147,7 +152,12 @@ macro_rules! scenario {
 /// Everything a scenario usually needs, in one import.
 pub mod prelude {
     pub use crate::clock::{now, sleep};
+    pub use crate::fs::{Dir, DumpFormat, FsyncPolicy, IoLoad, RecordSet};
+    pub use crate::http::{HttpLoad, Request};
+    pub use crate::load::Load;
+    pub use crate::memory::{Criteria, Target, Watcher};
     pub use crate::metrics::{Histogram, Unit, counter, gauge};
+    pub use crate::process::{self, Child, Command, OutputStream};
     pub use crate::redis::Redis;
     pub use crate::report::{Severity, check, finding, log, threshold};
     pub use crate::{Error, Info, Params, ProbeError, Result, Scenario};

@@ -2,7 +2,12 @@
 //! and real components, hostile guests included.
 
 mod cache;
+mod catalog_errors;
+mod fs;
 mod hostile_guests;
 mod invalid_input;
+mod languages;
 mod managed_redis;
+mod memory;
 mod redis_latency;
+mod redis_load;

@@ -28,6 +28,10 @@ fn redis_latency_reports_all_eight_metrics_with_sane_values() {
         "ops=300",
         "--param",
         "warmup=20",
+        "--param",
+        "open-rate=500",
+        "--param",
+        "open-duration-ms=1000",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -111,7 +115,17 @@ fn redis_latency_reports_all_eight_metrics_with_sane_values() {
             .unwrap_or(0)
     };
     assert_eq!(calls("set"), 4 * (300 + 20));
-    assert_eq!(calls("get"), 4 * (300 + 20));
+    // ... plus the open-model run: 500 GET/s for 1 s.
+    assert_eq!(calls("get"), 4 * (300 + 20) + 500);
+    for name in ["open.get", "open.get.service"] {
+        let m = s["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("metric {name} missing\n{}", run.describe()));
+        assert_eq!(m["summary"]["count"], 500, "{name}");
+    }
 }
 
 #[test]

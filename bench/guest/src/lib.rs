@@ -8,7 +8,7 @@ struct Bench;
 impl Scenario for Bench {
     fn describe() -> Info {
         Info::new("bench", "Benchmark workloads")
-            .param("mode", "empty", "empty | redis")
+            .param("mode", "empty", "empty | redis | get-loop")
             .param("requests", "20000", "requests per command (redis mode)")
             .param("value-size", "100", "value size in bytes (redis mode)")
     }
@@ -31,6 +31,24 @@ impl Scenario for Bench {
                 for _ in 0..n {
                     redis.get_timed("key:__rand_int__", &get)?;
                 }
+                Ok(())
+            }
+            "get-loop" => {
+                // The guest-driven path: one timed GET per boundary crossing.
+                let n: u64 = params.get("requests")?;
+                let size: usize = params.get("value-size")?;
+                let redis = Redis::open("default")?;
+                redis.set("bench:get-loop", &vec![b'x'; size])?;
+                let get = Histogram::latency("get");
+                let start = now();
+                for _ in 0..n {
+                    redis.get_timed("bench:get-loop", &get)?;
+                }
+                gauge(
+                    "loop.elapsed",
+                    (now() - start).as_nanos() as f64,
+                    Unit::Nanoseconds,
+                );
                 Ok(())
             }
             other => Err(Error::msg(format!("unknown mode `{other}`"))),

@@ -56,6 +56,12 @@ impl Scenario for RedisLatency {
             "prefix of every key written (removed at the end)",
         )
         .param("target", "default", "Redis target to use")
+        .param(
+            "open-rate",
+            "1000",
+            "GETs per second of the open-model run (0 skips it)",
+        )
+        .param("open-duration-ms", "2000", "length of the open-model run")
     }
 
     fn run(params: &Params) -> Result<()> {
@@ -111,6 +117,34 @@ impl Scenario for RedisLatency {
                     }
                 }
             }
+        }
+
+        // Open model: GETs on a fixed timeline. `open.get` counts from each
+        // request's intended send time, so a stall shows up in it;
+        // `open.get.service` is the naive service time for comparison.
+        let open_rate: f64 = params.get("open-rate")?;
+        let open_ms: u64 = params.get("open-duration-ms")?;
+        if open_rate > 0.0 {
+            let result = Load::new(&target)
+                .open(open_rate)
+                .duration(std::time::Duration::from_millis(open_ms))
+                .workers(4)
+                .get(1)
+                .keys(&format!("{prefix}100B:"), KEYS_PER_SIZE)
+                .metric_prefix("open")
+                .run()?;
+            log::info(format!(
+                "open model at {open_rate} GET/s: {:.1} ops/s delivered, {} errors",
+                result.throughput, result.errors
+            ));
+            check(
+                "open model delivered its rate",
+                (result.throughput - open_rate).abs() / open_rate < 0.05,
+                format!(
+                    "{:.1} ops/s delivered for {open_rate} scheduled",
+                    result.throughput
+                ),
+            );
         }
 
         let removed = redis.clear_prefix(&prefix)?;
