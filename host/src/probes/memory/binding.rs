@@ -1,0 +1,305 @@
+//! The WIT `memory` interface: resolves a target to a pid under the
+//! scenario's grants, samples it, runs watchers and turns a verdict into
+//! report metrics, a series and the guest's answer.
+
+use std::time::Duration;
+
+use wasmtime::component::Resource;
+
+use super::stats::Fit;
+use super::watcher::{Criteria, Measure, Point, Watcher};
+use super::{MAX_WATCHERS, WatcherHandle, sample};
+use crate::bindings::memory as wit;
+use crate::bindings::types::ProbeError as WitProbeError;
+use crate::engine::HostState;
+use crate::metrics::Unit;
+use crate::probes::ProbeError;
+use crate::probes::redis::{CONNECT_TIMEOUT, Client};
+
+type Answer<T> = wasmtime::Result<Result<T, WitProbeError>>;
+
+/// Longest watcher name accepted (it prefixes metric names).
+pub const MAX_WATCHER_NAME: usize = 100;
+
+impl From<sample::SampleError> for ProbeError {
+    fn from(e: sample::SampleError) -> Self {
+        ProbeError::Io(e.to_string())
+    }
+}
+
+fn fit_to_wit(f: Fit) -> wit::Fit {
+    wit::Fit {
+        slope: f.slope,
+        intercept: f.intercept,
+        ci_low: f.ci_low,
+        ci_high: f.ci_high,
+        r_squared: f.r_squared,
+    }
+}
+
+fn point_to_wit(p: Point) -> wit::Point {
+    wit::Point {
+        t_ns: p.t_ns,
+        ops: p.ops,
+        bytes: p.bytes,
+    }
+}
+
+/// The pid a Redis server reports in `INFO server`.
+fn redis_pid(info: &[u8]) -> Option<u32> {
+    std::str::from_utf8(info)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl HostState {
+    /// The pid of `target`, if the scenario may watch it.
+    async fn memory_pid(&mut self, target: &wit::Target) -> Result<u32, ProbeError> {
+        match target {
+            wit::Target::Host => Ok(std::process::id()),
+            wit::Target::Child(pid) => {
+                if self.probes.children.contains(*pid) {
+                    Ok(*pid)
+                } else {
+                    Err(ProbeError::Denied(format!(
+                        "pid {pid} is not a live child of this scenario: start it with the process probe, or use `pid` with a catalog grant `pids = [{pid}]`"
+                    )))
+                }
+            }
+            wit::Target::Pid(pid) => {
+                self.probes.memory.policy.check_pid(*pid)?;
+                Ok(*pid)
+            }
+            wit::Target::Redis(name) => {
+                self.probes.redis.policy.check_redis(name)?;
+                let Some(url) = self.probes.redis.targets.get(name).cloned() else {
+                    return Err(ProbeError::Connection(format!(
+                        "redis target `{name}` is granted but has no address"
+                    )));
+                };
+                let mut client = Client::connect(&url, CONNECT_TIMEOUT)
+                    .await
+                    .map_err(|e| ProbeError::Connection(format!("redis target `{name}`: {e}")))?;
+                let reply = client
+                    .request(&[b"INFO", b"server"])
+                    .await
+                    .map_err(|e| ProbeError::Connection(format!("redis target `{name}`: {e}")))?;
+                let pid = match reply {
+                    crate::probes::redis::resp::Reply::Bulk(b) => redis_pid(&b),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    ProbeError::Server(format!(
+                        "redis target `{name}` did not report `process_id` in INFO server"
+                    ))
+                })?;
+                // The pid is only meaningful if the server runs here.
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                if !comm.contains("redis") {
+                    return Err(ProbeError::Invalid(format!(
+                        "redis target `{name}` reports pid {pid}, which is not a redis process on this machine; memory can only be sampled for a local server"
+                    )));
+                }
+                Ok(pid)
+            }
+        }
+    }
+}
+
+impl wit::Host for HostState {
+    async fn sample(&mut self, target: wit::Target) -> Answer<wit::Usage> {
+        let pid = match self.memory_pid(&target).await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        Ok(sample::usage(pid)
+            .map(|u| wit::Usage {
+                pid,
+                rss: u.rss,
+                pss: u.pss,
+                uss: u.uss,
+                swap: u.swap,
+            })
+            .map_err(|e| ProbeError::from(e).into()))
+    }
+}
+
+impl wit::HostWatcher for HostState {
+    async fn start(
+        &mut self,
+        name: String,
+        target: wit::Target,
+        measure: wit::Measure,
+        interval_ns: Option<u64>,
+    ) -> Answer<Resource<WatcherHandle>> {
+        if name.is_empty() || name.len() > MAX_WATCHER_NAME {
+            return Ok(Err(ProbeError::Invalid(format!(
+                "watcher name must be 1..={MAX_WATCHER_NAME} bytes, got {}",
+                name.len()
+            ))
+            .into()));
+        }
+        if self.probes.memory.watchers() >= MAX_WATCHERS {
+            return Ok(Err(ProbeError::Invalid(format!(
+                "a scenario may hold at most {MAX_WATCHERS} memory watchers at once"
+            ))
+            .into()));
+        }
+        let pid = match self.memory_pid(&target).await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let measure = match measure {
+            wit::Measure::Rss => Measure::Rss,
+            wit::Measure::Pss => Measure::Pss,
+            wit::Measure::Uss => Measure::Uss,
+        };
+        let interval = interval_ns.map(Duration::from_nanos);
+        match Watcher::start(pid, measure, interval) {
+            Ok(watcher) => {
+                self.probes.memory.watcher_opened();
+                Ok(Ok(self.table.push(WatcherHandle { name, watcher })?))
+            }
+            Err(e) => Ok(Err(ProbeError::from(e).into())),
+        }
+    }
+
+    async fn ops_done(&mut self, w: Resource<WatcherHandle>, k: u64) -> Answer<wit::Point> {
+        let handle = self.table.get(&w)?;
+        Ok(handle
+            .watcher
+            .ops_done(k)
+            .map(point_to_wit)
+            .map_err(|e| ProbeError::from(e).into()))
+    }
+
+    async fn series(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<Vec<wit::Point>> {
+        let handle = self.table.get(&w)?;
+        Ok(handle
+            .watcher
+            .points()
+            .into_iter()
+            .map(point_to_wit)
+            .collect())
+    }
+
+    async fn verdict(
+        &mut self,
+        w: Resource<WatcherHandle>,
+        criteria: wit::Criteria,
+    ) -> Answer<wit::Verdict> {
+        let alpha = criteria.alpha.unwrap_or(0.05);
+        if !(alpha > 0.0 && alpha < 1.0) {
+            return Ok(Err(ProbeError::Invalid(format!(
+                "criteria.alpha is {alpha}; use a value between 0 and 1 (0.05 is usual)"
+            ))
+            .into()));
+        }
+        let criteria = Criteria {
+            max_bytes_per_op: criteria.max_bytes_per_op,
+            max_bytes_per_second: criteria.max_bytes_per_second,
+            alpha,
+        };
+        let handle = self.table.get(&w)?;
+        let name = handle.name.clone();
+        let measure = handle.watcher.measure;
+        let points = handle.watcher.points();
+        let started_secs_ago = handle.watcher.age().as_secs_f64();
+        let v = super::watcher::verdict(&points, &criteria);
+
+        // The series, on the scenario's clock, for plots.
+        let offset = self.report.elapsed_secs() - started_secs_ago;
+        let series_name = format!("{name}.{}-bytes", measure.as_str());
+        for p in &points {
+            self.report.series_point_at(
+                &series_name,
+                Unit::Bytes,
+                offset + p.t_ns as f64 / 1e9,
+                p.bytes as f64,
+            );
+        }
+        let mut gauges: Vec<(String, f64, Unit)> = vec![
+            (
+                format!("{name}.baseline-bytes"),
+                v.baseline_bytes as f64,
+                Unit::Bytes,
+            ),
+            (
+                format!("{name}.final-bytes"),
+                v.final_bytes as f64,
+                Unit::Bytes,
+            ),
+            (
+                format!("{name}.growth-bytes"),
+                v.final_bytes as f64 - v.baseline_bytes as f64,
+                Unit::Bytes,
+            ),
+            (format!("{name}.mann-kendall-p"), v.mk_p, Unit::Ratio),
+            (format!("{name}.samples"), v.samples as f64, Unit::Count),
+            (
+                format!("{name}.leak"),
+                f64::from(u8::from(v.leak)),
+                Unit::None,
+            ),
+        ];
+        if let Some(f) = v.per_op {
+            gauges.push((format!("{name}.slope-bytes-per-op"), f.slope, Unit::Bytes));
+            gauges.push((
+                format!("{name}.slope-bytes-per-op-ci-low"),
+                f.ci_low,
+                Unit::Bytes,
+            ));
+            gauges.push((format!("{name}.r-squared"), f.r_squared, Unit::Ratio));
+        }
+        if let Some(f) = v.per_second {
+            gauges.push((format!("{name}.slope-bytes-per-s"), f.slope, Unit::Bytes));
+            if v.per_op.is_none() {
+                gauges.push((format!("{name}.r-squared"), f.r_squared, Unit::Ratio));
+            }
+        }
+        for (metric, value, unit) in gauges {
+            if let Err(e) = self.recorder.gauge(&metric, value, unit) {
+                return Ok(Err(
+                    ProbeError::Invalid(format!("memory verdict: {e}")).into()
+                ));
+            }
+        }
+        Ok(Ok(wit::Verdict {
+            samples: u32::try_from(v.samples).unwrap_or(u32::MAX),
+            conclusive: v.conclusive,
+            leak: v.leak,
+            baseline_bytes: v.baseline_bytes,
+            final_bytes: v.final_bytes,
+            per_op: v.per_op.map(fit_to_wit),
+            per_second: v.per_second.map(fit_to_wit),
+            mann_kendall_s: v.mk_s,
+            mann_kendall_p: v.mk_p,
+            summary: v.summary,
+        }))
+    }
+
+    async fn stop(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<()> {
+        self.table.get_mut(&w)?.watcher.stop();
+        Ok(())
+    }
+
+    async fn drop(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<()> {
+        self.table.delete(w)?;
+        self.probes.memory.watcher_closed();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_pid_is_read_from_info() {
+        let info = b"# Server\r\nredis_version:7.0.15\r\nprocess_id:4242\r\ntcp_port:6379\r\n";
+        assert_eq!(redis_pid(info), Some(4242));
+        assert_eq!(redis_pid(b"# Server\r\n"), None);
+    }
+}
