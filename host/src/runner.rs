@@ -91,6 +91,7 @@ pub async fn execute(
     engine: &Engine,
     prepared: &[Prepared],
     redis: &RedisSetup,
+    keep_scratch: bool,
     interrupt: watch::Receiver<bool>,
     mut on_event: impl FnMut(RunEvent<'_>),
 ) -> Result<RunReport, crate::probes::redis::RedisError> {
@@ -113,10 +114,20 @@ pub async fn execute(
             urls.insert(DEFAULT_REDIS_TARGET.to_owned(), RedisUrl::parse(url)?);
         }
         None if needs_default => {
-            let started = match &redis.server_program {
-                Some(program) => ManagedRedis::start_with_program(program),
+            // Starting blocks (up to ~10 s waiting for readiness): off the
+            // async workers.
+            let program = redis.server_program.clone();
+            let started = tokio::task::spawn_blocking(move || match program {
+                Some(program) => ManagedRedis::start_with_program(&program),
                 None => ManagedRedis::start(),
-            };
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(ManagedRedisError::Spawn {
+                    program: "redis-server".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            });
             match started {
                 Ok(server) => {
                     urls.insert(
@@ -176,6 +187,22 @@ pub async fn execute(
                         targets: urls.clone(),
                         policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
                     },
+                    process: crate::probes::process::ProcessCtx::new(Policy::new(
+                        &p.plan.name,
+                        p.plan.grants.clone(),
+                    )),
+                    http: crate::probes::http::HttpCtx {
+                        policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
+                    },
+                    fs: crate::probes::fs::FsCtx::new(
+                        &p.plan.name,
+                        Policy::new(&p.plan.name, p.plan.grants.clone()),
+                        keep_scratch,
+                    ),
+                    memory: crate::probes::memory::MemoryCtx::new(Policy::new(
+                        &p.plan.name,
+                        p.plan.grants.clone(),
+                    )),
                     events,
                     abort: AbortWatch::new(planned()),
                 },

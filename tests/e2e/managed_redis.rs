@@ -34,6 +34,8 @@ fn without_a_url_a_managed_server_serves_the_run_and_is_stopped() {
             "ops=20",
             "--param",
             "warmup=0",
+            "--param",
+            "open-rate=0",
             "--json",
         ])
         .arg(&json)
@@ -46,7 +48,18 @@ fn without_a_url_a_managed_server_serves_the_run_and_is_stopped() {
         "{s:#}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(s["metrics"].as_array().unwrap().len(), 8);
+    let names: Vec<&str> = s["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    for size in ["100B", "10KB", "100KB", "json"] {
+        for op in ["set", "get"] {
+            let name = format!("{op}.{size}");
+            assert!(names.contains(&name.as_str()), "{name} missing: {names:?}");
+        }
+    }
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
