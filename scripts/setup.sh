@@ -28,3 +28,17 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
     exit 1
   fi
 fi
+
+# python3 with venv: the system under test of the process/http scenarios
+# (scenarios/sut/service.py) and env-startup's virtual environment.
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 \
+  || [ ! -x /usr/bin/python3 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing python3 and python3-venv"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  else
+    echo "setup: python3 with venv is not installed (Debian/Ubuntu: sudo apt-get install python3 python3-venv)" >&2
+    exit 1
+  fi
+fi

@@ -5,6 +5,7 @@
 //!    (guest → host → Redis) vs `redis-benchmark -c 1 -n 20000 -d 100`.
 //! 2. Warm start: instantiate a cached component and call an empty `run`.
 
+mod fs;
 mod redis_load;
 
 use std::collections::BTreeMap;
@@ -31,7 +32,7 @@ const WARM_STARTS: usize = 100;
 type Section = (&'static str, fn() -> Result<()>);
 
 /// Every section, in the order a full run prints them.
-const SECTIONS: &[Section] = &[("redis", redis_section)];
+const SECTIONS: &[Section] = &[("redis", redis_section), ("fs", fs::run)];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
 fn main() -> Result<()> {

@@ -14,6 +14,9 @@ mod generated {
         with: {
             "rigor:scenario/metrics.histogram": crate::metrics::HistogramHandle,
             "rigor:scenario/redis.connection": crate::probes::redis::Connection,
+            "rigor:scenario/process.child": crate::probes::process::ChildProcess,
+            "rigor:scenario/fs.dir": crate::probes::fs::Root,
+            "rigor:scenario/memory.watcher": crate::probes::memory::WatcherHandle,
         },
         require_store_data_send: true,
     });
@@ -21,7 +24,9 @@ mod generated {
 
 pub use generated::Scenario;
 pub use generated::ScenarioPre;
-pub use generated::rigor::scenario::{clock, metrics, redis, report, types};
+pub use generated::rigor::scenario::{
+    clock, fs, http, memory, metrics, process, redis, report, types,
+};
 
 /// The contract version this host implements, as it appears in import names.
 pub const CONTRACT_PACKAGE: &str = "rigor:scenario";

@@ -1,13 +1,35 @@
 //! What a scenario may touch. Everything is denied unless the catalog grants
 //! it; a denial names the catalog line that would grant the access.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The capabilities granted to one scenario.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
     /// Redis target names the scenario may open.
     pub redis: BTreeSet<String>,
+    /// Programs the scenario may run, keyed by the name as the catalog
+    /// spells it (the name a guest passes to `process.spawn`).
+    pub exec: BTreeMap<String, ExecGrant>,
+    /// Whether children may start from the host's environment.
+    pub inherit_env: bool,
+    /// HTTP hosts (`127.0.0.1`: every port) and `host:port` pairs.
+    pub http: BTreeSet<String>,
+    /// Directories the fs probe may open, by name.
+    pub dirs: Vec<crate::probes::fs::DirGrant>,
+    /// Pids the memory probe may sample.
+    pub pids: BTreeSet<u32>,
+}
+
+/// Where a granted program is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecGrant {
+    /// A bare name, looked up on the host's `PATH` when spawned.
+    OnPath(String),
+    /// A path, made absolute against the catalog's folder.
+    Path(std::path::PathBuf),
+    /// A path inside the scenario's work directory (`{work}/venv/bin/python`).
+    InWorkDir(std::path::PathBuf),
 }
 
 impl Grants {
@@ -15,6 +37,17 @@ impl Grants {
     /// A new kind of grant adds its items here.
     pub fn describe(&self) -> Vec<String> {
         let mut items: Vec<String> = self.redis.iter().map(|t| format!("redis:{t}")).collect();
+        items.extend(self.exec.keys().map(|p| format!("exec:{p}")));
+        items.extend(self.http.iter().map(|h| format!("http:{h}")));
+        items.extend(
+            self.dirs
+                .iter()
+                .map(|d| format!("dir:{}:{}", d.name, d.mode.as_str())),
+        );
+        items.extend(self.pids.iter().map(|p| format!("pid:{p}")));
+        if self.inherit_env {
+            items.push("inherit-env".to_owned());
+        }
         items.sort();
         items
     }
@@ -55,6 +88,77 @@ impl Policy {
         &self.grants
     }
 
+    /// The scenario this policy belongs to.
+    pub fn scenario(&self) -> &str {
+        &self.scenario
+    }
+
+    /// The grant for `program`, spelled as in the catalog.
+    pub fn check_exec(&self, program: &str) -> Result<&ExecGrant, Denied> {
+        self.grants.exec.get(program).ok_or_else(|| Denied {
+            scenario: self.scenario.clone(),
+            what: format!("program `{program}`"),
+            grant_line: format!("exec = [\"{program}\"]"),
+        })
+    }
+
+    /// Whether children may inherit the host's environment.
+    pub fn check_inherit_env(&self) -> Result<(), Denied> {
+        if self.grants.inherit_env {
+            return Ok(());
+        }
+        Err(Denied {
+            scenario: self.scenario.clone(),
+            what: "inheriting the host's environment".to_owned(),
+            grant_line: "inherit-env = true".to_owned(),
+        })
+    }
+
+    /// Whether `host:port` may be reached over HTTP.
+    pub fn check_http(&self, host: &str, port: u16) -> Result<(), Denied> {
+        let host = host.to_ascii_lowercase();
+        let pair = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        if self.grants.http.contains(&host) || self.grants.http.contains(&pair) {
+            return Ok(());
+        }
+        Err(Denied {
+            scenario: self.scenario.clone(),
+            what: format!("HTTP host `{pair}`"),
+            grant_line: format!("http = [\"{pair}\"]"),
+        })
+    }
+
+    /// The granted directory `name`.
+    pub fn check_dir(&self, name: &str) -> Result<&crate::probes::fs::DirGrant, Denied> {
+        self.grants
+            .dirs
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| Denied {
+                scenario: self.scenario.clone(),
+                what: format!("directory `{name}`"),
+                grant_line: format!(
+                    "dirs = [{{ name = \"{name}\", path = \"PATH\", mode = \"ro\" }}]"
+                ),
+            })
+    }
+
+    /// Whether the memory probe may sample `pid`.
+    pub fn check_pid(&self, pid: u32) -> Result<(), Denied> {
+        if self.grants.pids.contains(&pid) {
+            return Ok(());
+        }
+        Err(Denied {
+            scenario: self.scenario.clone(),
+            what: format!("process {pid}"),
+            grant_line: format!("pids = [{pid}]"),
+        })
+    }
+
     pub fn check_redis(&self, target: &str) -> Result<(), Denied> {
         if self.grants.redis.contains(target) {
             return Ok(());
@@ -77,6 +181,7 @@ mod tests {
             "cache-check",
             Grants {
                 redis: ["default".to_owned()].into(),
+                ..Default::default()
             },
         );
         assert!(policy.check_redis("default").is_ok());
@@ -85,6 +190,28 @@ mod tests {
         assert!(text.contains("redis target `sessions`"), "{text}");
         assert!(text.contains("redis = [\"sessions\"]"), "{text}");
         assert!(text.contains("cache-check"), "{text}");
+    }
+
+    #[test]
+    fn exec_http_and_env_grants() {
+        let mut grants = Grants::default();
+        grants
+            .exec
+            .insert("python3".into(), ExecGrant::OnPath("python3".into()));
+        grants.http.insert("127.0.0.1".into());
+        grants.http.insert("localhost:8080".into());
+        let policy = Policy::new("svc", grants);
+        assert!(policy.check_exec("python3").is_ok());
+        let denied = policy.check_exec("/bin/sh").unwrap_err().to_string();
+        assert!(denied.contains(r#"exec = ["/bin/sh"]"#), "{denied}");
+        assert!(policy.check_http("127.0.0.1", 1234).is_ok());
+        assert!(policy.check_http("LOCALHOST", 8080).is_ok());
+        let denied = policy
+            .check_http("localhost", 8081)
+            .unwrap_err()
+            .to_string();
+        assert!(denied.contains(r#"http = ["localhost:8081"]"#), "{denied}");
+        assert!(policy.check_inherit_env().is_err());
     }
 
     #[test]

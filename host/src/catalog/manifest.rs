@@ -86,6 +86,36 @@ pub struct GrantsDecl {
     /// Redis target names the scenario may open.
     #[serde(default)]
     pub redis: Vec<Spanned<String>>,
+    /// Directories the fs probe may open besides the scratch directory.
+    #[serde(default)]
+    pub dirs: Vec<Spanned<DirDecl>>,
+    /// Pids the memory probe may sample (besides the host and children).
+    #[serde(default)]
+    pub pids: Vec<u32>,
+    /// Programs the process probe may run: bare names (looked up on PATH),
+    /// paths relative to the catalog's folder, or `{work}/…`.
+    #[serde(default)]
+    pub exec: Vec<Spanned<String>>,
+    /// Whether children may start from the host's environment.
+    #[serde(default, rename = "inherit-env")]
+    pub inherit_env: bool,
+    /// HTTP hosts (`127.0.0.1`) or `host:port` pairs the http probe may reach.
+    #[serde(default)]
+    pub http: Vec<Spanned<String>>,
+}
+
+/// `{ path = "data", mode = "ro", name = "data" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirDecl {
+    /// Relative to the catalog's folder, or absolute.
+    pub path: String,
+    /// `ro` (default) or `rw`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// The name a guest opens; the last component of `path` by default.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

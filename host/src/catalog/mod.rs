@@ -225,6 +225,38 @@ impl Catalog {
                     }
                     grants.redis.insert(t.clone());
                 }
+                for dir in &entry.grants.dirs {
+                    let d = dir.get_ref();
+                    let decl = crate::probes::fs::grant::DirDecl {
+                        path: &d.path,
+                        mode: d.mode.as_deref(),
+                        name: d.name.as_deref(),
+                    };
+                    let grant = crate::probes::fs::grant::resolve(&base, decl)
+                        .map_err(|e| at(dir.span().start, format!("scenario `{name}`: {e}")))?;
+                    if grants.dirs.iter().any(|d| d.name == grant.name) {
+                        return Err(at(
+                            dir.span().start,
+                            format!(
+                                "scenario `{name}` grants two directories named `{}`; give one a different `name`",
+                                grant.name
+                            ),
+                        ));
+                    }
+                    grants.dirs.push(grant);
+                }
+                grants.pids.extend(entry.grants.pids.iter().copied());
+                for program in &entry.grants.exec {
+                    let grant = crate::probes::process::exec_grant(&base, program.get_ref())
+                        .map_err(|e| at(program.span().start, format!("scenario `{name}`: {e}")))?;
+                    grants.exec.insert(program.get_ref().clone(), grant);
+                }
+                grants.inherit_env = entry.grants.inherit_env;
+                for host in &entry.grants.http {
+                    let host = crate::probes::http::grant_host(host.get_ref())
+                        .map_err(|e| at(host.span().start, format!("scenario `{name}`: {e}")))?;
+                    grants.http.insert(host);
+                }
 
                 let mut thresholds = Vec::new();
                 for (metric, exprs) in &entry.thresholds {

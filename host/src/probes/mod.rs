@@ -4,6 +4,10 @@
 
 pub mod children;
 pub mod clock;
+pub mod fs;
+pub mod http;
+pub mod memory;
+pub mod process;
 pub mod redis;
 
 use crate::bindings::types::ProbeError as WitProbeError;
@@ -17,6 +21,12 @@ pub struct Capabilities {
     /// Pids of the scenario's live child processes.
     pub children: children::ChildPids,
     pub redis: redis::RedisCtx,
+    pub process: process::ProcessCtx,
+    pub http: http::HttpCtx,
+    /// Scratch directory and granted directories.
+    pub fs: fs::FsCtx,
+    /// Granted pids and live watchers.
+    pub memory: memory::MemoryCtx,
     /// Live progress: a probe reports its phase and operations done here
     /// (`self.probes.events.phase(..)`, `.advance(n)`); see `crate::events`.
     pub events: crate::events::ProgressSink,
@@ -33,6 +43,12 @@ impl Capabilities {
                 targets: Default::default(),
                 policy: Policy::deny_all(scenario),
             },
+            process: process::ProcessCtx::new(Policy::deny_all(scenario)),
+            http: http::HttpCtx {
+                policy: Policy::deny_all(scenario),
+            },
+            fs: fs::FsCtx::new(scenario, Policy::deny_all(scenario), false),
+            memory: memory::MemoryCtx::new(Policy::deny_all(scenario)),
             events: Default::default(),
             abort: Default::default(),
         }

@@ -1,0 +1,469 @@
+//! A spawned child: its own process group, output drained into bounded
+//! rings, exit watched by a thread blocked in `waitid(WNOWAIT)` (the child is
+//! not reaped until its owner says so, so its pid and group id cannot be
+//! reused while they are signalled), stopped and reaped on drop.
+
+use std::os::unix::process::CommandExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::CommandSpec;
+use super::output::{self, OutputRing};
+use crate::probes::children::ChildPids;
+
+/// How long SIGTERM gets before SIGKILL when a child is stopped without an
+/// explicit grace period (dropped handle, scenario end, Ctrl-C).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a SIGKILLed child may take to disappear before the host gives up
+/// waiting for it (only a process stuck in the kernel takes longer).
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Poll interval of the synchronous stop in `Drop`.
+const DROP_POLL: Duration = Duration::from_millis(2);
+
+/// How long to wait, after an exit, for the drain threads to reach the end
+/// of the output, so a failure's tail holds its last lines.
+const SETTLE_OUTPUT: Duration = Duration::from_millis(500);
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// Decodes a `wait` status word.
+    pub fn from_raw(status: libc::c_int) -> Self {
+        if libc::WIFSIGNALED(status) {
+            ExitStatus::Signal(libc::WTERMSIG(status))
+        } else {
+            ExitStatus::Code(libc::WEXITSTATUS(status))
+        }
+    }
+
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Code(c) => write!(f, "exit code {c}"),
+            ExitStatus::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
+/// A child that has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitInfo {
+    pub status: ExitStatus,
+    /// From spawn to exit.
+    pub after: Duration,
+}
+
+/// Why a child could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start `{program}`: {source}")]
+pub struct SpawnError {
+    pub program: String,
+    pub source: std::io::Error,
+}
+
+/// A running or ended child process.
+#[derive(Debug)]
+pub struct ChildProcess {
+    pid: u32,
+    started: Instant,
+    /// `Some(when)` once the child has exited (not yet reaped).
+    exited: watch::Receiver<Option<Instant>>,
+    exit: Option<ExitInfo>,
+    stdout: Arc<OutputRing>,
+    stderr: Arc<OutputRing>,
+    pids: ChildPids,
+}
+
+/// Sends `sig` to the process group `pgid`.
+fn signal_group(pgid: u32, sig: libc::c_int) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid)
+        && pgid > 0
+    {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(-pgid, sig);
+        }
+    }
+}
+
+/// Blocks until `pid` has exited, without reaping it.
+pub(crate) fn wait_exited_no_reap(pid: u32) {
+    loop {
+        // SAFETY: siginfo_t is plain data; waitid only writes into it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}
+
+/// Reaps `pid`, returning its status and resource usage.
+pub(crate) fn reap(pid: u32) -> (ExitStatus, libc::rusage) {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; wait4 only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        if r == pid as libc::pid_t {
+            return (ExitStatus::from_raw(status), usage);
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            // Already reaped elsewhere: nothing is known about how it ended.
+            return (ExitStatus::Code(-1), usage);
+        }
+    }
+}
+
+impl ChildProcess {
+    /// Spawns `spec` with stdout and stderr captured. The child gets
+    /// `PR_SET_PDEATHSIG = SIGKILL`: the kernel kills it when the thread
+    /// that forked it exits, which for the host's runtime threads means when
+    /// the host itself goes away.
+    pub fn spawn(spec: &CommandSpec, pids: &ChildPids) -> Result<ChildProcess, SpawnError> {
+        let program = spec.program.display().to_string();
+        let failed = |source| SpawnError {
+            program: program.clone(),
+            source,
+        };
+        let mut cmd = spec.std_command();
+        cmd.stdout(std::process::Stdio::piped());
+        cmd.stderr(std::process::Stdio::piped());
+        // SAFETY: getpid is async-signal-safe and called before fork.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: the closure only calls async-signal-safe functions (prctl,
+        // getppid) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) == -1
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died between fork and prctl: do not run orphaned.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the host exited during spawn"));
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(failed)?;
+        let started = Instant::now();
+        let pid = child.id();
+        pids.insert(pid);
+        let stdout = Arc::new(OutputRing::default());
+        let stderr = Arc::new(OutputRing::default());
+        if let Some(out) = child.stdout.take() {
+            output::drain(format!("rigor-out-{pid}"), out, Arc::clone(&stdout));
+        }
+        if let Some(err) = child.stderr.take() {
+            output::drain(format!("rigor-err-{pid}"), err, Arc::clone(&stderr));
+        }
+        // `std::process::Child` neither kills nor reaps on drop; from here on
+        // the pid is managed by hand.
+        drop(child);
+        let (exit_tx, exited) = watch::channel(None);
+        let watcher = std::thread::Builder::new()
+            .name(format!("rigor-wait-{pid}"))
+            .spawn(move || {
+                wait_exited_no_reap(pid);
+                exit_tx.send_replace(Some(Instant::now()));
+            });
+        let mut this = ChildProcess {
+            pid,
+            started,
+            exited,
+            exit: None,
+            stdout,
+            stderr,
+            pids: pids.clone(),
+        };
+        if let Err(source) = watcher {
+            // Without a watcher the exit would go unnoticed: stop it now.
+            signal_group(pid, libc::SIGKILL);
+            wait_exited_no_reap(pid);
+            this.finish(Instant::now());
+            return Err(failed(source));
+        }
+        Ok(this)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Time since spawn, or from spawn to exit once it has ended.
+    pub fn elapsed(&self) -> Duration {
+        match (&self.exit, *self.exited.borrow()) {
+            (Some(e), _) => e.after,
+            (None, Some(at)) => at.duration_since(self.started),
+            (None, None) => self.started.elapsed(),
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    pub fn stdout(&self) -> &Arc<OutputRing> {
+        &self.stdout
+    }
+
+    pub fn stderr(&self) -> &Arc<OutputRing> {
+        &self.stderr
+    }
+
+    /// A receiver that turns `Some` when the child exits.
+    pub(crate) fn exit_watch(&self) -> watch::Receiver<Option<Instant>> {
+        self.exited.clone()
+    }
+
+    /// Reaps an exited child: first SIGKILL to what is left of its group
+    /// (the leader is a zombie, so the group id is still ours), then wait4.
+    fn finish(&mut self, exited_at: Instant) -> ExitInfo {
+        if let Some(e) = self.exit {
+            return e;
+        }
+        signal_group(self.pid, libc::SIGKILL);
+        let (status, _) = reap(self.pid);
+        self.pids.remove(self.pid);
+        let info = ExitInfo {
+            status,
+            after: exited_at.saturating_duration_since(self.started),
+        };
+        self.exit = Some(info);
+        info
+    }
+
+    /// The exit, if the child has ended (reaping it).
+    pub fn try_exit(&mut self) -> Option<ExitInfo> {
+        if let Some(e) = self.exit {
+            return Some(e);
+        }
+        let at = (*self.exited.borrow())?;
+        Some(self.finish(at))
+    }
+
+    /// Waits up to `timeout` for the child to end.
+    pub async fn wait(&mut self, timeout: Duration) -> Option<ExitInfo> {
+        if let Some(e) = self.try_exit() {
+            return Some(e);
+        }
+        let mut rx = self.exited.clone();
+        let at = tokio::time::timeout(timeout, rx.wait_for(Option::is_some))
+            .await
+            .ok()?
+            .ok()
+            .and_then(|at| *at)?;
+        let info = self.finish(at);
+        self.settle_output().await;
+        Some(info)
+    }
+
+    /// SIGTERM to the group, SIGKILL after `grace`, then reap.
+    pub async fn kill(&mut self, grace: Duration) -> ExitInfo {
+        if let Some(e) = self.try_exit() {
+            return e;
+        }
+        signal_group(self.pid, libc::SIGTERM);
+        if let Some(e) = self.wait(grace).await {
+            return e;
+        }
+        signal_group(self.pid, libc::SIGKILL);
+        if let Some(e) = self.wait(KILL_WAIT).await {
+            return e;
+        }
+        // Stuck in the kernel: report what was done; Drop tries again.
+        ExitInfo {
+            status: ExitStatus::Signal(libc::SIGKILL),
+            after: self.started.elapsed(),
+        }
+    }
+
+    /// Waits (briefly) until both output streams reached their end.
+    pub async fn settle_output(&self) {
+        let deadline = Instant::now() + SETTLE_OUTPUT;
+        while !(self.stdout.is_closed() && self.stderr.is_closed()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// The synchronous stop used by `Drop`.
+    fn stop_blocking(&mut self, grace: Duration) {
+        if self.try_exit().is_some() {
+            return;
+        }
+        let exited = |rx: &watch::Receiver<Option<Instant>>, limit: Duration| {
+            let deadline = Instant::now() + limit;
+            loop {
+                if let Some(at) = *rx.borrow() {
+                    return Some(at);
+                }
+                if Instant::now() >= deadline {
+                    return None;
+                }
+                std::thread::sleep(DROP_POLL);
+            }
+        };
+        signal_group(self.pid, libc::SIGTERM);
+        let at = exited(&self.exited, grace).or_else(|| {
+            signal_group(self.pid, libc::SIGKILL);
+            exited(&self.exited, KILL_WAIT)
+        });
+        if let Some(at) = at {
+            self.finish(at);
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        self.stop_blocking(DEFAULT_GRACE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> CommandSpec {
+        CommandSpec::new("/bin/sh").arg("-c").arg(script)
+    }
+
+    fn alive(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+            Err(_) => false,
+        }
+    }
+
+    #[tokio::test]
+    async fn exit_code_output_and_pid_bookkeeping() {
+        let pids = ChildPids::default();
+        let mut child = ChildProcess::spawn(&sh("echo out; echo err >&2; exit 3"), &pids).unwrap();
+        assert!(pids.contains(child.pid()));
+        let exit = child.wait(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(exit.status, ExitStatus::Code(3));
+        assert_eq!(child.stdout().text(), "out");
+        assert_eq!(child.stderr().text(), "err");
+        assert!(!pids.contains(child.pid()));
+        assert!(!alive(child.pid()));
+        // Asking again returns the same exit.
+        assert_eq!(child.wait(Duration::ZERO).await, Some(exit));
+        assert_eq!(child.kill(Duration::ZERO).await, exit);
+    }
+
+    #[tokio::test]
+    async fn environment_is_empty_unless_given() {
+        let pids = ChildPids::default();
+        let spec = CommandSpec::new("/usr/bin/env").env("ONLY", "this");
+        let mut child = ChildProcess::spawn(&spec, &pids).unwrap();
+        child.wait(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(child.stdout().text(), "ONLY=this");
+    }
+
+    #[tokio::test]
+    async fn a_child_ignoring_sigterm_is_killed_after_the_grace_period() {
+        let pids = ChildPids::default();
+        let mut child = ChildProcess::spawn(
+            &sh("trap '' TERM; echo armed; while true; do sleep 0.05; done"),
+            &pids,
+        )
+        .unwrap();
+        let pid = child.pid();
+        // Wait until the trap is set, or SIGTERM could arrive before it.
+        let mut rx = child.stdout().subscribe();
+        while child.stdout().text() != "armed" {
+            rx.changed().await.unwrap();
+        }
+        let started = Instant::now();
+        let exit = child.kill(Duration::from_millis(300)).await;
+        let took = started.elapsed();
+        assert_eq!(exit.status, ExitStatus::Signal(libc::SIGKILL));
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        assert!(!alive(pid));
+    }
+
+    #[tokio::test]
+    async fn sigterm_stops_the_whole_group_including_grandchildren() {
+        let pids = ChildPids::default();
+        let mut child = ChildProcess::spawn(&sh("sleep 30 & echo $!; wait"), &pids).unwrap();
+        let mut rx = child.stdout().subscribe();
+        while child.stdout().text().is_empty() {
+            rx.changed().await.unwrap();
+        }
+        let grandchild: u32 = child.stdout().text().trim().parse().unwrap();
+        assert!(alive(grandchild));
+        let exit = child.kill(DEFAULT_GRACE).await;
+        assert_eq!(exit.status, ExitStatus::Signal(libc::SIGTERM));
+        // The grandchild may need a moment to be reaped by init.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while alive(grandchild) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!alive(grandchild), "grandchild {grandchild} survived");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_handle_stops_the_child() {
+        let pids = ChildPids::default();
+        let child = ChildProcess::spawn(&sh("exec sleep 30"), &pids).unwrap();
+        let pid = child.pid();
+        assert!(alive(pid));
+        drop(child);
+        assert!(!alive(pid));
+        assert!(pids.snapshot().is_empty());
+    }
+
+    #[tokio::test]
+    async fn output_stays_bounded_for_a_child_writing_100_mb() {
+        let pids = ChildPids::default();
+        let spec = CommandSpec::new("/usr/bin/head")
+            .arg("-c")
+            .arg("100000000")
+            .arg("/dev/zero");
+        let mut child = ChildProcess::spawn(&spec, &pids).unwrap();
+        let exit = child.wait(Duration::from_secs(60)).await.unwrap();
+        assert!(exit.status.success());
+        child.settle_output().await;
+        assert_eq!(child.stdout().total(), 100_000_000);
+        assert_eq!(child.stdout().kept(), output::TAIL_BYTES);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_a_spawn_error() {
+        let pids = ChildPids::default();
+        let err = ChildProcess::spawn(&CommandSpec::new("/nonexistent/x"), &pids).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/x"), "{err}");
+        assert!(pids.snapshot().is_empty());
+    }
+}

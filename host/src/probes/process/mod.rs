@@ -1,0 +1,361 @@
+//! The process probe: children in their own process groups with bounded
+//! output tails, readiness waits, hyperfine-style start-up timing, and the
+//! WIT binding that resolves only programs the catalog granted.
+//!
+//! No orphans: a child is stopped (SIGTERM to its group, SIGKILL after a
+//! grace period) and reaped when its handle drops, which happens when the
+//! guest drops it and when the scenario's store is dropped (normal end,
+//! error, deadline, Ctrl-C). Children are spawned with
+//! `PR_SET_PDEATHSIG = SIGKILL`, so the kernel kills them if the host dies
+//! without running any of that (SIGKILL, second Ctrl-C).
+
+mod binding;
+pub mod child;
+pub mod output;
+pub mod ready;
+pub mod startup;
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use child::{ChildProcess, ExitInfo, ExitStatus};
+pub use ready::{NotReady, Ready};
+pub use startup::{StartupStats, time_startup};
+
+use crate::policy::{ExecGrant, Policy};
+use crate::probes::ProbeError;
+
+/// What `{work}` stands for in a command.
+pub const WORK_PLACEHOLDER: &str = "{work}";
+
+/// A command ready to spawn: the program resolved to a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub inherit_env: bool,
+    pub cwd: Option<PathBuf>,
+}
+
+impl CommandSpec {
+    /// A command with an empty environment.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Self {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            inherit_env: false,
+            cwd: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The `std` command: no shell, stdin closed, the environment empty
+    /// unless inherited, and the child leading its own process group.
+    pub(crate) fn std_command(&self) -> std::process::Command {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.args);
+        if !self.inherit_env {
+            cmd.env_clear();
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd.stdin(std::process::Stdio::null());
+        cmd.process_group(0);
+        cmd
+    }
+}
+
+/// The scenario's work directory: created on first use, removed when the
+/// last clone is dropped (with the scenario's store).
+#[derive(Debug, Clone)]
+pub struct WorkDir {
+    scenario: String,
+    dir: Arc<Mutex<Option<tempfile::TempDir>>>,
+}
+
+impl WorkDir {
+    pub fn new(scenario: &str) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            dir: Arc::default(),
+        }
+    }
+
+    /// The directory, created if needed.
+    pub fn path(&self) -> Result<PathBuf, ProbeError> {
+        let mut dir = self.dir.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = dir.as_ref() {
+            return Ok(d.path().to_owned());
+        }
+        let created = tempfile::Builder::new()
+            .prefix(&format!("rigor-work-{}-", self.scenario))
+            .tempdir()
+            .map_err(|e| {
+                ProbeError::Io(format!(
+                    "cannot create a work directory under {}: {e}",
+                    std::env::temp_dir().display()
+                ))
+            })?;
+        let path = created.path().to_owned();
+        *dir = Some(created);
+        Ok(path)
+    }
+}
+
+/// Per-scenario process state.
+#[derive(Debug, Clone)]
+pub struct ProcessCtx {
+    pub policy: Policy,
+    pub work: WorkDir,
+}
+
+impl ProcessCtx {
+    pub fn new(policy: Policy) -> Self {
+        let work = WorkDir::new(policy.scenario());
+        Self { policy, work }
+    }
+
+    /// Checks the program against the grants and resolves the command.
+    /// Nothing is created or spawned when the program is denied.
+    pub fn resolve(
+        &self,
+        program: &str,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        inherit_env: bool,
+        cwd: Option<String>,
+    ) -> Result<CommandSpec, ProbeError> {
+        let grant = self.policy.check_exec(program)?.clone();
+        if inherit_env {
+            self.policy.check_inherit_env()?;
+        }
+        for (key, _) in &env {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(ProbeError::Invalid(format!(
+                    "environment variable name `{key}` is empty or contains `=` or NUL"
+                )));
+            }
+        }
+        let work = self.work.path()?;
+        let work_text = work.to_string_lossy().into_owned();
+        let fill = |s: String| s.replace(WORK_PLACEHOLDER, &work_text);
+        let program = match grant {
+            ExecGrant::OnPath(name) => find_on_path(&name).ok_or_else(|| {
+                ProbeError::Io(format!(
+                    "program `{name}` is granted but not found on PATH; install it or grant its full path"
+                ))
+            })?,
+            ExecGrant::Path(path) => path,
+            ExecGrant::InWorkDir(rel) => work.join(rel),
+        };
+        let cwd = match cwd {
+            None => work.clone(),
+            Some(dir) => {
+                let dir = fill(dir);
+                let path = Path::new(&dir);
+                if path.is_absolute() && path.starts_with(&work) {
+                    path.to_owned()
+                } else if confined(path) {
+                    work.join(path)
+                } else {
+                    return Err(ProbeError::Denied(format!(
+                        "working directory `{dir}` is outside the work directory; give a path relative to it without `..`"
+                    )));
+                }
+            }
+        };
+        Ok(CommandSpec {
+            program,
+            args: args.into_iter().map(fill).collect(),
+            env: env.into_iter().map(|(k, v)| (k, fill(v))).collect(),
+            inherit_env,
+            cwd: Some(cwd),
+        })
+    }
+}
+
+/// Reads one `exec` grant of the catalog: `{work}/…` (inside the work
+/// directory), a path with a `/` (relative to the catalog's folder `base`),
+/// or a bare program name (looked up on PATH when spawned).
+pub fn exec_grant(base: &Path, text: &str) -> Result<ExecGrant, String> {
+    if text.trim().is_empty() || text.trim() != text {
+        return Err(format!(
+            "exec grant `{text}` is empty or has surrounding spaces; name one program"
+        ));
+    }
+    if let Some(rel) = text.strip_prefix(&format!("{WORK_PLACEHOLDER}/")) {
+        let rel = Path::new(rel);
+        if rel.as_os_str().is_empty() || !confined(rel) {
+            return Err(format!(
+                "exec grant `{text}` must name a path inside the work directory, without `..`"
+            ));
+        }
+        return Ok(ExecGrant::InWorkDir(rel.to_owned()));
+    }
+    if text.contains(WORK_PLACEHOLDER) {
+        return Err(format!(
+            "exec grant `{text}`: `{WORK_PLACEHOLDER}` may only start a path (`{WORK_PLACEHOLDER}/venv/bin/python`)"
+        ));
+    }
+    if text.contains('/') {
+        // Absolute now: children run in the work directory, and the host's
+        // own working directory may not be the catalog's.
+        let path = std::path::absolute(base.join(text))
+            .map_err(|e| format!("exec grant `{text}`: cannot make the path absolute: {e}"))?;
+        return Ok(ExecGrant::Path(path));
+    }
+    if text.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "exec grant `{text}` names a command line; grant the program alone (`{}`)",
+            text.split_whitespace().next().unwrap_or_default()
+        ));
+    }
+    Ok(ExecGrant::OnPath(text.to_owned()))
+}
+
+/// A relative path without `..`, root or prefix components.
+pub fn confined(path: &Path) -> bool {
+    path.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// The first executable file called `name` on the host's `PATH`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Grants;
+
+    fn ctx(exec: &[(&str, ExecGrant)]) -> ProcessCtx {
+        let mut grants = Grants::default();
+        for (name, grant) in exec {
+            grants.exec.insert((*name).to_owned(), grant.clone());
+        }
+        ProcessCtx::new(Policy::new("proc-test", grants))
+    }
+
+    #[test]
+    fn ungranted_programs_are_denied_with_the_grant_line() {
+        let c = ctx(&[("true", ExecGrant::OnPath("true".into()))]);
+        let err = c.resolve("sh", vec![], vec![], false, None).unwrap_err();
+        match err {
+            ProbeError::Denied(m) => {
+                assert!(m.contains("program `sh`"), "{m}");
+                assert!(m.contains(r#"exec = ["sh"]"#), "{m}");
+            }
+            other => panic!("expected denied, got {other}"),
+        }
+        // Nothing was created for a denied command.
+        assert!(c.work.dir.lock().unwrap().is_none());
+        let err = c.resolve("true", vec![], vec![], true, None).unwrap_err();
+        assert!(matches!(err, ProbeError::Denied(m) if m.contains("inherit-env = true")));
+    }
+
+    #[test]
+    fn work_placeholders_and_cwd_are_resolved_and_confined() {
+        let c = ctx(&[
+            ("true", ExecGrant::OnPath("true".into())),
+            ("{work}/bin/x", ExecGrant::InWorkDir("bin/x".into())),
+        ]);
+        let spec = c
+            .resolve(
+                "{work}/bin/x",
+                vec!["{work}/a".into()],
+                vec![("D".into(), "{work}".into())],
+                false,
+                Some("sub".into()),
+            )
+            .unwrap();
+        let work = c.work.path().unwrap();
+        assert_eq!(spec.program, work.join("bin/x"));
+        assert_eq!(spec.args, vec![format!("{}/a", work.display())]);
+        assert_eq!(spec.env[0].1, work.display().to_string());
+        assert_eq!(spec.cwd, Some(work.join("sub")));
+        let spec = c.resolve("true", vec![], vec![], false, None).unwrap();
+        assert!(spec.program.is_absolute());
+        for bad in ["../x", "/etc"] {
+            let err = c
+                .resolve("true", vec![], vec![], false, Some(bad.into()))
+                .unwrap_err();
+            assert!(matches!(err, ProbeError::Denied(_)), "{bad}");
+        }
+        let err = c
+            .resolve(
+                "true",
+                vec![],
+                vec![("A=B".into(), "1".into())],
+                false,
+                None,
+            )
+            .unwrap_err();
+        assert!(matches!(err, ProbeError::Invalid(_)));
+    }
+
+    #[test]
+    fn exec_grants_are_read_by_their_form() {
+        let base = Path::new("/cat");
+        assert_eq!(
+            exec_grant(base, "python3"),
+            Ok(ExecGrant::OnPath("python3".into()))
+        );
+        assert_eq!(
+            exec_grant(base, "./sut/service.py"),
+            Ok(ExecGrant::Path("/cat/sut/service.py".into()))
+        );
+        assert_eq!(
+            exec_grant(base, "/usr/bin/env"),
+            Ok(ExecGrant::Path("/usr/bin/env".into()))
+        );
+        assert_eq!(
+            exec_grant(base, "{work}/venv/bin/python"),
+            Ok(ExecGrant::InWorkDir("venv/bin/python".into()))
+        );
+        for bad in [
+            "",
+            " x",
+            "python3 -c pass",
+            "{work}/../x",
+            "{work}/",
+            "a{work}",
+        ] {
+            assert!(exec_grant(base, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_work_dir_is_removed_with_the_last_clone() {
+        let c = ctx(&[]);
+        let path = c.work.path().unwrap();
+        assert!(path.is_dir());
+        let clone = c.clone();
+        drop(c);
+        assert!(path.is_dir());
+        drop(clone);
+        assert!(!path.exists());
+    }
+}
