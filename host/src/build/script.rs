@@ -68,13 +68,14 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
     })?;
     let tmp = target.join(format!("scenario.{}.wasm.tmp", std::process::id()));
     let started = Instant::now();
+    let wit = stage_wit(language, dir, target)?;
     let mut cmd = toolchain.command();
     let mut workdir = dir.to_owned();
     match language {
         Language::Python => {
             cmd.arg("-d")
-                .arg(wit_dir())
-                .args(["-w", "scenario", "componentize", "app", "-p", "."])
+                .arg(&wit)
+                .args(["-w", BUILD_WORLD, "componentize", "app", "-p", "."])
                 .arg("-p")
                 .arg(sdk_dir(Language::Python))
                 .arg("-o")
@@ -86,10 +87,10 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
             workdir = stage_js(dir, target)?;
             cmd.arg(js_entry(dir)?)
                 .arg("--wit")
-                .arg(wit_dir())
+                .arg(&wit)
                 .args([
                     "--world-name",
-                    "scenario",
+                    BUILD_WORLD,
                     "-d",
                     "stdio",
                     "random",
@@ -135,6 +136,133 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
         started.elapsed().as_secs_f64()
     );
     Ok((output, Outcome::Built))
+}
+
+/// The world a Python or JavaScript scenario is built for: the `scenario`
+/// world's exports with only the contract interfaces its sources (and the
+/// SDK) use. These toolchains import every interface of the world they are
+/// given, so building against the full world would make every scenario
+/// import — and `rigor inspect` list — capabilities it never touches.
+const BUILD_WORLD: &str = "scenario-build";
+
+/// Copies the contract into `target/wit` and adds the world `scenario-build`.
+fn stage_wit(language: Language, dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
+    let wit = wit_dir();
+    let staged = target.join("wit");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |e| BuildError::Io { path, source: e }
+    };
+    let _ = std::fs::remove_dir_all(&staged);
+    std::fs::create_dir_all(&staged).map_err(io(&staged))?;
+    let mut worlds = String::new();
+    for entry in std::fs::read_dir(&wit).map_err(io(&wit))? {
+        let path = entry.map_err(io(&wit))?.path();
+        if path.extension().is_some_and(|e| e == "wit") {
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            if text.contains("world scenario") {
+                worlds = text.clone();
+            }
+            std::fs::write(staged.join(path.file_name().unwrap_or_default()), text)
+                .map_err(io(&staged))?;
+        }
+    }
+    let offered = world_body(&worlds, "host-imports")
+        .map(|body| {
+            body.lines()
+                .filter_map(|l| l.trim().strip_prefix("import "))
+                .map(|l| l.trim_end_matches(';').trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let scenario = world_body(&worlds, "scenario").ok_or_else(|| BuildError::ScriptFailed {
+        name: dir.display().to_string(),
+        tool: "wit".into(),
+        output: format!("no `world scenario` in `{}`", wit.display()),
+    })?;
+
+    let mut sources = String::new();
+    for root in [dir.to_owned(), sdk_dir(language)] {
+        let mut files = Vec::new();
+        collect_inputs(&root, &root, &mut files).map_err(io(&root))?;
+        for rel in files {
+            if rel
+                .extension()
+                .is_some_and(|e| e == "py" || e == "js" || e == "mjs")
+            {
+                sources += &std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
+            }
+        }
+    }
+    let used: Vec<&String> = offered
+        .iter()
+        .filter(|name| uses_interface(language, &sources, name))
+        .collect();
+    let mut world = format!("package rigor:scenario@0.1.0;\n\nworld {BUILD_WORLD} {{\n");
+    for name in used {
+        world += &format!("    import {name};\n");
+    }
+    for line in scenario.lines() {
+        if !line.trim_start().starts_with("include host-imports") {
+            world += line;
+            world.push('\n');
+        }
+    }
+    world += "}\n";
+    let file = staged.join("build-world.wit");
+    std::fs::write(&file, world).map_err(io(&file))?;
+    Ok(staged)
+}
+
+/// The text between the braces of `world NAME { ... }`.
+fn world_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let start = text.find(&format!("world {name} {{"))?;
+    let open = start + text[start..].find('{')? + 1;
+    let mut depth = 1;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[open..open + i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the sources import the contract interface `name`.
+fn uses_interface(language: Language, sources: &str, name: &str) -> bool {
+    match language {
+        Language::Js => {
+            sources.contains(&format!("rigor:scenario/{name}@"))
+                || sources.contains(&format!("rigor:scenario/{name}\""))
+                || sources.contains(&format!("rigor:scenario/{name}'"))
+        }
+        _ => {
+            let module = name.replace('-', "_");
+            sources.contains(&format!("wit_world.imports.{module}"))
+                || sources.lines().any(|line| {
+                    line.trim_start()
+                        .strip_prefix("from wit_world.imports import")
+                        .is_some_and(|names| {
+                            names
+                                .split(',')
+                                .map(|n| {
+                                    n.trim()
+                                        .trim_matches(['(', ')'])
+                                        .split(' ')
+                                        .next()
+                                        .unwrap_or("")
+                                })
+                                .any(|n| n == module)
+                        })
+                })
+        }
+    }
 }
 
 /// The entry module of a JavaScript folder: `main` of package.json, else

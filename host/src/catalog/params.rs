@@ -112,7 +112,7 @@ impl ParamType {
             );
         if !compatible {
             return Err(format!(
-                "the default `{text}` is a {inferred}, but the parameter is declared `{ty}`"
+                "the default `{text}` is of type {inferred}, but the parameter is declared `{ty}`"
             ));
         }
         let text = ty

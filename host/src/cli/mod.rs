@@ -3,7 +3,9 @@
 
 mod build;
 mod compare;
+mod inspect;
 mod list;
+mod new;
 mod run;
 
 use std::path::PathBuf;
@@ -36,6 +38,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run scenarios and report (builds what is missing or stale first).
@@ -46,6 +50,10 @@ enum Command {
     Build(build::BuildArgs),
     /// Compare two JSON reports: per metric the change, regressions flagged (exit 1).
     Compare(compare::CompareArgs),
+    /// Create a scenario folder (rust, python or js) that builds and passes as is.
+    New(new::NewArgs),
+    /// Show a component's world, describe() and the exact imports it uses.
+    Inspect(inspect::InspectArgs),
 }
 
 /// An error at the command-line edge, with the exit code it maps to.
@@ -75,6 +83,8 @@ pub fn main(cli: Cli) -> u8 {
         Command::List(args) => list::execute(args),
         Command::Build(args) => build::execute(args),
         Command::Compare(args) => compare::execute(args),
+        Command::New(args) => new::execute(args),
+        Command::Inspect(args) => inspect::execute(args),
     };
     match result {
         Ok(code) => code,

@@ -79,7 +79,7 @@ pub struct RunArgs {
     redis_server: Option<PathBuf>,
 }
 
-fn default_cache_dir() -> Option<PathBuf> {
+pub(super) fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("rigor"));
     }

@@ -19,6 +19,7 @@ use wasmtime::{Config, Store, UpdateDeadline};
 pub use cache::ComponentCache;
 pub use limits::Limits;
 pub use state::HostState;
+pub use world::{ComponentShape, ImportedInterface};
 
 use crate::bindings::{Scenario, ScenarioPre};
 use crate::metrics::Recorder;
@@ -138,6 +139,18 @@ impl Engine {
 
     pub fn cache(&self) -> &ComponentCache {
         &self.cache
+    }
+
+    /// Compiles (or loads from the cache) a component without checking its
+    /// world, and returns what it imports and exports (`rigor inspect`).
+    pub fn shape(&self, path: &Path) -> Result<ComponentShape, EngineError> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        world::check_header(path, &bytes)?;
+        let (component, _, _) = self.cache.load(&self.engine, path, &bytes)?;
+        Ok(world::shape(&self.engine, &component))
     }
 
     /// Reads, compiles (or loads from the cache), checks and pre-links a

@@ -94,3 +94,68 @@ pub fn check_world(
     }
     Ok(())
 }
+
+/// What a component imports and exports, read from its component type
+/// (`rigor inspect`): every imported interface with the functions it names,
+/// and the exported items.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ComponentShape {
+    /// `(interface, functions)`, in the component's order.
+    pub imports: Vec<ImportedInterface>,
+    pub exports: Vec<String>,
+    /// `rigor:scenario/scenario@X` when the component imports contract
+    /// interfaces of version X (or none) and exports `describe` and `run`.
+    pub world: Option<String>,
+    /// Whether this host runs components of that world version.
+    pub supported: bool,
+}
+
+/// One imported interface and the functions of it the component uses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportedInterface {
+    pub name: String,
+    pub functions: Vec<String>,
+}
+
+/// Reads the shape of a compiled component.
+pub fn shape(engine: &wasmtime::Engine, component: &Component) -> ComponentShape {
+    let ty = component.component_type();
+    let imports: Vec<ImportedInterface> = ty
+        .imports(engine)
+        .map(|(name, item)| ImportedInterface {
+            name: name.to_owned(),
+            functions: match item.ty {
+                ComponentItem::ComponentInstance(instance) => instance
+                    .exports(engine)
+                    .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+                    .map(|(name, _)| name.to_owned())
+                    .collect(),
+                _ => Vec::new(),
+            },
+        })
+        .collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+    let versions: std::collections::BTreeSet<&str> = imports
+        .iter()
+        .filter_map(|i| i.name.strip_prefix(CONTRACT_PACKAGE))
+        .map(|rest| rest.rsplit_once('@').map_or("", |(_, v)| v))
+        .collect();
+    let is_scenario = ["describe", "run"]
+        .iter()
+        .all(|want| exports.iter().any(|e| e == want));
+    let version = match versions.len() {
+        0 => Some(CONTRACT_VERSION),
+        1 => versions.iter().next().copied(),
+        _ => None,
+    };
+    let world = version
+        .filter(|_| is_scenario)
+        .map(|v| format!("{CONTRACT_PACKAGE}/scenario@{v}"));
+    let supported = world.is_some() && version == Some(CONTRACT_VERSION);
+    ComponentShape {
+        imports,
+        exports,
+        world,
+        supported,
+    }
+}
