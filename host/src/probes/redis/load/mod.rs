@@ -157,8 +157,8 @@ pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
     for thread in 0..threads {
         let (tx, rx) = tokio::sync::oneshot::channel();
         results.push(rx);
-        let run = run.clone();
-        std::thread::Builder::new()
+        let thread_run = run.clone();
+        let spawned = std::thread::Builder::new()
             .name(format!("rigor-load-{thread}"))
             .spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -168,10 +168,14 @@ pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
                     Ok(r) => r,
                     Err(_) => return, // the receiver reports the thread as lost
                 };
-                let tally = runtime.block_on(run_thread(run, thread, threads));
+                let tally = runtime.block_on(run_thread(thread_run, thread, threads));
                 let _ = tx.send(tally);
-            })
-            .map_err(LoadError::Threads)?;
+            });
+        if let Err(e) = spawned {
+            // Threads already started stop at their next operation.
+            run.stop.store(true, Ordering::Relaxed);
+            return Err(LoadError::Threads(e));
+        }
     }
     Ok(LoadHandle {
         run,
