@@ -116,6 +116,17 @@ fn render_scenario(out: &mut String, s: &ScenarioReport, color: bool) {
             observed,
             paint(&format!("[{}]", source_name(t.source)), Style::Dim, color)
         );
+        if !t.overrides.is_empty() {
+            let _ = writeln!(
+                out,
+                "      {}",
+                paint(
+                    &format!("replaces {}", t.overrides.join(", ")),
+                    Style::Dim,
+                    color
+                )
+            );
+        }
     }
     for c in &s.checks {
         let detail = if c.detail.is_empty() {

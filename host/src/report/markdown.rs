@@ -43,8 +43,29 @@ fn status_badge(status: Status) -> &'static str {
     }
 }
 
-/// Text safe inside a table cell: no pipes, no line breaks.
+/// Text safe inside a table cell: no pipes, no line breaks, no HTML tags
+/// (a `<` that could open a tag is escaped; `p(99) < 1ms` stays readable).
 fn cell(text: &str) -> String {
+    let text = code(text);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let opens_tag = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        if opens_tag {
+            out.push_str("&lt;");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text safe inside a code span in a table cell (entities would show as
+/// written there, so only pipes and line breaks are replaced).
+fn code(text: &str) -> String {
     let one_line: String = text
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
@@ -129,6 +150,23 @@ fn summary(out: &mut String, report: &RunReport) {
     out.push('\n');
 }
 
+/// The threshold's source, and what it replaced.
+fn source(t: &ThresholdResult) -> String {
+    if t.overrides.is_empty() {
+        t.source.as_str().to_owned()
+    } else {
+        format!(
+            "{} (replaces {})",
+            t.source.as_str(),
+            t.overrides
+                .iter()
+                .map(|o| format!("`{}`", code(o)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
 fn observed(t: &ThresholdResult) -> String {
     match (t.observed, &t.error) {
         (_, Some(e)) => cell(e),
@@ -173,10 +211,10 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
                 out,
                 "| {} | `{}` | {} | {} | {} |",
                 cell(&t.metric),
-                cell(&t.expression),
+                code(&t.expression),
                 observed(t),
                 if t.passed { "✅ pass" } else { "❌ fail" },
-                t.source.as_str()
+                source(t)
             );
         }
         out.push('\n');
@@ -274,73 +312,87 @@ fn findings(out: &mut String, report: &RunReport) {
     out.push('\n');
 }
 
-/// What to do next: fix errors first, then failed thresholds and checks,
-/// then the findings' own actions, most severe first.
+/// What to do next, most urgent first: critical findings, errored
+/// scenarios, high findings, failed thresholds and checks, medium findings,
+/// skipped scenarios, then the rest.
 fn actions(out: &mut String, report: &RunReport) {
-    let mut items: Vec<String> = Vec::new();
+    let mut items: Vec<(u8, String)> = Vec::new();
     for s in &report.scenarios {
         if let Some(e) = s.error.as_ref().filter(|e| e.kind == ErrorKind::Aborted) {
-            items.push(format!("**{}**: {}", s.name, cell(&e.message)));
+            items.push((3, format!("**{}**: {}", s.name, cell(&e.message))));
         } else if let Some(e) = &s.error {
             let first = e.message.lines().next().unwrap_or_default();
-            items.push(format!(
-                "**{}** errored ({}): {} — fix the cause, then re-run `rigor run {}`.",
-                s.name,
-                e.kind.as_str(),
-                cell(first),
-                s.name
+            items.push((
+                1,
+                format!(
+                    "**{}** errored ({}): {} — fix the cause, then re-run `rigor run {}`.",
+                    s.name,
+                    e.kind.as_str(),
+                    cell(first),
+                    s.name
+                ),
             ));
         }
         if let Some(reason) = &s.skip_reason {
-            items.push(format!("**{}** was skipped: {}", s.name, cell(reason)));
+            items.push((5, format!("**{}** was skipped: {}", s.name, cell(reason))));
         }
         for t in s.thresholds.iter().filter(|t| !t.passed) {
-            items.push(match &t.error {
-                Some(e) => format!(
-                    "**{}**: threshold `{}: {}` could not be evaluated: {}",
-                    s.name,
-                    cell(&t.metric),
-                    cell(&t.expression),
-                    cell(e)
-                ),
-                None => format!(
-                    "**{}**: `{}` is {} against `{}` ({}): investigate or adjust the limit.",
-                    s.name,
-                    cell(&t.metric),
-                    observed(t),
-                    cell(&t.expression),
-                    t.source.as_str()
-                ),
-            });
+            items.push((
+                3,
+                match &t.error {
+                    Some(e) => format!(
+                        "**{}**: threshold `{}: {}` could not be evaluated: {}",
+                        s.name,
+                        code(&t.metric),
+                        code(&t.expression),
+                        cell(e)
+                    ),
+                    None => format!(
+                        "**{}**: `{}` is {} against `{}` ({}): investigate or adjust the limit.",
+                        s.name,
+                        code(&t.metric),
+                        observed(t),
+                        code(&t.expression),
+                        t.source.as_str()
+                    ),
+                },
+            ));
         }
         for c in s.checks.iter().filter(|c| !c.passed) {
-            items.push(format!(
-                "**{}**: check `{}` failed{}",
-                s.name,
-                cell(&c.name),
-                if c.detail.is_empty() {
-                    ".".to_owned()
-                } else {
-                    format!(": {}", cell(&c.detail))
-                }
+            items.push((
+                3,
+                format!(
+                    "**{}**: check `{}` failed{}",
+                    s.name,
+                    code(&c.name),
+                    if c.detail.is_empty() {
+                        ".".to_owned()
+                    } else {
+                        format!(": {}", cell(&c.detail))
+                    }
+                ),
+            ));
+        }
+        for f in s.findings.iter().filter(|f| !f.action.is_empty()) {
+            let priority = match f.severity {
+                Severity::Critical => 0,
+                Severity::High => 2,
+                Severity::Medium => 4,
+                Severity::Low | Severity::Info => 6,
+            };
+            items.push((
+                priority,
+                format!(
+                    "[{}] **{}**: {}",
+                    format!("{:?}", f.severity).to_uppercase(),
+                    s.name,
+                    cell(&f.action)
+                ),
             ));
         }
     }
-    let mut found: Vec<_> = report
-        .scenarios
-        .iter()
-        .flat_map(|s| s.findings.iter().map(move |f| (s, f)))
-        .filter(|(_, f)| !f.action.is_empty())
-        .collect();
-    found.sort_by_key(|(_, f)| std::cmp::Reverse(f.severity));
-    for (s, f) in found {
-        items.push(format!(
-            "[{}] **{}**: {}",
-            format!("{:?}", f.severity).to_uppercase(),
-            s.name,
-            cell(&f.action)
-        ));
-    }
+    // Stable: within a priority, the run's order.
+    items.sort_by_key(|(priority, _)| *priority);
     let _ = writeln!(out, "## Action items\n");
     if items.is_empty() {
         let _ = writeln!(
@@ -349,7 +401,7 @@ fn actions(out: &mut String, report: &RunReport) {
         );
         return;
     }
-    for (i, item) in items.iter().enumerate() {
+    for (i, (_, item)) in items.iter().enumerate() {
         let _ = writeln!(out, "{}. {item}", i + 1);
     }
 }
