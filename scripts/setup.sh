@@ -42,3 +42,32 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv'
     exit 1
   fi
 fi
+
+# Node.js and npm: `rigor build` installs componentize-js from npm to build
+# JavaScript scenarios (componentize-py comes from PyPI through python3's venv).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing nodejs and npm"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "setup: Node.js and npm are not installed (Debian/Ubuntu: sudo apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+fi
+
+# The report tests: xmllint validates JUnit output against its XSD, headless
+# Chromium renders the HTML report.
+missing_report_tools=()
+command -v xmllint >/dev/null 2>&1 || missing_report_tools+=(libxml2-utils)
+command -v chromium >/dev/null 2>&1 || missing_report_tools+=(chromium)
+if [ ${#missing_report_tools[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing_report_tools[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_report_tools[@]}" >/dev/null
+  else
+    echo "setup: ${missing_report_tools[*]} not installed (Debian/Ubuntu: sudo apt-get install ${missing_report_tools[*]})" >&2
+    exit 1
+  fi
+fi
