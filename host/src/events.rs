@@ -33,6 +33,7 @@
 //! so the live display and the NDJSON writer see the same events. The samples
 //! of a scenario also become its throughput-over-time series in the report.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -128,7 +129,8 @@ impl ProgressSink {
         ProgressSampler {
             shared: self.shared.clone(),
             started: Instant::now(),
-            last: None,
+            generation: None,
+            history: VecDeque::new(),
             series: Vec::new(),
         }
     }
@@ -143,7 +145,8 @@ pub struct Progress {
     /// Operations the phase will do, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<u64>,
-    /// Operations per second since the previous sample.
+    /// Operations per second over the last [`RATE_WINDOW`] (or since the
+    /// phase started, when it is younger).
     pub ops_per_sec: f64,
     /// Seconds since the phase started.
     pub elapsed_secs: f64,
@@ -173,10 +176,17 @@ pub const MAX_SERIES_POINTS: usize = 2048;
 pub struct ProgressSampler {
     shared: Arc<Shared>,
     started: Instant,
-    /// (generation, done, when) of the previous sample.
-    last: Option<(u64, u64, Instant)>,
+    /// Generation of the phase seen at the previous sample.
+    generation: Option<u64>,
+    /// (when, done) of the current phase's recent samples, oldest first:
+    /// the rate is measured over [`RATE_WINDOW`], so a probe that updates
+    /// its count only now and then still shows a steady rate.
+    history: VecDeque<(Instant, u64)>,
     series: Vec<PhaseSeries>,
 }
+
+/// The span the current rate (ops/s) is measured over.
+pub const RATE_WINDOW: Duration = Duration::from_secs(2);
 
 impl ProgressSampler {
     /// Samples the sink now; `None` when no phase is running.
@@ -195,18 +205,31 @@ impl ProgressSampler {
         let done = self.shared.done.load(Ordering::Relaxed);
         let started = phase.started?;
         let elapsed_secs = now.duration_since(started).as_secs_f64();
-        let (since_done, since) = match self.last {
-            Some((g, d, t)) if g == generation && d <= done => (d, t),
-            _ => (0, started),
+        let first_of_phase = self.generation != Some(generation);
+        if first_of_phase {
+            self.generation = Some(generation);
+            self.history.clear();
+            self.history.push_back((started, 0));
+        }
+        // A count that went down (the probe restarted it) restarts the window.
+        if self.history.back().is_some_and(|&(_, d)| d > done) {
+            self.history.clear();
+            self.history.push_back((now, done));
+        }
+        self.history.push_back((now, done));
+        // Keep one sample at least RATE_WINDOW old as the base of the rate.
+        while self.history.len() > 2
+            && self
+                .history
+                .get(1)
+                .is_some_and(|&(t, _)| now.duration_since(t) >= RATE_WINDOW)
+        {
+            self.history.pop_front();
+        }
+        let ops_per_sec = match self.history.front() {
+            Some(&(t, d)) if now > t => (done - d) as f64 / now.duration_since(t).as_secs_f64(),
+            _ => 0.0,
         };
-        let span = now.duration_since(since).as_secs_f64();
-        let ops_per_sec = if span > 0.0 {
-            (done - since_done) as f64 / span
-        } else {
-            0.0
-        };
-        let first_of_phase = !matches!(self.last, Some((g, ..)) if g == generation);
-        self.last = Some((generation, done, now));
         if first_of_phase {
             self.series.push(PhaseSeries {
                 phase: phase.name.clone(),
@@ -284,6 +307,27 @@ mod tests {
         assert!((p.ops_per_sec - 500.0).abs() < 1.0, "{p:?}");
         let remaining = p.remaining_secs.unwrap();
         assert!((remaining - 0.5).abs() < 0.01, "{p:?}");
+    }
+
+    #[test]
+    fn the_rate_stays_steady_when_the_count_moves_in_steps() {
+        let sink = ProgressSink::detached();
+        let mut sampler = sink.sampler();
+        sink.phase("load", None);
+        let t0 = Instant::now();
+        // The probe publishes its count once a second; samples come every 250 ms.
+        let mut rates = Vec::new();
+        for tick in 1..=16u64 {
+            sink.set_done(tick / 4 * 1000);
+            let p = sampler
+                .sample_at(t0 + Duration::from_millis(tick * 250))
+                .unwrap();
+            rates.push(p.ops_per_sec);
+        }
+        // Once the window is full, every sample sees about 1000 ops/s.
+        for r in &rates[8..] {
+            assert!((600.0..=1400.0).contains(r), "{rates:?}");
+        }
     }
 
     #[test]

@@ -338,14 +338,21 @@ pub fn attach_series(metrics: &mut Vec<MetricReport>, series: &BTreeMap<String, 
 }
 
 /// One gauge per progress phase, `<phase>.throughput` in ops/s: its value is
-/// the phase's mean rate and its series the rate per sampling period. A
-/// phase whose name a metric already uses is left out.
+/// the phase's mean rate and its series the rate per sampling period. Left
+/// out: phases shorter than two samples, names a metric already uses, and
+/// all of them when a probe recorded a throughput series of its own.
 pub fn throughput_metrics(
     existing: &[MetricReport],
     phases: Vec<crate::events::PhaseSeries>,
 ) -> Vec<MetricReport> {
     let mut out: Vec<MetricReport> = Vec::new();
-    for phase in phases {
+    if existing
+        .iter()
+        .any(|m| m.unit == Unit::OpsPerSecond && !m.series.is_empty())
+    {
+        return out;
+    }
+    for phase in phases.into_iter().filter(|p| p.points.len() >= 2) {
         let name = format!("{}.throughput", phase.phase);
         if existing.iter().chain(out.iter()).any(|m| m.name == name) {
             continue;
@@ -446,6 +453,35 @@ mod tests {
             ],
         );
         assert_eq!(b.thresholds.len(), 2);
+    }
+
+    #[test]
+    fn progress_phases_become_throughput_gauges_unless_a_probe_has_one() {
+        let phase = |name: &str, points: Vec<(f64, f64)>| crate::events::PhaseSeries {
+            phase: name.into(),
+            points,
+            done: 1000,
+            elapsed_secs: 2.0,
+        };
+        let phases = vec![
+            phase("load", vec![(0.25, 400.0), (0.5, 600.0)]),
+            phase("blip", vec![(0.75, 10.0)]),
+        ];
+        let metrics = metric_reports(&recorder());
+        let added = throughput_metrics(&metrics, phases.clone());
+        assert_eq!(added.len(), 1, "a one-sample phase is left out");
+        assert_eq!(added[0].name, "load.throughput");
+        assert_eq!(added[0].unit, Unit::OpsPerSecond);
+        assert_eq!(added[0].value, Some(500.0));
+        assert_eq!(added[0].series, vec![[0.25, 400.0], [0.5, 600.0]]);
+        // Already present under that name: not added twice.
+        assert!(throughput_metrics(&added, phases.clone()).is_empty());
+        // A probe's own throughput series wins.
+        let mut with_series = metric_reports(&recorder());
+        let mut b = ReportBuilder::new();
+        b.series_point_at("x.throughput", Unit::OpsPerSecond, 0.1, 5.0);
+        attach_series(&mut with_series, &b.series);
+        assert!(throughput_metrics(&with_series, phases).is_empty());
     }
 
     #[test]

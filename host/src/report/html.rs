@@ -18,7 +18,9 @@ use crate::metrics::{Distribution, Unit};
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 300.0;
 const LEFT: f64 = 78.0;
-const RIGHT: f64 = 150.0;
+const RIGHT: f64 = 170.0;
+/// Longest legend label; longer names are cut (the full name is its tooltip).
+const LEGEND_CHARS: usize = 24;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 44.0;
 const COLOURS: [&str; 8] = [
@@ -367,6 +369,15 @@ fn nice_step(raw: f64) -> f64 {
     nice * magnitude
 }
 
+fn short(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_owned();
+    }
+    let mut cut: String = name.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
 fn trim(v: f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -452,11 +463,12 @@ fn chart(c: &Chart) -> String {
         let lx = LEFT + plot_w + 12.0;
         let _ = writeln!(
             svg,
-            "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\"><title>{}</title>{}</text>",
             lx + 14.0,
             lx + 18.0,
             ly + 4.0,
-            esc(name)
+            esc(name),
+            esc(&short(name, LEGEND_CHARS))
         );
     }
     svg.push_str("</svg>\n");
