@@ -151,6 +151,11 @@ fn install_atomically(
         path: parent.to_owned(),
         source: e,
     })?;
+    // One install at a time per toolchain (other builds wait, then find it done).
+    let _lock = InstallLock::acquire(&dir.with_extension("lock"))?;
+    if dir.join(".complete").is_file() {
+        return Ok(());
+    }
     let tmp = parent.join(format!(
         ".{}.{}.tmp",
         dir.file_name().unwrap_or_default().to_string_lossy(),
@@ -183,6 +188,35 @@ fn install_atomically(
         }
     }
     Ok(())
+}
+
+/// An exclusive `flock` held while a toolchain installs; released on drop.
+struct InstallLock {
+    // Closing the file releases the lock.
+    _file: std::fs::File,
+}
+
+impl InstallLock {
+    fn acquire(path: &Path) -> Result<Self, BuildError> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| BuildError::Io {
+                path: path.to_owned(),
+                source: e,
+            })?;
+        // SAFETY: flock on a file descriptor this struct owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(BuildError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok(Self { _file: file })
+    }
 }
 
 /// Runs one install step, capturing its output for the error message.
