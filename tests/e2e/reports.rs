@@ -905,3 +905,99 @@ fn threshold_syntax_errors_name_the_source_and_column() {
         run.stderr
     );
 }
+
+// ---------------------------------------------------------------- CI and terminal
+
+#[test]
+fn github_step_summary_is_appended_and_colour_follows_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("step-summary.md");
+    std::fs::write(&summary, "## An earlier step\n").unwrap();
+    let out = rigor()
+        .args([
+            "run",
+            "--catalog",
+            "tests/fixtures/catalogs/hostile.toml",
+            "good",
+            "fail-check",
+        ])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("## An earlier step\n# Rigor report\n"),
+        "{text}"
+    );
+    assert!(text.contains("**FAILED: 1 of 2 scenarios passed (50%)**"));
+    // The harness sets NO_COLOR and pipes stdout: no colour.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+
+    let run = run_rigor(&[
+        "run",
+        "--catalog",
+        "tests/fixtures/catalogs/hostile.toml",
+        "good",
+        "--color",
+        "always",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert!(run.stdout.contains("\x1b[32m✓\x1b[0m"), "{}", run.stdout);
+}
+
+#[test]
+fn a_load_reports_progress_events_and_a_throughput_series() {
+    let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let report = dir.path().join("report.json");
+    let run = run_rigor(&[
+        "run",
+        "redis-concurrency",
+        "--redis",
+        &redis.url(),
+        "--param",
+        "workers=8",
+        "--param",
+        // Long enough (about a second or more) for several progress samples.
+        "ops=8000",
+        "--param",
+        "min-throughput=0",
+        "--json",
+        report.to_str().unwrap(),
+        &format!("--out=ndjson={}", events.display()),
+    ]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.describe());
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let progress: Vec<&serde_json::Value> =
+        lines.iter().filter(|e| e["event"] == "progress").collect();
+    assert!(!progress.is_empty(), "no progress events: {lines:#?}");
+    for p in &progress {
+        assert_eq!(p["scenario"], "redis-concurrency");
+        assert!(p["phase"].as_str().is_some_and(|s| !s.is_empty()));
+        assert_eq!(p["expected"], 64_000, "{p}");
+        assert!(p["done"].as_u64().unwrap() <= 64_000);
+    }
+    // The stream is ordered: progress between the scenario's start and end.
+    let at = |kind: &str| lines.iter().position(|e| e["event"] == kind).unwrap();
+    let first_progress = lines.iter().position(|e| e["event"] == "progress").unwrap();
+    assert!(at("scenario-started") < first_progress);
+    assert!(first_progress < at("scenario-finished"));
+
+    let report = read_json(&report);
+    let s = scenario(&report, "redis-concurrency");
+    let with_series: Vec<&serde_json::Value> = s["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["unit"] == "ops-per-second" && m["series"].is_array())
+        .collect();
+    assert!(!with_series.is_empty(), "no throughput series: {s:#}");
+    let errors = schema_errors(&schema_validator(), &report);
+    assert!(errors.is_empty(), "{errors:#?}");
+}

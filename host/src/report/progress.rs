@@ -30,6 +30,7 @@ pub struct LiveDisplay<W: Write> {
     /// A status line is on screen and must be cleared before other output.
     drawn: bool,
     last_plain: Option<Instant>,
+    plain_every: Duration,
 }
 
 impl<W: Write> LiveDisplay<W> {
@@ -39,7 +40,14 @@ impl<W: Write> LiveDisplay<W> {
             mode,
             drawn: false,
             last_plain: None,
+            plain_every: PLAIN_EVERY,
         }
+    }
+
+    /// Sets the least time between two plain progress lines.
+    pub fn plain_every(mut self, every: Duration) -> Self {
+        self.plain_every = every;
+        self
     }
 
     pub fn into_inner(self) -> W {
@@ -83,7 +91,7 @@ impl<W: Write> LiveDisplay<W> {
                     let now = Instant::now();
                     if self
                         .last_plain
-                        .is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY)
+                        .is_none_or(|t| now.duration_since(t) >= self.plain_every)
                     {
                         self.last_plain = Some(now);
                         let _ = writeln!(self.out, "{}", status_line(name, progress));
@@ -185,5 +193,14 @@ mod tests {
         // Both samples fall within PLAIN_EVERY of the start line: none shown.
         assert_eq!(plain, "▶ [1/1] s\n  s skipped in 0.0 s\n");
         assert_eq!(run(Mode::Quiet), "");
+
+        // Past the interval, every sample is a plain line.
+        let mut d = LiveDisplay::new(Vec::new(), Mode::Plain).plain_every(Duration::ZERO);
+        for e in &events {
+            d.event(e);
+        }
+        let plain = String::from_utf8(d.into_inner()).unwrap();
+        assert_eq!(plain.matches(" · run-load · ").count(), 2, "{plain}");
+        assert!(!plain.contains('\r'));
     }
 }
