@@ -1001,3 +1001,33 @@ fn a_load_reports_progress_events_and_a_throughput_series() {
     let errors = schema_errors(&schema_validator(), &report);
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+#[test]
+fn on_a_terminal_the_progress_line_is_redrawn_in_place() {
+    let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
+    // `script` gives rigor a pseudo-terminal, as a person's shell would.
+    let command = format!(
+        "{} run redis-concurrency --redis {} --param workers=8 --param ops=8000 --param min-throughput=0 --color never",
+        rigor_tests::rigor_bin().display(),
+        redis.url()
+    );
+    let out = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .current_dir(repo_root())
+        .env("RIGOR_CACHE_DIR", rigor_tests::shared_cache_dir())
+        .env_remove("RIGOR_REDIS_URL")
+        .env_remove("RIGOR_CATALOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs rigor on a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}\n{screen}", out.status.code());
+    let redraws = screen.matches("\r\x1b[2K  redis-concurrency · ").count();
+    assert!(redraws >= 1, "no status line redrawn in place:\n{screen:?}");
+    assert!(screen.contains(" ops/s · "), "{screen:?}");
+    // The status line is cleared before the scenario's result is printed.
+    assert!(
+        screen.contains("\r\x1b[2K  redis-concurrency passed in"),
+        "{screen:?}"
+    );
+}
