@@ -12,5 +12,5 @@ mod managed_redis;
 mod memory;
 mod process;
 mod redis_latency;
-mod reports;
 mod redis_load;
+mod reports;
