@@ -256,7 +256,11 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     }
     if !quiet {
         let text = console::render(&report, use_color(args.color));
-        if args.json.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        // A report written to stdout keeps stdout to itself.
+        let to_stdout = [&args.json, &args.markdown, &args.junit, &args.html]
+            .into_iter()
+            .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
+        if to_stdout {
             eprint!("{text}");
         } else {
             print!("{text}");
