@@ -41,14 +41,22 @@ pub struct AbortOnFail {
 }
 
 impl AbortWatch {
-    /// Watches the thresholds of `planned` that say `abort-on-fail`.
+    /// Watches the thresholds of `planned` that say `abort-on-fail`, except
+    /// those a later source replaces (same metric and aggregation), as the
+    /// final verdicts do.
     pub fn new<'a>(
         planned: impl IntoIterator<Item = (&'a str, &'a Expression, ThresholdSource)>,
     ) -> Self {
-        let items: Vec<_> = planned
-            .into_iter()
-            .filter(|(_, e, _)| e.abort_on_fail)
-            .map(|(m, e, s)| (m.to_owned(), *e, s))
+        let all: Vec<_> = planned.into_iter().collect();
+        let replaced = |i: usize| {
+            let (metric, e, source) = all[i];
+            all.iter().any(|&(m, other, s)| {
+                m == metric && other.aggregation == e.aggregation && s > source
+            })
+        };
+        let items: Vec<_> = (0..all.len())
+            .filter(|&i| all[i].1.abort_on_fail && !replaced(i))
+            .map(|i| (all[i].0.to_owned(), *all[i].1, all[i].2))
             .collect();
         Self { items, next: None }
     }
@@ -121,6 +129,20 @@ mod tests {
             failed.to_string(),
             "stopped early: threshold `get: max < 1ms, abort-on-fail` [cli] failed with 2 ms (abort-on-fail)"
         );
+    }
+
+    #[test]
+    fn a_replaced_threshold_is_not_watched() {
+        let catalog = parse("p(99) < 1ms, abort-on-fail").unwrap();
+        let cli = parse("p(99) < 5ms").unwrap();
+        let other = parse("max < 1s, abort-on-fail").unwrap();
+        let watch = AbortWatch::new([
+            ("get", &catalog, ThresholdSource::Catalog),
+            ("get", &other, ThresholdSource::Catalog),
+            ("get", &cli, ThresholdSource::Cli),
+        ]);
+        assert_eq!(watch.items.len(), 1);
+        assert_eq!(watch.items[0].1, other);
     }
 
     #[test]
