@@ -14,7 +14,9 @@
 //!        guest run(params) ─► probes (policy check, timed natively) ─► metrics::Recorder
 //!        guest checks / thresholds / findings ─► report::builder
 //!   ─► runner: catalog and CLI thresholds ─► report::model::ScenarioReport
-//!   ─► RunReport ─► writers (console, JSON) ─► exit code
+//!   ─► RunReport ─► writers (console, JSON, Markdown, JUnit, HTML) ─► exit code
+//!   (live: runner events ─► progress line, NDJSON stream; probes report
+//!    progress through `events::ProgressSink`)
 //! ```
 //!
 //! Probes never write reports; writers never run probes; the guest never
