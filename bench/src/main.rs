@@ -6,7 +6,10 @@
 //! 2. Warm start: instantiate a cached component and call an empty `run`.
 
 mod fs;
+mod languages;
+mod process;
 mod redis_load;
+mod reports;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,7 +35,13 @@ const WARM_STARTS: usize = 100;
 type Section = (&'static str, fn() -> Result<()>);
 
 /// Every section, in the order a full run prints them.
-const SECTIONS: &[Section] = &[("redis", redis_section), ("fs", fs::run)];
+const SECTIONS: &[Section] = &[
+    ("redis", redis_section),
+    ("fs", fs::run),
+    ("reports", reports::run),
+    ("process", process::run),
+    ("languages", languages::run),
+];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
 fn main() -> Result<()> {

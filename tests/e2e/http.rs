@@ -11,17 +11,32 @@ use rigor_tests::repo_root;
 fn integration_suite_passes_against_the_live_service() {
     let (s, stderr) = run_scenario(
         "service-integration",
-        &["requests=200", "workers=4", "rate=100.0", "open-duration-ms=500"],
+        &[
+            "requests=200",
+            "workers=4",
+            "rate=100.0",
+            "open-duration-ms=500",
+        ],
     );
     assert_eq!(s["status"], "passed", "{s:#}\n{stderr}");
     assert_eq!(metric(&s, "items.get")["summary"]["count"], 200);
     assert_eq!(metric(&s, "items.post")["summary"]["count"], 50);
     // 100/s for 0.5 s: 50 slots on the timeline.
-    let open = metric(&s, "health.open")["summary"]["count"].as_u64().unwrap();
+    let open = metric(&s, "health.open")["summary"]["count"]
+        .as_u64()
+        .unwrap();
     assert!((49..=50).contains(&open), "{open}");
     assert_eq!(metric(&s, "items.get.error-rate")["value"], 0.0);
-    assert!(metric(&s, "items.get.throughput")["value"].as_f64().unwrap() > 0.0);
-    assert_eq!(check_named(&s, "shell client prints `create: 201`")["passed"], true);
+    assert!(
+        metric(&s, "items.get.throughput")["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(
+        check_named(&s, "shell client prints `create: 201`")["passed"],
+        true
+    );
     assert_eq!(
         check_named(&s, "GET /error answers 500 with an error message")["passed"],
         true
@@ -77,7 +92,10 @@ fn a_url_on_an_ungranted_host_is_denied() {
     let (s, stderr) = run_in_catalog(Some(&catalog), "production-simulation", &[]);
     assert_eq!(s["status"], "errored", "{s:#}\n{stderr}");
     let message = s["error"]["message"].as_str().unwrap();
-    assert!(message.contains("denied: HTTP host `127.0.0.1:"), "{message}");
+    assert!(
+        message.contains("denied: HTTP host `127.0.0.1:"),
+        "{message}"
+    );
     assert!(message.contains(r#"add `http = ["127.0.0.1:"#), "{message}");
     // The service it had started is gone with the scenario.
     assert_gone(&logged_pids(&s));

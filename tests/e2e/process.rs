@@ -105,7 +105,11 @@ fn failing_start_is_a_critical_finding_with_exit_code_and_stderr() {
     );
     assert_eq!(check_named(&s, "service becomes ready")["passed"], false);
     // Reported when the process died, not after the 5 s readiness timeout.
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_gone(&logged_pids(&s));
 }
 
@@ -121,7 +125,10 @@ fn never_ready_service_times_out_and_is_stopped() {
     assert_eq!(finding["title"], "The service never becomes ready");
     let detail = finding["detail"].as_str().unwrap();
     assert!(detail.contains("within 0.7 s"), "{detail}");
-    assert!(detail.contains("GET answered 503, expected 200"), "{detail}");
+    assert!(
+        detail.contains("GET answered 503, expected 200"),
+        "{detail}"
+    );
     assert!(detail.contains("listening on 127.0.0.1:"), "{detail}");
     assert!(s["duration_ms"].as_f64().unwrap() >= 700.0);
     assert_gone(&logged_pids(&s));
@@ -246,7 +253,11 @@ fn ctrl_c_during_a_scenario_with_a_live_child_leaves_no_orphan() {
         .args(["build", "production-simulation"])
         .output()
         .unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let mut run = rigor()
         .args([
             "run",

@@ -70,11 +70,25 @@ fn ready(r: Result<Ready, NotReady>) -> Result<wit::Ready, wit::NotReady> {
     }
 }
 
+/// The work directory: the scenario's scratch directory, created now if
+/// needed.
+fn work_dir(scratch: &crate::probes::fs::Scratch) -> Result<std::path::PathBuf, ProbeError> {
+    scratch
+        .path()
+        .map_err(|e| ProbeError::Io(format!("work directory: {e}")))
+}
+
 impl HostState {
     fn resolve_command(&self, cmd: wit::Command) -> Result<CommandSpec, ProbeError> {
-        self.probes
-            .process
-            .resolve(&cmd.program, cmd.args, cmd.env, cmd.inherit_env, cmd.cwd)
+        let scratch = &self.probes.fs.scratch;
+        self.probes.process.resolve(
+            || work_dir(scratch),
+            &cmd.program,
+            cmd.args,
+            cmd.env,
+            cmd.inherit_env,
+            cmd.cwd,
+        )
     }
 }
 
@@ -133,11 +147,7 @@ impl wit::Host for HostState {
     }
 
     async fn work_dir(&mut self) -> wasmtime::Result<Result<String, WitProbeError>> {
-        Ok(self
-            .probes
-            .process
-            .work
-            .path()
+        Ok(work_dir(&self.probes.fs.scratch)
             .map(|p| p.to_string_lossy().into_owned())
             .map_err(Into::into))
     }

@@ -16,7 +16,6 @@ pub mod ready;
 pub mod startup;
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 pub use child::{ChildProcess, ExitInfo, ExitStatus};
 pub use ready::{NotReady, Ready};
@@ -79,60 +78,27 @@ impl CommandSpec {
     }
 }
 
-/// The scenario's work directory: created on first use, removed when the
-/// last clone is dropped (with the scenario's store).
-#[derive(Debug, Clone)]
-pub struct WorkDir {
-    scenario: String,
-    dir: Arc<Mutex<Option<tempfile::TempDir>>>,
-}
-
-impl WorkDir {
-    pub fn new(scenario: &str) -> Self {
-        Self {
-            scenario: scenario.to_owned(),
-            dir: Arc::default(),
-        }
-    }
-
-    /// The directory, created if needed.
-    pub fn path(&self) -> Result<PathBuf, ProbeError> {
-        let mut dir = self.dir.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(d) = dir.as_ref() {
-            return Ok(d.path().to_owned());
-        }
-        let created = tempfile::Builder::new()
-            .prefix(&format!("rigor-work-{}-", self.scenario))
-            .tempdir()
-            .map_err(|e| {
-                ProbeError::Io(format!(
-                    "cannot create a work directory under {}: {e}",
-                    std::env::temp_dir().display()
-                ))
-            })?;
-        let path = created.path().to_owned();
-        *dir = Some(created);
-        Ok(path)
-    }
-}
-
-/// Per-scenario process state.
+/// Per-scenario process state. The work directory (`{work}`) is the
+/// scenario's scratch directory, owned by the fs probe's context: one
+/// directory per scenario, removed when its store drops.
 #[derive(Debug, Clone)]
 pub struct ProcessCtx {
     pub policy: Policy,
-    pub work: WorkDir,
 }
 
 impl ProcessCtx {
     pub fn new(policy: Policy) -> Self {
-        let work = WorkDir::new(policy.scenario());
-        Self { policy, work }
+        Self { policy }
     }
 
-    /// Checks the program against the grants and resolves the command.
-    /// Nothing is created or spawned when the program is denied.
+    /// Checks the program against the grants and resolves the command;
+    /// `work` yields the work directory (creating it) and is called only
+    /// once the program is granted, so nothing is created or spawned for a
+    /// denied command.
+    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &self,
+        work: impl FnOnce() -> Result<PathBuf, ProbeError>,
         program: &str,
         args: Vec<String>,
         env: Vec<(String, String)>,
@@ -150,7 +116,7 @@ impl ProcessCtx {
                 )));
             }
         }
-        let work = self.work.path()?;
+        let work = work()?;
         let work_text = work.to_string_lossy().into_owned();
         let fill = |s: String| s.replace(WORK_PLACEHOLDER, &work_text);
         let program = match grant {
@@ -251,6 +217,13 @@ mod tests {
     use super::*;
     use crate::policy::Grants;
 
+    /// A work directory for the tests, removed with the returned guard.
+    fn workdir() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_owned();
+        (dir, path)
+    }
+
     fn ctx(exec: &[(&str, ExecGrant)]) -> ProcessCtx {
         let mut grants = Grants::default();
         for (name, grant) in exec {
@@ -262,7 +235,20 @@ mod tests {
     #[test]
     fn ungranted_programs_are_denied_with_the_grant_line() {
         let c = ctx(&[("true", ExecGrant::OnPath("true".into()))]);
-        let err = c.resolve("sh", vec![], vec![], false, None).unwrap_err();
+        let mut created = false;
+        let err = c
+            .resolve(
+                || {
+                    created = true;
+                    Ok(PathBuf::from("/nonexistent"))
+                },
+                "sh",
+                vec![],
+                vec![],
+                false,
+                None,
+            )
+            .unwrap_err();
         match err {
             ProbeError::Denied(m) => {
                 assert!(m.contains("program `sh`"), "{m}");
@@ -270,9 +256,14 @@ mod tests {
             }
             other => panic!("expected denied, got {other}"),
         }
-        // Nothing was created for a denied command.
-        assert!(c.work.dir.lock().unwrap().is_none());
-        let err = c.resolve("true", vec![], vec![], true, None).unwrap_err();
+        assert!(
+            !created,
+            "the work directory was asked for a denied command"
+        );
+        let (_d, work) = workdir();
+        let err = c
+            .resolve(|| Ok(work), "true", vec![], vec![], true, None)
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Denied(m) if m.contains("inherit-env = true")));
     }
 
@@ -282,8 +273,11 @@ mod tests {
             ("true", ExecGrant::OnPath("true".into())),
             ("{work}/bin/x", ExecGrant::InWorkDir("bin/x".into())),
         ]);
+        let (_d, work) = workdir();
+        let w = || Ok(work.clone());
         let spec = c
             .resolve(
+                w,
                 "{work}/bin/x",
                 vec!["{work}/a".into()],
                 vec![("D".into(), "{work}".into())],
@@ -291,21 +285,21 @@ mod tests {
                 Some("sub".into()),
             )
             .unwrap();
-        let work = c.work.path().unwrap();
         assert_eq!(spec.program, work.join("bin/x"));
         assert_eq!(spec.args, vec![format!("{}/a", work.display())]);
         assert_eq!(spec.env[0].1, work.display().to_string());
         assert_eq!(spec.cwd, Some(work.join("sub")));
-        let spec = c.resolve("true", vec![], vec![], false, None).unwrap();
+        let spec = c.resolve(w, "true", vec![], vec![], false, None).unwrap();
         assert!(spec.program.is_absolute());
         for bad in ["../x", "/etc"] {
             let err = c
-                .resolve("true", vec![], vec![], false, Some(bad.into()))
+                .resolve(w, "true", vec![], vec![], false, Some(bad.into()))
                 .unwrap_err();
             assert!(matches!(err, ProbeError::Denied(_)), "{bad}");
         }
         let err = c
             .resolve(
+                w,
                 "true",
                 vec![],
                 vec![("A=B".into(), "1".into())],
@@ -345,17 +339,5 @@ mod tests {
         ] {
             assert!(exec_grant(base, bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn the_work_dir_is_removed_with_the_last_clone() {
-        let c = ctx(&[]);
-        let path = c.work.path().unwrap();
-        assert!(path.is_dir());
-        let clone = c.clone();
-        drop(c);
-        assert!(path.is_dir());
-        drop(clone);
-        assert!(!path.exists());
     }
 }
