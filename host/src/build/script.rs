@@ -56,16 +56,19 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
         Language::Js => toolchain::componentize_js()?,
         Language::Rust | Language::Wasm => unreachable!("not a script language"),
     };
-    let hash = input_hash(&toolchain, language, dir)?;
-    let stamp = stamp_path(&output);
-    if output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
-        return Ok((output, Outcome::UpToDate));
-    }
     let target = output.parent().unwrap_or(dir);
     std::fs::create_dir_all(target).map_err(|e| BuildError::Io {
         path: target.to_owned(),
         source: e,
     })?;
+    // Concurrent builds of one folder take turns; the later one then finds
+    // the stamp up to date.
+    let _lock = toolchain::InstallLock::acquire(&target.join(".build.lock"))?;
+    let hash = input_hash(&toolchain, language, dir)?;
+    let stamp = stamp_path(&output);
+    if output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
+        return Ok((output, Outcome::UpToDate));
+    }
     let tmp = target.join(format!("scenario.{}.wasm.tmp", std::process::id()));
     let started = Instant::now();
     let wit = stage_wit(language, dir, target)?;

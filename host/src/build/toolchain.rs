@@ -190,14 +190,15 @@ fn install_atomically(
     Ok(())
 }
 
-/// An exclusive `flock` held while a toolchain installs; released on drop.
-struct InstallLock {
+/// An exclusive `flock` held while a toolchain installs or a folder builds;
+/// released on drop.
+pub(super) struct InstallLock {
     // Closing the file releases the lock.
     _file: std::fs::File,
 }
 
 impl InstallLock {
-    fn acquire(path: &Path) -> Result<Self, BuildError> {
+    pub(super) fn acquire(path: &Path) -> Result<Self, BuildError> {
         use std::os::fd::AsRawFd;
         let file = std::fs::OpenOptions::new()
             .create(true)
