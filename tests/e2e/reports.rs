@@ -1021,13 +1021,20 @@ fn on_a_terminal_the_progress_line_is_redrawn_in_place() {
         .output()
         .expect("script (util-linux) runs rigor on a pseudo-terminal");
     let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{:?}\n{screen}", out.status.code());
+    // Its latency thresholds may fail on a loaded machine; the display is
+    // what is tested here.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?}\n{screen}",
+        out.status.code()
+    );
     let redraws = screen.matches("\r\x1b[2K  redis-concurrency · ").count();
     assert!(redraws >= 1, "no status line redrawn in place:\n{screen:?}");
     assert!(screen.contains(" ops/s · "), "{screen:?}");
     // The status line is cleared before the scenario's result is printed.
     assert!(
-        screen.contains("\r\x1b[2K  redis-concurrency passed in"),
+        screen.contains("\r\x1b[2K  redis-concurrency passed in")
+            || screen.contains("\r\x1b[2K  redis-concurrency failed in"),
         "{screen:?}"
     );
 }
