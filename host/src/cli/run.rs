@@ -220,11 +220,8 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     if let Some(e) = stream_error {
         write_error.get_or_insert(CliError::Failed(e));
     }
-    let files: [(
-        &str,
-        Option<&PathBuf>,
-        fn(&rigor::report::model::RunReport) -> String,
-    ); 4] = [
+    type Render = fn(&rigor::report::model::RunReport) -> String;
+    let files: [(&str, Option<&PathBuf>, Render); 4] = [
         ("JSON", args.json.as_ref(), json::render),
         ("Markdown", args.markdown.as_ref(), markdown::render),
         ("JUnit", args.junit.as_ref(), junit::render),
