@@ -22,7 +22,9 @@
 //!
 //! A probe never prints and never computes rates: the runner samples the sink
 //! every [`SAMPLE_EVERY`] and turns the samples into [`Progress`] events
-//! (ops done, expected total, current ops/s, elapsed). A sink built by
+//! (ops done, expected total, ops/s over the last [`RATE_WINDOW`], elapsed,
+//! time left). Publishing a running total once in a while (`set_done`) is
+//! enough for a steady rate. A sink built by
 //! [`ProgressSink::detached`] (tests, `describe`, benchmarks) records but
 //! nobody reads it.
 //!
@@ -31,7 +33,8 @@
 //! [`ProgressSampler`] is the reading half. The runner owns it and forwards
 //! each sample through its `on_event` callback (`runner::RunEvent::Progress`),
 //! so the live display and the NDJSON writer see the same events. The samples
-//! of a scenario also become its throughput-over-time series in the report.
+//! of a scenario also become its throughput-over-time series in the report
+//! (a `<phase>.throughput` gauge), unless a probe records its own.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
