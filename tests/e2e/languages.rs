@@ -351,3 +351,75 @@ fn inspect_rejects_a_component_of_another_contract_version() {
         ran.describe()
     );
 }
+
+/// A catalog in a fresh folder with one Python and one JavaScript scenario
+/// whose sources are `py` and `js`.
+fn script_catalog(py: &str, js: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("p/app.py", py);
+    write("j/package.json", "{ \"main\": \"scenario.js\" }");
+    write("j/scenario.js", js);
+    write(
+        "catalog.toml",
+        "[[scenario]]\nname = \"p\"\nsource = \"p\"\n[[scenario]]\nname = \"j\"\nsource = \"j\"\n",
+    );
+    dir
+}
+
+#[test]
+fn a_failing_build_shows_the_toolchains_own_error() {
+    let dir = script_catalog("import rigor\ndef run(:\n", "export function run( {\n");
+    let cat = dir.path().to_str().unwrap();
+    let py = run_rigor(&["build", "--catalog", cat, "p"]);
+    assert_eq!(py.code, 2, "{}", py.describe());
+    assert!(
+        py.stderr
+            .contains("building scenario `p` with componentize-py")
+            && py.stderr.contains("SyntaxError"),
+        "{}",
+        py.describe()
+    );
+    let js = run_rigor(&["build", "--catalog", cat, "j"]);
+    assert_eq!(js.code, 2, "{}", js.describe());
+    assert!(
+        js.stderr
+            .contains("building scenario `j` with componentize-js")
+            && js.stderr.contains("SyntaxError"),
+        "{}",
+        js.describe()
+    );
+}
+
+#[test]
+fn a_missing_toolchain_says_how_to_install_it() {
+    let dir = script_catalog("", "");
+    let toolchains = tempfile::tempdir().unwrap();
+    let build = |name: &str| -> Run {
+        rigor()
+            .env("PATH", "/nonexistent")
+            .env("RIGOR_TOOLCHAINS", toolchains.path())
+            .args(["build", "--catalog", dir.path().to_str().unwrap(), name])
+            .output()
+            .expect("running the rigor binary")
+            .into()
+    };
+    let py = build("p");
+    assert_eq!(py.code, 2, "{}", py.describe());
+    assert!(
+        py.stderr.contains("`python3` is needed") && py.stderr.contains("apt-get install python3"),
+        "{}",
+        py.describe()
+    );
+    let js = build("j");
+    assert_eq!(js.code, 2, "{}", js.describe());
+    assert!(
+        js.stderr.contains("`node` is needed") && js.stderr.contains("apt-get install nodejs npm"),
+        "{}",
+        js.describe()
+    );
+}

@@ -115,16 +115,22 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
         })?;
     if !out.status.success() || !tmp.is_file() {
         let _ = std::fs::remove_file(&tmp);
+        let mut output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .trim()
+        .to_owned();
+        if language == Language::Js
+            && let Some(syntax) = js_syntax_errors(&workdir)
+        {
+            output = format!("{syntax}\n\n{output}");
+        }
         return Err(BuildError::ScriptFailed {
             name: name.to_owned(),
             tool: toolchain.id.clone(),
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-            .trim()
-            .to_owned(),
+            output,
         });
     }
     let io = |path: &Path| {
@@ -268,6 +274,34 @@ fn uses_interface(language: Language, sources: &str, name: &str) -> bool {
     }
 }
 
+/// componentize-js reports a syntax error without its place; `node --check`
+/// on each staged module (as `.mjs`, so it parses as an ES module) names the
+/// file, line and offending code.
+fn js_syntax_errors(stage: &Path) -> Option<String> {
+    let mut files = Vec::new();
+    collect_inputs(stage, stage, &mut files).ok()?;
+    let mut report = Vec::new();
+    for rel in files {
+        if rel.extension().is_none_or(|e| e != "js") {
+            continue;
+        }
+        let module = stage.join(&rel).with_extension("check.mjs");
+        std::fs::copy(stage.join(&rel), &module).ok()?;
+        let out = std::process::Command::new("node")
+            .arg("--check")
+            .arg(&module)
+            .output()
+            .ok()?;
+        let _ = std::fs::remove_file(&module);
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stderr)
+                .replace(&module.display().to_string(), &rel.display().to_string());
+            report.push(text.trim().to_owned());
+        }
+    }
+    (!report.is_empty()).then(|| report.join("\n\n"))
+}
+
 /// The entry module of a JavaScript folder: `main` of package.json, else
 /// `scenario.js`.
 fn js_entry(dir: &Path) -> Result<String, BuildError> {
@@ -368,4 +402,64 @@ fn collect_inputs(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interfaces_are_found_in_python_and_js_sources() {
+        let py = "import rigor\nfrom wit_world.imports import process, fs as files\nx = wit_world.imports.http_client.send\n";
+        assert!(uses_interface(Language::Python, py, "process"));
+        assert!(uses_interface(Language::Python, py, "fs"));
+        assert!(uses_interface(Language::Python, py, "http-client"));
+        assert!(!uses_interface(Language::Python, py, "redis"));
+        let js = "import { spawn } from 'rigor:scenario/process@0.1.0';\nimport * as r from \"rigor:scenario/redis\";\n";
+        assert!(uses_interface(Language::Js, js, "process"));
+        assert!(uses_interface(Language::Js, js, "redis"));
+        assert!(!uses_interface(Language::Js, js, "fs"));
+    }
+
+    #[test]
+    fn world_bodies_are_cut_at_their_braces() {
+        let wit = "world host-imports {\n import clock;\n}\nworld scenario {\n include host-imports;\n export run: func() -> result<_, string>;\n}\n";
+        assert_eq!(
+            world_body(wit, "host-imports").unwrap().trim(),
+            "import clock;"
+        );
+        assert!(world_body(wit, "scenario").unwrap().contains("export run"));
+        assert!(world_body(wit, "missing").is_none());
+    }
+
+    #[test]
+    fn the_input_hash_follows_sources_but_not_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "a = 1\n").unwrap();
+        let tool = Toolchain {
+            id: "componentize-py 0".into(),
+            program: PathBuf::from("python3"),
+            prefix_args: Vec::new(),
+        };
+        let hash = || input_hash(&tool, Language::Python, dir.path()).unwrap();
+        let first = hash();
+        std::fs::create_dir_all(dir.path().join("target")).unwrap();
+        std::fs::write(dir.path().join("target/scenario.wasm"), "out").unwrap();
+        std::fs::create_dir_all(dir.path().join("__pycache__")).unwrap();
+        std::fs::write(dir.path().join("__pycache__/app.pyc"), "x").unwrap();
+        assert_eq!(hash(), first, "outputs and caches are not inputs");
+        std::fs::write(dir.path().join("app.py"), "a = 2\n").unwrap();
+        assert_ne!(hash(), first, "a changed source is");
+        let other_tool = Toolchain {
+            id: "componentize-py 1".into(),
+            ..tool.clone()
+        };
+        std::fs::write(dir.path().join("app.py"), "a = 1\n").unwrap();
+        assert_eq!(hash(), first);
+        assert_ne!(
+            input_hash(&other_tool, Language::Python, dir.path()).unwrap(),
+            first,
+            "so is the toolchain version"
+        );
+    }
 }
