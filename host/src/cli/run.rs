@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// Do not build scenario sources; use the components already built.
     #[arg(long)]
     no_build: bool,
+    /// Keep each scenario's scratch directory instead of removing it at the
+    /// end (its path is logged in the scenario's report).
+    #[arg(long)]
+    keep_scratch: bool,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -184,6 +188,7 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         Mode::Plain
     };
     let mut display = LiveDisplay::new(std::io::stderr(), mode);
+    let keep_scratch = args.keep_scratch;
     let report = runtime.block_on(async {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -195,7 +200,7 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
                 }
             }
         });
-        runner::execute(&engine, &prepared, &redis, stop_rx, |event| {
+        runner::execute(&engine, &prepared, &redis, keep_scratch, stop_rx, |event| {
             for (path, w) in &mut streams {
                 if let Err(e) = stream_event(w, &event) {
                     stream_error

@@ -105,6 +105,7 @@ fn spec_from_wit(s: &wit::IoLoadSpec) -> Result<IoLoadSpec, ProbeError> {
         random: s.random,
         stop,
         dir: format!(".rigor-io-load-{}", s.name),
+        invalidate: true,
     })
 }
 

@@ -62,6 +62,9 @@ pub struct IoLoadSpec {
     pub stop: Stop,
     /// Folder (in the root) that holds the load's files; removed at the end.
     pub dir: String,
+    /// Drop the laid-out files from the page cache before measuring (fio's
+    /// `invalidate=1`), so reads start from the device.
+    pub invalidate: bool,
 }
 
 impl IoLoadSpec {
@@ -231,7 +234,9 @@ fn retry<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
     }
 }
 
-/// Lays out one worker's files (untimed).
+/// Lays out one worker's files (untimed): written and flushed (so the first
+/// measured fsync does not flush the layout) and, with `invalidate`, dropped
+/// from the page cache, as fio does by default.
 fn prepare(root: &Root, spec: &IoLoadSpec, worker: u32) -> Result<Vec<OwnedFd>, FsError> {
     let flags = if spec.read_percent == 100 {
         OFlags::RDONLY
@@ -241,8 +246,21 @@ fn prepare(root: &Root, spec: &IoLoadSpec, worker: u32) -> Result<Vec<OwnedFd>, 
     (0..spec.files_per_worker)
         .map(|f| {
             let name = file_name(spec, worker, f);
-            ops::write(root, &name, &Content::Fill(spec.file_size), false)?;
-            open_beneath(root.fd(), &root.name, &name, flags)
+            ops::write(root, &name, &Content::Fill(spec.file_size), true)?;
+            let fd = open_beneath(root.fd(), &root.name, &name, flags)?;
+            // Advisory, as fio's defaults (`invalidate=1`, `fadvise_hint=1`):
+            // drop the layout from the page cache, and turn read-ahead off
+            // for random offsets so each read is one block from the device.
+            if spec.invalidate {
+                let _ = rustix::fs::fadvise(&fd, 0, None, rustix::fs::Advice::DontNeed);
+            }
+            let hint = if spec.random {
+                rustix::fs::Advice::Random
+            } else {
+                rustix::fs::Advice::Sequential
+            };
+            let _ = rustix::fs::fadvise(&fd, 0, None, hint);
+            Ok(fd)
         })
         .collect()
 }
@@ -464,6 +482,7 @@ mod tests {
             random: true,
             stop: Stop::Ops(1000),
             dir: "load".into(),
+            invalidate: true,
         }
     }
 
