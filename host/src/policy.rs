@@ -215,6 +215,31 @@ mod tests {
     }
 
     #[test]
+    fn dirs_and_pids_are_denied_unless_granted_with_the_line_to_add() {
+        let policy = Policy::new(
+            "fs-check",
+            Grants {
+                dirs: vec![crate::probes::fs::DirGrant {
+                    name: "data".into(),
+                    path: "/tmp".into(),
+                    mode: crate::probes::fs::DirMode::ReadOnly,
+                }],
+                pids: [7].into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            policy.check_dir("data").unwrap().path,
+            std::path::Path::new("/tmp")
+        );
+        let denied = policy.check_dir("out").unwrap_err().to_string();
+        assert!(denied.contains(r#"dirs = [{ name = "out""#), "{denied}");
+        assert!(policy.check_pid(7).is_ok());
+        let denied = policy.check_pid(8).unwrap_err().to_string();
+        assert!(denied.contains("pids = [8]"), "{denied}");
+    }
+
+    #[test]
     fn deny_all_denies_everything() {
         assert!(Policy::deny_all("x").check_redis("default").is_err());
     }

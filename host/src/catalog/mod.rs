@@ -452,4 +452,43 @@ mod tests {
         assert!(s.grants.redis.contains("cache"));
         assert_eq!(s.source, Source::Wasm(PathBuf::from("/nonexistent/a.wasm")));
     }
+    #[test]
+    fn dir_and_pid_grants_resolve_against_the_catalog_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let file = dir.path().join("catalog.toml");
+        let entry = "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[scenario.grants]\n";
+        let c = Catalog::parse(
+            &file,
+            &format!("{entry}dirs = [{{ path = \"data\" }}, {{ path = \"data\", name = \"out\", mode = \"rw\" }}]\npids = [42]\n"),
+        )
+        .unwrap();
+        let g = &c.scenarios[0].grants;
+        assert_eq!(g.dirs.len(), 2);
+        assert_eq!(g.dirs[0].name, "data");
+        assert_eq!(
+            g.dirs[0].path,
+            dir.path().join("data").canonicalize().unwrap()
+        );
+        assert_eq!(g.dirs[1].mode, crate::probes::fs::DirMode::ReadWrite);
+        assert!(g.pids.contains(&42));
+
+        let bad = Catalog::parse(
+            &file,
+            &format!("{entry}dirs = [{{ path = \"data\", mode = \"wx\" }}]\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            bad.contains(":5:9:") && bad.contains("use \"ro\" or \"rw\""),
+            "{bad}"
+        );
+        let twice = Catalog::parse(
+            &file,
+            &format!("{entry}dirs = [{{ path = \"data\" }}, {{ path = \"data\" }}]\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(twice.contains("two directories named `data`"), "{twice}");
+    }
 }
