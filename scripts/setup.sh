@@ -71,3 +71,15 @@ if [ ${#missing_report_tools[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+# fio: the reference of the fs benchmark (`rigor-bench fs`); not needed by
+# the tests, so a machine without it only gets a note.
+if ! command -v fio >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing fio (for the fs benchmark)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
+  else
+    echo "setup: fio is not installed; the fs benchmark needs it (Debian/Ubuntu: sudo apt-get install fio)" >&2
+  fi
+fi
