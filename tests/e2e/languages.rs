@@ -423,3 +423,56 @@ fn a_missing_toolchain_says_how_to_install_it() {
         js.describe()
     );
 }
+
+/// A scenario built against 0.1.0 that imports one interface (`clock`) of
+/// the several the host now offers: a subset, so it runs.
+const SUBSET_SCENARIO: &str = r#"(component
+  (import "rigor:scenario/clock@0.1.0" (instance $clock (export "now" (func (result u64)))))
+  (core module $m
+    (memory (export "mem") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      global.get $bump
+      i32.const 7 i32.add i32.const -8 i32.and local.tee $p
+      local.get 3 i32.add global.set $bump
+      local.get $p)
+    (data (i32.const 0) "wat-subset")
+    (data (i32.const 16) "imports only the clock")
+    ;; scenario-info: name (ptr, len), description (ptr, len), params (ptr, len)
+    (data (i32.const 64) "\00\00\00\00\0a\00\00\00\10\00\00\00\16\00\00\00\00\00\00\00\00\00\00\00")
+    (func (export "describe") (result i32) i32.const 64)
+    ;; result<_, string>: discriminant 0 (ok)
+    (data (i32.const 128) "\00\00\00\00\00\00\00\00\00\00\00\00")
+    (func (export "run") (param i32 i32) (result i32) i32.const 128)
+  )
+  (core instance $i (instantiate $m))
+  (type $param-info' (record (field "name" string) (field "default-value" string) (field "description" string)))
+  (export $param-info "param-info" (type $param-info'))
+  (type $info' (record (field "name" string) (field "description" string) (field "params" (list $param-info))))
+  (export $info "scenario-info" (type $info'))
+  (func (export "describe") (result $info) (canon lift (core func $i "describe") (memory (core memory $i "mem"))))
+  (func (export "run") (param "params" (list (tuple string string))) (result (result (error string)))
+    (canon lift (core func $i "run") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+)"#;
+
+#[test]
+fn a_component_importing_a_subset_of_the_contract_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wat-subset.wasm");
+    std::fs::write(&path, wat::parse_str(SUBSET_SCENARIO).unwrap()).unwrap();
+    let file = path.to_str().unwrap();
+    let inspected = run_rigor(&["inspect", "--json", file]);
+    assert_eq!(inspected.code, 0, "{}", inspected.describe());
+    let out: serde_json::Value = serde_json::from_str(&inspected.stdout).unwrap();
+    assert_eq!(out["world"], "rigor:scenario/scenario@0.1.0", "{out:#}");
+    assert_eq!(out["describe"]["name"], "wat-subset", "{out:#}");
+    assert_eq!(out["imports"].as_array().unwrap().len(), 1, "{out:#}");
+    let json = dir.path().join("report.json");
+    let run = run_rigor(&["run", file, "--json", json.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_eq!(
+        scenario(&read_json(&json), "wat-subset")["status"],
+        "passed"
+    );
+}
