@@ -53,8 +53,11 @@ function probe(call) {
 }
 
 /** Drops host resources deterministically: JS finalisers may never run. */
+const disposed = new WeakSet();
 function dispose(resource) {
-  const d = resource && (resource[Symbol.dispose] || resource[Symbol.for("dispose")]);
+  if (!resource || disposed.has(resource)) return;
+  disposed.add(resource);
+  const d = resource[Symbol.dispose] || resource[Symbol.for("dispose")];
   if (d) d.call(resource);
 }
 

@@ -186,7 +186,10 @@ class Histogram:
         return self._inner.name()
 
     def close(self) -> None:
-        self._inner.__exit__(None, None, None)
+        """Releases the host handle (the data stays in the report); idempotent."""
+        inner, self._inner = self._inner, None
+        if inner is not None:
+            inner.__exit__(None, None, None)
 
     def __enter__(self) -> "Histogram":
         return self
@@ -307,7 +310,10 @@ class Redis:
         return _probe(self._conn.clear_prefix, prefix)
 
     def close(self) -> None:
-        self._conn.__exit__(None, None, None)
+        """Closes the connection; idempotent."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.__exit__(None, None, None)
 
     def __enter__(self) -> "Redis":
         return self
