@@ -904,6 +904,27 @@ fn threshold_syntax_errors_name_the_source_and_column() {
         "{}",
         run.stderr
     );
+
+    // In a catalog: file, line and column of the expression, then the column
+    // within it.
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[scenario.thresholds]\n\"get\" = [\"p(99 < 1ms\"]\n",
+    )
+    .unwrap();
+    let run = run_rigor(&["run", "--catalog", catalog.to_str().unwrap(), "a"]);
+    assert_eq!(run.code, 2, "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("catalog.toml:5:10: threshold on `a:get`")
+            && run
+                .stderr
+                .contains("at column 6: expected `)` to close `p(`"),
+        "{}",
+        run.stderr
+    );
 }
 
 // ---------------------------------------------------------------- CI and terminal
