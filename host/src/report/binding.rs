@@ -99,3 +99,60 @@ impl wit::Host for HostState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Unit;
+    use crate::probes::Capabilities;
+    use crate::thresholds::AbortOnFail;
+    use wit::Host as _;
+
+    fn state_with_latency() -> HostState {
+        let mut state = HostState::new(64 << 20, Capabilities::deny_all("t"));
+        let h = state.recorder.histogram("get", Unit::Nanoseconds).unwrap();
+        state.recorder.record(h, 2_000_000);
+        state
+    }
+
+    #[tokio::test]
+    async fn a_failing_guest_threshold_with_abort_on_fail_ends_the_run() {
+        let mut state = state_with_latency();
+        let err = state
+            .threshold("get".into(), "max < 1ms, abort-on-fail".into())
+            .await
+            .expect_err("the failure must trap, ending the run");
+        let abort = err.downcast_ref::<AbortOnFail>().expect("an AbortOnFail");
+        assert_eq!(abort.origin, ThresholdSource::Guest);
+        assert_eq!(abort.observed, "2 ms");
+        // The verdict is in the report before the run ends.
+        assert_eq!(state.report.thresholds.len(), 1);
+        assert!(!state.report.thresholds[0].passed);
+    }
+
+    #[tokio::test]
+    async fn guest_thresholds_without_abort_or_that_pass_return_verdicts() {
+        let mut state = state_with_latency();
+        let verdict = state
+            .threshold("get".into(), "max < 1ms".into())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!verdict.passed);
+        let verdict = state
+            .threshold("get".into(), "max < 5ms, abort-on-fail".into())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(verdict.passed);
+        let syntax = state
+            .threshold("get".into(), "max < 5xs".into())
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&syntax, WitProbeError::Invalid(m) if m.contains("at column 8")),
+            "{syntax:?}"
+        );
+    }
+}
