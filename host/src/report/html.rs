@@ -148,7 +148,15 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
                 esc(&t.expression),
                 esc(&observed(t)),
                 if t.passed { "✓ pass" } else { "✗ fail" },
-                t.source.as_str()
+                if t.overrides.is_empty() {
+                    t.source.as_str().to_owned()
+                } else {
+                    format!(
+                        "{} (replaces {})",
+                        t.source.as_str(),
+                        esc(&t.overrides.join(", "))
+                    )
+                }
             );
         }
         out.push_str("</table>\n");
