@@ -905,6 +905,22 @@ fn threshold_syntax_errors_name_the_source_and_column() {
         run.stderr
     );
 
+    // An unknown stream format is invalid input too.
+    let run = run_rigor(&[
+        "run",
+        "--catalog",
+        "tests/fixtures/catalogs/hostile.toml",
+        "good",
+        "--out",
+        "csv=events.csv",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.describe());
+    assert!(
+        run.stderr.contains("unknown format `csv` (known: ndjson)"),
+        "{}",
+        run.stderr
+    );
+
     // In a catalog: file, line and column of the expression, then the column
     // within it.
     let dir = tempfile::tempdir().unwrap();
