@@ -536,6 +536,7 @@ mod tests {
                         unit: Some(limit),
                     },
                     abort_on_fail: false,
+                    abort_delay: None,
                 };
                 let fits = matches!(
                     (limit.kind(), unit),
@@ -656,6 +657,7 @@ mod tests {
                     unit: None,
                 },
                 abort_on_fail: false,
+                abort_delay: None,
             };
             assert!(matches!(
                 e.evaluate(&obs),

@@ -30,6 +30,10 @@ pub struct Expression {
     /// Stop the scenario as soon as the threshold fails while it runs
     /// (k6's `abortOnFail`), instead of only judging it at the end.
     pub abort_on_fail: bool,
+    /// With `abort_on_fail`: how long after the scenario starts the threshold
+    /// is first judged (k6's `delayAbortEval`), written `abort-on-fail(10s)`.
+    /// Always a time unit.
+    pub abort_delay: Option<Limit>,
 }
 
 /// The option that asks for a scenario to stop when a threshold fails.
@@ -317,6 +321,9 @@ impl fmt::Display for Expression {
         write!(f, "{} {} {}", self.aggregation, self.operator, self.limit)?;
         if self.abort_on_fail {
             write!(f, ", {ABORT_ON_FAIL}")?;
+            if let Some(delay) = self.abort_delay {
+                write!(f, "({delay})")?;
+            }
         }
         Ok(())
     }
@@ -360,6 +367,7 @@ mod tests {
             operator,
             limit: Limit { number, unit },
             abort_on_fail: false,
+            abort_delay: None,
         }
     }
 

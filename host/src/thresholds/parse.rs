@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! expression  ::= ws aggregation ws operator ws number ws unit? ws option?
-//! option      ::= "," ws "abort-on-fail" ws
+//! option      ::= "," ws "abort-on-fail" ws ( "(" ws number ws time ws ")" ws )?
+//! time        ::= "ns" | "us" | "µs" | "ms" | "s"
 //! aggregation ::= "avg" | "min" | "max" | "med" | "p(" ws number ws ")"
 //!               | "count" | "rate" | "rate/s" | "value" | "stdev"
 //! operator    ::= "<" | "<=" | ">" | ">=" | "==" | "!="
@@ -23,7 +24,9 @@
 //! written by hand, and negative limits mean nothing for these metrics.
 //!
 //! `abort-on-fail` asks the runner to stop the scenario as soon as the
-//! threshold fails while it runs (k6's `abortOnFail`); see `docs/reports.md`.
+//! threshold fails while it runs (k6's `abortOnFail`); `abort-on-fail(10s)`
+//! first judges it 10 s after the scenario started (k6's `delayAbortEval`).
+//! See `docs/reports.md`.
 //!
 //! Errors point at a 1-based column counted in characters (not bytes), so the
 //! caret lines up in a terminal even after a `µ`.
@@ -64,6 +67,10 @@ pub enum Expected {
     UnitOrEnd,
     /// A `,` not followed by a known option.
     AbortOnFail,
+    /// The delay of `abort-on-fail(…)` needs a time unit.
+    TimeUnit,
+    /// `)` closing `abort-on-fail(`.
+    CloseDelay,
     /// Something followed a complete expression.
     End,
 }
@@ -94,6 +101,8 @@ impl fmt::Display for Expected {
                 "a unit (ns, us, µs, ms, s, B, KB, MB, GB, KiB, MiB, GiB, ops/s, %) or the end"
             }
             Expected::AbortOnFail => "`abort-on-fail` after `,`",
+            Expected::TimeUnit => "a time unit (ns, us, µs, ms, s)",
+            Expected::CloseDelay => "`)` to close `abort-on-fail(`",
             Expected::End => "the end (or `, abort-on-fail`)",
         })
     }
@@ -125,6 +134,7 @@ pub fn parse(src: &str) -> Result<Expression, ParseError> {
     let unit = p.unit()?;
     p.skip_ws();
     let mut abort_on_fail = false;
+    let mut abort_delay = None;
     if p.peek() == Some(',') {
         p.pos += 1;
         p.skip_ws();
@@ -136,6 +146,28 @@ pub fn parse(src: &str) -> Result<Expression, ParseError> {
         p.pos = end;
         abort_on_fail = true;
         p.skip_ws();
+        if p.peek() == Some('(') {
+            p.pos += 1;
+            p.skip_ws();
+            let number = p.number()?;
+            p.skip_ws();
+            let unit_at = p.pos;
+            match p.unit_before(')', Expected::TimeUnit)? {
+                Some(u) if u.kind() == super::UnitKind::Time => {
+                    abort_delay = Some(Limit {
+                        number,
+                        unit: Some(u),
+                    });
+                }
+                _ => return Err(p.error(unit_at, Expected::TimeUnit)),
+            }
+            p.skip_ws();
+            if p.peek() != Some(')') {
+                return Err(p.error(p.pos, Expected::CloseDelay));
+            }
+            p.pos += 1;
+            p.skip_ws();
+        }
     }
     if p.pos < p.chars.len() {
         return Err(p.error(p.pos, Expected::End));
@@ -145,6 +177,7 @@ pub fn parse(src: &str) -> Result<Expression, ParseError> {
         operator,
         limit: Limit { number, unit },
         abort_on_fail,
+        abort_delay,
     })
 }
 
@@ -311,7 +344,17 @@ impl Parser<'_> {
     }
 
     fn unit(&mut self) -> Result<Option<LimitUnit>, ParseError> {
-        if self.pos >= self.chars.len() || self.peek() == Some(',') {
+        self.unit_before(',', Expected::UnitOrEnd)
+    }
+
+    /// A unit, or none when the input ends or `stop` comes next; anything
+    /// else is an error expecting `expected`.
+    fn unit_before(
+        &mut self,
+        stop: char,
+        expected: Expected,
+    ) -> Result<Option<LimitUnit>, ParseError> {
+        if self.pos >= self.chars.len() || self.peek() == Some(stop) {
             return Ok(None);
         }
         let start = self.pos;
@@ -321,7 +364,7 @@ impl Parser<'_> {
                 self.pos = end;
                 Ok(Some(u))
             }
-            None => Err(self.error(start, Expected::UnitOrEnd)),
+            None => Err(self.error(start, expected)),
         }
     }
 }
@@ -341,6 +384,7 @@ mod tests {
             operator,
             limit: Limit { number, unit },
             abort_on_fail: false,
+            abort_delay: None,
         }
     }
 
@@ -481,10 +525,30 @@ mod tests {
                 "count == 0, abort-on-fail",
                 aborting(ok(Count, Eq, 0.0, None)),
             ),
+            (
+                "count > 1000, abort-on-fail(10s)",
+                Expression {
+                    abort_delay: Some(Limit {
+                        number: 10.0,
+                        unit: Some(S),
+                    }),
+                    ..aborting(ok(Count, Gt, 1000.0, None))
+                },
+            ),
+            (
+                "p(99)<1ms,abort-on-fail( 1.5 µs )",
+                Expression {
+                    abort_delay: Some(Limit {
+                        number: 1.5,
+                        unit: Some(Us),
+                    }),
+                    ..aborting(ok(Percentile(99.0), Lt, 1.0, Some(Ms)))
+                },
+            ),
         ];
         for (text, e) in cases {
             assert_eq!(parse(text), Ok(e), "{text}");
-            assert!(e.to_string().ends_with(", abort-on-fail"));
+            assert!(e.to_string().contains(", abort-on-fail"), "{e}");
             assert_eq!(parse(&e.to_string()), Ok(e));
         }
     }
@@ -581,6 +645,14 @@ mod tests {
             ("avg < 1ms abort-on-fail", 11, End, Some("abort")),
             ("avg < 1ms, ABORT-ON-FAIL", 12, AbortOnFail, Some("ABORT")),
             ("avg < 1ms, abort-on-fail x", 26, End, Some("x")),
+            ("avg < 1ms, abort-on-fail(", 26, Number, end),
+            ("avg < 1ms, abort-on-fail()", 26, Number, Some(")")),
+            ("avg < 1ms, abort-on-fail(10)", 28, TimeUnit, Some(")")),
+            ("avg < 1ms, abort-on-fail(10MB)", 28, TimeUnit, Some("MB")),
+            ("avg < 1ms, abort-on-fail(10x)", 28, TimeUnit, Some("x")),
+            ("avg < 1ms, abort-on-fail(10s", 29, CloseDelay, end),
+            ("avg < 1ms, abort-on-fail(10s]", 29, CloseDelay, Some("]")),
+            ("avg < 1ms, abort-on-fail(10s) x", 31, End, Some("x")),
             ("avg < 1ms.", 10, End, Some(".")),
             ("avg < 1% %", 10, End, Some("%")),
             ("p(99) < 1µs and more", 13, End, Some("and")),
@@ -717,15 +789,31 @@ mod tests {
                 number(),
                 unit(),
                 any::<bool>(),
+                proptest::option::of((
+                    number(),
+                    proptest::sample::select(vec![
+                        LimitUnit::Ns,
+                        LimitUnit::Us,
+                        LimitUnit::Ms,
+                        LimitUnit::S,
+                    ]),
+                )),
             )
-                .prop_map(|(aggregation, operator, number, unit, abort_on_fail)| {
-                    Expression {
-                        aggregation,
-                        operator,
-                        limit: Limit { number, unit },
-                        abort_on_fail,
-                    }
-                })
+                .prop_map(
+                    |(aggregation, operator, number, unit, abort_on_fail, delay)| {
+                        Expression {
+                            aggregation,
+                            operator,
+                            limit: Limit { number, unit },
+                            abort_on_fail,
+                            // A delay only exists after `abort-on-fail`.
+                            abort_delay: delay.filter(|_| abort_on_fail).map(|(number, u)| Limit {
+                                number,
+                                unit: Some(u),
+                            }),
+                        }
+                    },
+                )
         }
 
         proptest! {

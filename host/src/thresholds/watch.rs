@@ -24,6 +24,8 @@ pub const CHECK_EVERY: Duration = Duration::from_millis(100);
 pub struct AbortWatch {
     items: Vec<(String, Expression, ThresholdSource)>,
     next: Option<Instant>,
+    /// When the scenario started: `abort-on-fail(DELAY)` waits from here.
+    started: Option<Instant>,
 }
 
 /// Why a scenario was stopped early: the threshold that failed.
@@ -58,7 +60,11 @@ impl AbortWatch {
             .filter(|&i| all[i].1.abort_on_fail && !replaced(i))
             .map(|i| (all[i].0.to_owned(), *all[i].1, all[i].2))
             .collect();
-        Self { items, next: None }
+        Self {
+            items,
+            next: None,
+            started: Some(Instant::now()),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -80,9 +86,19 @@ impl AbortWatch {
         self.check_now(recorder)
     }
 
-    /// Evaluates every watched threshold now.
+    /// Evaluates every watched threshold whose delay has passed, now.
     pub fn check_now(&self, recorder: &Recorder) -> Option<AbortOnFail> {
+        let since_start = self
+            .started
+            .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1e9);
         self.items.iter().find_map(|(metric, expression, source)| {
+            let delay_ns = expression
+                .abort_delay
+                .and_then(|d| d.in_unit(crate::metrics::Unit::Nanoseconds))
+                .unwrap_or(0.0);
+            if since_start < delay_ns {
+                return None;
+            }
             let result = evaluate(recorder, metric, expression, *source);
             match (result.passed, result.observed, result.error) {
                 (false, Some(observed), None) => Some(AbortOnFail {
@@ -143,6 +159,19 @@ mod tests {
         ]);
         assert_eq!(watch.items.len(), 1);
         assert_eq!(watch.items[0].1, other);
+    }
+
+    #[test]
+    fn a_delayed_threshold_is_judged_only_after_its_delay() {
+        let soon = parse("count > 1000, abort-on-fail(50ms)").unwrap();
+        let watch = AbortWatch::new([("get", &soon, ThresholdSource::Catalog)]);
+        let mut r = Recorder::new();
+        let h = r.histogram("get", Unit::Nanoseconds).unwrap();
+        r.record(h, 5);
+        assert_eq!(watch.check_now(&r), None, "within its delay");
+        std::thread::sleep(Duration::from_millis(60));
+        let failed = watch.check_now(&r).expect("judged after 50 ms");
+        assert_eq!(failed.observed, "1");
     }
 
     #[test]
