@@ -788,8 +788,29 @@ fn compare_flags_regressions_beyond_the_tolerance() {
             .contains("OK: 0 regressions beyond 10% tolerance")
     );
 
-    let worse = run_rigor(&["compare", &base_path, &new_path]);
+    let md = dir.path().join("compare.md");
+    let worse = run_rigor(&[
+        "compare",
+        &base_path,
+        &new_path,
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
     assert_eq!(worse.code, 1, "{}", worse.describe());
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("**REGRESSED: 1 regression beyond 10% tolerance**"),
+        "{md}"
+    );
+    // Regressions lead the table.
+    let first_row = md
+        .lines()
+        .find(|l| l.starts_with("| redis-latency"))
+        .unwrap();
+    assert!(
+        first_row.contains("get.100B p99") && first_row.ends_with("❌ regression |"),
+        "{md}"
+    );
     let flagged: Vec<&str> = worse
         .stdout
         .lines()

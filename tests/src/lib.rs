@@ -47,6 +47,8 @@ pub fn rigor() -> Command {
         .env("NO_COLOR", "1")
         .env_remove("RIGOR_REDIS_URL")
         .env_remove("RIGOR_CATALOG")
+        // Tests never write into a real CI step summary.
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env("RIGOR_CACHE_DIR", shared_cache_dir());
     cmd
 }

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rigor::report::compare::{compare, parse_tolerance, render};
+use rigor::report::compare::{compare, parse_tolerance, render, render_markdown};
 use rigor::report::model::{RunReport, SCHEMA};
+use rigor::report::write_atomically;
 
 use super::{CliError, EXIT_FAILED, EXIT_OK};
 
@@ -19,6 +20,10 @@ pub struct CompareArgs {
     /// (latency, memory and error rates up; throughput down).
     #[arg(long, value_name = "PERCENT", default_value = "10%")]
     tolerance: String,
+    /// Also write the comparison as Markdown to FILE. It is appended to
+    /// $GITHUB_STEP_SUMMARY when that is set.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
 }
 
 fn read(path: &Path) -> Result<RunReport, CliError> {
@@ -46,6 +51,30 @@ pub fn execute(args: CompareArgs) -> Result<u8, CliError> {
     let new = read(&args.new)?;
     let comparison = compare(&base, &new, tolerance);
     print!("{}", render(&comparison, tolerance));
+    let markdown = render_markdown(&comparison, tolerance);
+    if let Some(path) = &args.markdown {
+        write_atomically(path, &markdown).map_err(|e| {
+            CliError::Failed(format!(
+                "cannot write the Markdown comparison to `{}`: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        use std::io::Write as _;
+        let path = PathBuf::from(summary);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()))
+            .map_err(|e| {
+                CliError::Failed(format!(
+                    "cannot append to the GitHub step summary `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+    }
     Ok(if comparison.regressed() {
         EXIT_FAILED
     } else {

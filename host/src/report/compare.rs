@@ -205,6 +205,69 @@ pub fn render(c: &Comparison, tolerance: f64) -> String {
     out
 }
 
+/// The comparison as Markdown (for a pull request or a CI step summary):
+/// the regressions and improvements first, then every compared statistic.
+pub fn render_markdown(c: &Comparison, tolerance: f64) -> String {
+    let regressions = c
+        .changes
+        .iter()
+        .filter(|x| x.verdict == Verdict::Regressed)
+        .count()
+        + c.status_regressions.len();
+    let mut out = String::from("# Rigor comparison\n\n");
+    let _ = writeln!(
+        out,
+        "**{}: {regressions} regression{} beyond {}% tolerance**\n",
+        if regressions == 0 { "OK" } else { "REGRESSED" },
+        if regressions == 1 { "" } else { "s" },
+        trim_pct(tolerance * 100.0)
+    );
+    for (name, b, n) in &c.status_regressions {
+        let _ = writeln!(
+            out,
+            "- ❌ **{name}**: {} in the baseline, {} now",
+            b.as_str(),
+            n.as_str()
+        );
+    }
+    for m in &c.missing {
+        let _ = writeln!(out, "- ⚠️ `{m}`: in the baseline, missing now");
+    }
+    if !c.status_regressions.is_empty() || !c.missing.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "| scenario | metric | base | new | change | verdict |");
+    let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | --- |");
+    let mut rows: Vec<&Change> = c.changes.iter().collect();
+    // Regressions first, then improvements, then the rest, each in run order.
+    rows.sort_by_key(|x| match x.verdict {
+        Verdict::Regressed => 0,
+        Verdict::Improved => 1,
+        Verdict::Same => 2,
+    });
+    for ch in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} {} | {} | {} | {} | {} |",
+            ch.scenario.replace('|', "\\|"),
+            ch.metric.replace('|', "\\|"),
+            ch.stat,
+            units::value(ch.unit, ch.base),
+            units::value(ch.unit, ch.new),
+            match ch.relative {
+                Some(r) => format!("{:+.1}%", r * 100.0),
+                None => "n/a".into(),
+            },
+            match ch.verdict {
+                Verdict::Same => "",
+                Verdict::Improved => "✅ improved",
+                Verdict::Regressed => "❌ regression",
+            }
+        );
+    }
+    out
+}
+
 fn trim_pct(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
