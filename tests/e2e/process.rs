@@ -91,7 +91,6 @@ fn healthy_service_is_ready_smoke_tested_and_stopped_cleanly() {
 
 #[test]
 fn failing_start_is_a_critical_finding_with_exit_code_and_stderr() {
-    let started = Instant::now();
     let (s, stderr) = run_scenario("production-simulation", &["fixture-mode=fail-at-start"]);
     assert_eq!(s["status"], "failed", "{s:#}\n{stderr}");
     let findings = s["findings"].as_array().unwrap();
@@ -105,11 +104,8 @@ fn failing_start_is_a_critical_finding_with_exit_code_and_stderr() {
     );
     assert_eq!(check_named(&s, "service becomes ready")["passed"], false);
     // Reported when the process died, not after the 5 s readiness timeout.
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    let ran = s["duration_ms"].as_f64().unwrap();
+    assert!(ran < 4000.0, "the scenario ran {ran} ms");
     assert_gone(&logged_pids(&s));
 }
 

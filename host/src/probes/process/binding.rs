@@ -102,6 +102,9 @@ impl wit::Host for HostState {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
+        if let Err(e) = super::check_capacity(&self.probes.children) {
+            return Ok(Err(e.into()));
+        }
         match ChildProcess::spawn(&spec, &self.probes.children) {
             Ok(child) => Ok(Ok(self.table.push(child)?)),
             Err(e) => Ok(Err(

@@ -24,6 +24,22 @@ pub use startup::{StartupStats, time_startup};
 use crate::policy::{ExecGrant, Policy};
 use crate::probes::ProbeError;
 
+/// Most children one scenario may have alive (or ended but not yet reaped)
+/// at once: each holds a process, three host threads and two 64 KiB rings, so
+/// a guest spawning in a loop must not be able to exhaust the host.
+pub const MAX_LIVE_CHILDREN: usize = 64;
+
+/// Refuses a spawn past [`MAX_LIVE_CHILDREN`].
+pub fn check_capacity(children: &crate::probes::children::ChildPids) -> Result<(), ProbeError> {
+    let live = children.snapshot().len();
+    if live >= MAX_LIVE_CHILDREN {
+        return Err(ProbeError::Invalid(format!(
+            "the scenario already has {live} live children (the limit is {MAX_LIVE_CHILDREN}); wait for, kill or drop some before spawning more"
+        )));
+    }
+    Ok(())
+}
+
 /// What `{work}` stands for in a command.
 pub const WORK_PLACEHOLDER: &str = "{work}";
 
@@ -308,6 +324,18 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(err, ProbeError::Invalid(_)));
+    }
+
+    #[test]
+    fn live_children_are_capped() {
+        let pids = crate::probes::children::ChildPids::default();
+        for pid in 0..MAX_LIVE_CHILDREN as u32 - 1 {
+            pids.insert(pid + 1);
+        }
+        assert!(check_capacity(&pids).is_ok());
+        pids.insert(u32::MAX);
+        let err = check_capacity(&pids).unwrap_err();
+        assert!(matches!(err, ProbeError::Invalid(ref m) if m.contains("limit is 64")), "{err}");
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl ChildProcess {
         let begin = Instant::now();
         let deadline = begin + timeout;
         let mut exit_rx = self.exit_watch();
-        let mut last: String;
+        let mut last = String::new();
         loop {
             if let Some(exit) = self.try_exit() {
                 self.settle_output().await;
@@ -105,7 +105,8 @@ impl ChildProcess {
                 });
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            let outcome = tokio::time::timeout(left.min(ATTEMPT_TIMEOUT), attempt()).await;
+            let bound = left.min(ATTEMPT_TIMEOUT);
+            let outcome = tokio::time::timeout(bound, attempt()).await;
             match outcome {
                 Ok(Ok(line)) => {
                     // An exit noticed in the same instant wins: a dead
@@ -121,7 +122,10 @@ impl ChildProcess {
                     continue;
                 }
                 Ok(Err(why)) => last = why,
-                Err(_) => last = format!("the attempt took longer than {ATTEMPT_TIMEOUT:?}"),
+                // An attempt cut short by the end of the wait keeps the
+                // previous attempt's reason, which says more.
+                Err(_) if bound < ATTEMPT_TIMEOUT && !last.is_empty() => {}
+                Err(_) => last = format!("no answer within {bound:?}"),
             }
             let now = Instant::now();
             if now >= deadline {
@@ -332,7 +336,7 @@ mod tests {
             .await
             .unwrap();
         let err = child
-            .wait_http(&url, 200, Duration::from_millis(100))
+            .wait_http(&url, 200, Duration::from_millis(600))
             .await
             .unwrap_err();
         assert!(
