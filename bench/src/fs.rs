@@ -36,6 +36,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs fio with `args` in `dir` and returns its JSON job.
 fn fio(dir: &std::path::Path, args: &[&str]) -> Result<serde_json::Value> {
+    settle();
     let out = Command::new("fio")
         .current_dir(dir)
         .args(["--output-format=json", "--ioengine=psync", "--numjobs=1"])
@@ -63,9 +64,18 @@ fn rigor_load(
     dir: &std::path::Path,
     spec: IoLoadSpec,
 ) -> Result<IoLoadReport> {
+    settle();
     let scratch = Arc::new(Scratch::new("bench", dir, false));
     let root = Root::scratch(&scratch)?;
     Ok(runtime.block_on(load::run(root, spec))?)
+}
+
+/// Lets the disk settle before a measured run: the previous run's deleted
+/// files are discarded (ext4 `discard`) and dirty pages written back, which
+/// would otherwise land in the next tool's fsyncs.
+fn settle() {
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(500));
 }
 
 fn row(what: &str, rigor: f64, fio: f64, unit: &str) {
