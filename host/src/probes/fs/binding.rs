@@ -375,3 +375,123 @@ impl wit::HostDir for HostState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Grants, Policy};
+    use crate::probes::Capabilities;
+    use crate::probes::fs::{DirGrant, DirMode, FsCtx};
+    use wit::HostDir as _;
+
+    fn state(grants: Grants, base: &std::path::Path) -> HostState {
+        let mut caps = Capabilities::deny_all("f");
+        caps.fs = FsCtx {
+            scratch: Arc::new(super::super::Scratch::new("f", base, false)),
+            policy: Policy::new("f", grants),
+        };
+        HostState::new(64 << 20, caps)
+    }
+
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grants_timed_writes_and_loads_reach_the_report() {
+        let base = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let grants = Grants {
+            dirs: vec![DirGrant {
+                name: "data".into(),
+                path: data.path().to_owned(),
+                mode: DirMode::ReadOnly,
+            }],
+            ..Default::default()
+        };
+        let mut s = state(grants, base.path());
+        match s.open("other".into()).await.unwrap() {
+            Err(WitProbeError::Denied(m)) => {
+                assert!(m.contains(r#"dirs = [{ name = "other""#), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let ro = s.open("data".into()).await.unwrap().unwrap();
+        assert!(!s.writable(Resource::new_borrow(ro.rep())).await.unwrap());
+
+        let dir = s.scratch().await.unwrap().unwrap();
+        let h = s.recorder.histogram("w", Unit::Nanoseconds).unwrap();
+        let hr = s.table.push(h).unwrap();
+        for _ in 0..3 {
+            let t = s
+                .write(
+                    Resource::new_borrow(dir.rep()),
+                    "a".into(),
+                    wit::Content::Fill(1024),
+                    false,
+                    Some(Resource::new_borrow(hr.rep())),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(t.bytes, 1024);
+        }
+        match &s.recorder.get("w").unwrap().data {
+            crate::metrics::MetricData::Histogram(d) => assert_eq!(d.len(), 3),
+            other => panic!("{other:?}"),
+        }
+        let missing = s
+            .read(Resource::new_borrow(dir.rep()), "nope".into(), None)
+            .await
+            .unwrap();
+        assert!(
+            matches!(missing, Err(WitProbeError::Io(ref m)) if m.starts_with("not found")),
+            "{missing:?}"
+        );
+
+        let report = s
+            .run_io_load(
+                Resource::new_borrow(dir.rep()),
+                wit::IoLoadSpec {
+                    name: "l".into(),
+                    workers: 2,
+                    files_per_worker: 1,
+                    file_size: 64 * 1024,
+                    block_size: 4096,
+                    read_percent: 50,
+                    fsync: wit::FsyncPolicy::Never,
+                    random: true,
+                    stop: wit::IoStop::Ops(200),
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(report.reads + report.writes, 200);
+        for m in [
+            "l.read",
+            "l.write",
+            "l.ops-per-s",
+            "l.read-bytes-per-s",
+            "l.errors",
+        ] {
+            assert!(s.recorder.get(m).is_some(), "{m} missing");
+        }
+        let bad = s
+            .run_io_load(
+                Resource::new_borrow(dir.rep()),
+                wit::IoLoadSpec {
+                    name: "a/b".into(),
+                    workers: 1,
+                    files_per_worker: 1,
+                    file_size: 4096,
+                    block_size: 4096,
+                    read_percent: 0,
+                    fsync: wit::FsyncPolicy::Never,
+                    random: false,
+                    stop: wit::IoStop::Ops(1),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(bad, Err(WitProbeError::Invalid(_))));
+    }
+}

@@ -294,7 +294,158 @@ impl wit::HostWatcher for HostState {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
     use super::*;
+    use crate::policy::{Grants, Policy};
+    use crate::probes::Capabilities;
+    use crate::probes::redis::{RedisCtx, RedisUrl};
+    use crate::services::redis_server::ManagedRedis;
+    use wit::{Host as _, HostWatcher as _};
+
+    fn state(grants: Grants, targets: BTreeMap<String, RedisUrl>) -> HostState {
+        let mut caps = Capabilities::deny_all("m");
+        caps.memory = super::super::MemoryCtx::new(Policy::new("m", grants.clone()));
+        caps.redis = RedisCtx {
+            targets: Arc::new(targets),
+            policy: Policy::new("m", grants),
+        };
+        HostState::new(64 << 20, caps)
+    }
+
+    fn denied<T: std::fmt::Debug>(r: Result<T, WitProbeError>) -> String {
+        match r {
+            Err(WitProbeError::Denied(m)) => m,
+            other => panic!("expected denied, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn targets_need_their_grant() {
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = sleeper.id();
+        let mut s = state(Grants::default(), BTreeMap::new());
+        let own = s.sample(wit::Target::Host).await.unwrap().unwrap();
+        assert_eq!(own.pid, std::process::id());
+        assert!(own.rss > 0 && own.pss.is_some());
+
+        let m = denied(s.sample(wit::Target::Child(pid)).await.unwrap());
+        assert!(m.contains("not a live child"), "{m}");
+        s.probes.children.insert(pid);
+        assert_eq!(
+            s.sample(wit::Target::Child(pid))
+                .await
+                .unwrap()
+                .unwrap()
+                .pid,
+            pid
+        );
+
+        let m = denied(s.sample(wit::Target::Pid(pid)).await.unwrap());
+        assert!(m.contains(&format!("pids = [{pid}]")), "{m}");
+        let mut granted = state(
+            Grants {
+                pids: [pid].into(),
+                ..Default::default()
+            },
+            BTreeMap::new(),
+        );
+        assert!(granted.sample(wit::Target::Pid(pid)).await.unwrap().is_ok());
+        let m = denied(
+            granted
+                .sample(wit::Target::Redis("default".into()))
+                .await
+                .unwrap(),
+        );
+        assert!(m.contains("redis = [\"default\"]"), "{m}");
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        let gone = granted.sample(wit::Target::Pid(pid)).await.unwrap();
+        assert!(
+            matches!(gone, Err(WitProbeError::Io(ref m)) if m.contains("does not exist")),
+            "{gone:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_local_redis_target_is_sampled_by_its_server_pid() {
+        let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
+        let targets = [("default".to_owned(), RedisUrl::parse(&redis.url()).unwrap())].into();
+        let mut s = state(
+            Grants {
+                redis: ["default".to_owned()].into(),
+                ..Default::default()
+            },
+            targets,
+        );
+        let usage = s
+            .sample(wit::Target::Redis("default".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(usage.pid, redis.pid());
+        assert!(usage.rss > 0);
+    }
+
+    #[tokio::test]
+    async fn a_verdict_records_gauges_and_the_series() {
+        let mut s = state(Grants::default(), BTreeMap::new());
+        let w = s
+            .start("host".into(), wit::Target::Host, wit::Measure::Rss, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut kept = Vec::new();
+        for _ in 0..6 {
+            // 16 MiB touched and kept per step: a leak the verdict must see
+            // over whatever the tests running beside it allocate.
+            kept.push(vec![1u8; 16 << 20]);
+            s.ops_done(Resource::new_borrow(w.rep()), 1000)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let v = s
+            .verdict(
+                Resource::new_borrow(w.rep()),
+                wit::Criteria {
+                    max_bytes_per_op: Some(1024.0),
+                    max_bytes_per_second: None,
+                    alpha: None,
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        drop(kept);
+        assert_eq!(v.samples, 7);
+        assert!(v.leak, "{}", v.summary);
+        for g in [
+            "host.slope-bytes-per-op",
+            "host.mann-kendall-p",
+            "host.leak",
+            "host.samples",
+        ] {
+            assert!(s.recorder.get(g).is_some(), "{g} missing");
+        }
+        assert_eq!(s.report.series["host.rss-bytes"].points.len(), 7);
+        let bad = s
+            .verdict(
+                Resource::new_borrow(w.rep()),
+                wit::Criteria {
+                    max_bytes_per_op: None,
+                    max_bytes_per_second: None,
+                    alpha: Some(1.5),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(bad, Err(WitProbeError::Invalid(_))));
+    }
 
     #[test]
     fn redis_pid_is_read_from_info() {
