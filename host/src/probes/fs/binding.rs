@@ -7,12 +7,13 @@ use wasmtime::component::Resource;
 use super::dump::{self, RecordSet};
 use super::load::{self, FsyncPolicy, IoLoadSpec, Stop};
 use super::ops::{self, Content, EntryKind};
-use super::{FsError, Root};
+use super::{FsError, MAX_OPEN_ROOTS, Root};
 use crate::bindings::fs as wit;
 use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
 use crate::metrics::{HistogramHandle, Unit};
 use crate::probes::ProbeError;
+use std::sync::atomic::Ordering;
 
 type Answer<T> = wasmtime::Result<Result<T, WitProbeError>>;
 
@@ -36,6 +37,22 @@ impl From<wit::Content> for Content {
 }
 
 impl HostState {
+    /// Counts a root the guest is about to hold; `invalid` past the bound.
+    fn fs_claim_root(&self) -> Result<(), ProbeError> {
+        let open = &self.probes.fs.open_roots;
+        if open.fetch_add(1, Ordering::Relaxed) >= MAX_OPEN_ROOTS {
+            open.fetch_sub(1, Ordering::Relaxed);
+            return Err(ProbeError::Invalid(format!(
+                "a scenario may hold at most {MAX_OPEN_ROOTS} open directories; drop the ones it no longer uses"
+            )));
+        }
+        Ok(())
+    }
+
+    fn fs_release_root(&self) {
+        self.probes.fs.open_roots.fetch_sub(1, Ordering::Relaxed);
+    }
+
     fn fs_root(&self, dir: &Resource<Root>) -> wasmtime::Result<Root> {
         Ok(self.table.get(dir)?.clone())
     }
@@ -113,11 +130,17 @@ impl wit::Host for HostState {}
 
 impl wit::HostDir for HostState {
     async fn scratch(&mut self) -> Answer<Resource<Root>> {
+        if let Err(e) = self.fs_claim_root() {
+            return Ok(Err(e.into()));
+        }
         let scratch = self.probes.fs.scratch.clone();
         let first = scratch.created().is_none();
         let root = match blocking(move || Root::scratch(&scratch)).await {
             Ok(r) => r,
-            Err(e) => return Ok(Err(e.into())),
+            Err(e) => {
+                self.fs_release_root();
+                return Ok(Err(e.into()));
+            }
         };
         if first && self.probes.fs.scratch.keep() {
             self.report.log(
@@ -136,9 +159,15 @@ impl wit::HostDir for HostState {
             Ok(g) => g.clone(),
             Err(denied) => return Ok(Err(ProbeError::from(denied).into())),
         };
+        if let Err(e) = self.fs_claim_root() {
+            return Ok(Err(e.into()));
+        }
         match blocking(move || Root::open(&grant.name, &grant.path, grant.mode)).await {
             Ok(root) => Ok(Ok(self.table.push(root)?)),
-            Err(e) => Ok(Err(e.into())),
+            Err(e) => {
+                self.fs_release_root();
+                Ok(Err(e.into()))
+            }
         }
     }
 
@@ -372,6 +401,7 @@ impl wit::HostDir for HostState {
 
     async fn drop(&mut self, dir: Resource<Root>) -> wasmtime::Result<()> {
         self.table.delete(dir)?;
+        self.fs_release_root();
         Ok(())
     }
 }
@@ -389,6 +419,7 @@ mod tests {
         caps.fs = FsCtx {
             scratch: Arc::new(super::super::Scratch::new("f", base, false)),
             policy: Policy::new("f", grants),
+            open_roots: Arc::default(),
         };
         HostState::new(64 << 20, caps)
     }
@@ -418,6 +449,18 @@ mod tests {
         assert!(!s.writable(Resource::new_borrow(ro.rep())).await.unwrap());
 
         let dir = s.scratch().await.unwrap().unwrap();
+        // Roots are bounded: 2 held, the rest up to the limit, then `invalid`.
+        let mut held = Vec::new();
+        for _ in 2..MAX_OPEN_ROOTS {
+            held.push(s.scratch().await.unwrap().unwrap());
+        }
+        assert!(matches!(
+            s.scratch().await.unwrap(),
+            Err(WitProbeError::Invalid(_))
+        ));
+        for r in held {
+            s.drop(r).await.unwrap();
+        }
         let h = s.recorder.histogram("w", Unit::Nanoseconds).unwrap();
         let hr = s.table.push(h).unwrap();
         for _ in 0..3 {

@@ -198,12 +198,19 @@ impl Drop for Scratch {
     }
 }
 
+/// Most roots a scenario may hold open at once: each holds a directory
+/// descriptor, and a guest opening roots in a loop must not exhaust the
+/// host's descriptors.
+pub const MAX_OPEN_ROOTS: usize = 256;
+
 /// Per-scenario filesystem state: the scratch directory and the policy that
 /// lists granted directories.
 #[derive(Debug, Clone)]
 pub struct FsCtx {
     pub scratch: Arc<Scratch>,
     pub policy: Policy,
+    /// Roots the guest holds now.
+    pub open_roots: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FsCtx {
@@ -212,6 +219,7 @@ impl FsCtx {
         Self {
             scratch: Arc::new(Scratch::new(scenario, &std::env::temp_dir(), keep_scratch)),
             policy,
+            open_roots: Arc::default(),
         }
     }
 }
