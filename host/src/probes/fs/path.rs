@@ -85,6 +85,10 @@ pub fn resolution_error(root: &str, path: &str, e: Errno) -> FsError {
             path: path.to_owned(),
             reason: "it goes through a symlink loop or a /proc magic link".into(),
         },
+        // Confinement relies on openat2; without it nothing is opened.
+        Errno::NOSYS => FsError::Invalid(format!(
+            "cannot open `{path}` in `{root}`: this kernel has no openat2 (Linux 5.6 or later is needed for confined file access)"
+        )),
         other => FsError::from_errno(root, path, "open", other),
     }
 }
