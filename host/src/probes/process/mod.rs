@@ -111,7 +111,6 @@ impl ProcessCtx {
     /// `work` yields the work directory (creating it) and is called only
     /// once the program is granted, so nothing is created or spawned for a
     /// denied command.
-    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &self,
         work: impl FnOnce() -> Result<PathBuf, ProbeError>,
