@@ -334,7 +334,10 @@ mod tests {
         assert!(check_capacity(&pids).is_ok());
         pids.insert(u32::MAX);
         let err = check_capacity(&pids).unwrap_err();
-        assert!(matches!(err, ProbeError::Invalid(ref m) if m.contains("limit is 64")), "{err}");
+        assert!(
+            matches!(err, ProbeError::Invalid(ref m) if m.contains("limit is 64")),
+            "{err}"
+        );
     }
 
     #[test]
