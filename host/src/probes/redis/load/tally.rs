@@ -49,7 +49,13 @@ impl OpTally {
 
     /// Counts `n` failures of `kind`, keeping the message as a sample.
     pub fn fail(&mut self, kind: &str, n: u64, message: impl FnOnce() -> String) {
-        let entry = self.errors.entry(kind.to_owned()).or_default();
+        // Looked up before inserting: no allocation on the common path.
+        if !self.errors.contains_key(kind) {
+            self.errors.insert(kind.to_owned(), ErrorTally::default());
+        }
+        let Some(entry) = self.errors.get_mut(kind) else {
+            return;
+        };
         entry.count += n;
         if entry.samples.len() < MAX_SAMPLES {
             let mut m = message();

@@ -113,7 +113,7 @@ async fn a_stall_shows_in_open_model_latency_not_in_service_time() {
     let handle = start(s, url.clone()).unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     let mut other = Client::connect(&url, Duration::from_secs(5)).await.unwrap();
-    let reply = other.request(&[b"DEBUG", b"SLEEP", b"0.2"]).await.unwrap();
+    let reply = other.request(&[b"DEBUG", b"SLEEP", b"0.5"]).await.unwrap();
     if let Reply::Error(_) = reply {
         // Redis 7 disables DEBUG unless configured: stall it from outside.
         let pid = server.pid().to_string();
@@ -125,7 +125,7 @@ async fn a_stall_shows_in_open_model_latency_not_in_service_time() {
             assert!(status.success());
         };
         signal("-STOP");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(500));
         signal("-CONT");
     }
     let out = handle.finish().await.unwrap();

@@ -95,17 +95,15 @@ impl Worker {
             if deadline.is_some_and(|d| now >= d) {
                 break;
             }
+            if self.gave_up {
+                // Everything left is counted at once, split by weight.
+                fail_by_weight(spec, tally, remaining);
+                break;
+            }
             let batch = remaining.min(batch_max) as usize;
             wbuf_ops.clear();
             for _ in 0..batch {
                 wbuf_ops.push(maker.pick());
-            }
-            if self.gave_up {
-                for &op in &wbuf_ops {
-                    tally.ops[op].fail("unreachable", 1, || unreachable_message(spec.timeout));
-                }
-                remaining -= batch as u64;
-                continue;
             }
             tally.started(now);
             let sent = self.send(maker, &wbuf_ops, tally, None, deadline).await;
@@ -155,11 +153,14 @@ impl Worker {
             } else {
                 &mut *tally
             };
-            ops[0] = maker.pick();
             if self.gave_up {
-                target.ops[ops[0]].fail("unreachable", 1, || unreachable_message(spec.timeout));
-                continue;
+                // Claim the rest of the schedule and count it at once.
+                let rest = run.tickets.swap(end_ticket, Ordering::Relaxed);
+                let left = end_ticket.saturating_sub(rest) + 1;
+                fail_by_weight(spec, target, left);
+                break;
             }
+            ops[0] = maker.pick();
             target.started(intended);
             self.send(maker, &ops, target, Some(intended), None).await;
             target.ended(Instant::now());
@@ -180,6 +181,7 @@ impl Worker {
         intended: Option<Instant>,
         deadline: Option<Instant>,
     ) -> bool {
+        let began = Instant::now();
         let mut refused = std::mem::take(&mut self.refused);
         refused.clear();
         let can_give_up = deadline.is_none();
@@ -187,16 +189,16 @@ impl Worker {
             Link::Own(slot) => {
                 let client = match slot {
                     Some(c) => c,
-                    None => match connect(&self.run, deadline).await {
+                    None => match connect(&self.run, deadline).await.map_err(|e| (e, began)) {
                         Ok(c) => {
                             if self.unreachable_since.take().is_some() {
                                 tally.reconnects += 1;
                             }
                             slot.insert(c)
                         }
-                        Err(e) => {
+                        Err((e, began)) => {
                             self.refused = refused;
-                            self.unreachable(ops, tally, &e, can_give_up);
+                            self.unreachable(ops, tally, &e, began, can_give_up);
                             return false;
                         }
                     },
@@ -292,8 +294,15 @@ impl Worker {
 
     /// Tallies `ops` as failed for lack of a connection; gives up for good
     /// once the server has been unreachable for the spec's timeout.
-    fn unreachable(&mut self, ops: &[usize], tally: &mut Tally, e: &RedisError, can_give_up: bool) {
-        let since = *self.unreachable_since.get_or_insert_with(Instant::now);
+    fn unreachable(
+        &mut self,
+        ops: &[usize],
+        tally: &mut Tally,
+        e: &RedisError,
+        tried_since: Instant,
+        can_give_up: bool,
+    ) {
+        let since = *self.unreachable_since.get_or_insert(tried_since);
         let kind = kind_of(e);
         for &op in ops {
             tally.ops[op].fail(kind, 1, || e.to_string());
@@ -325,6 +334,24 @@ async fn connect(run: &Run, deadline: Option<Instant>) -> Result<Client, RedisEr
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(RECONNECT_BACKOFF_MAX);
             }
+        }
+    }
+}
+
+/// Counts `n` unsent operations as `unreachable`, split over the mix by
+/// weight (the remainder goes to the first op).
+fn fail_by_weight(spec: &super::LoadSpec, tally: &mut Tally, n: u64) {
+    let total: u64 = spec.mix.iter().map(|m| u64::from(m.weight)).sum();
+    let mut left = n;
+    for (i, m) in spec.mix.iter().enumerate().rev() {
+        let share = if i == 0 {
+            left
+        } else {
+            n * u64::from(m.weight) / total
+        };
+        left -= share;
+        if share > 0 {
+            tally.ops[i].fail("unreachable", share, || unreachable_message(spec.timeout));
         }
     }
 }
