@@ -168,6 +168,7 @@ fn catalog_python_and_js_scenarios_run_against_redis() {
         "run",
         "cache-baseline-py",
         "session-store-js",
+        "items-api-js",
         "--redis",
         &redis.url(),
         "--param",
@@ -176,6 +177,8 @@ fn catalog_python_and_js_scenarios_run_against_redis() {
         "session-store-js:sessions=100",
         "--param",
         "session-store-js:ttl=2m",
+        "--param",
+        "items-api-js:items=100",
         "--json",
         json.to_str().unwrap(),
     ]);
@@ -189,6 +192,7 @@ fn catalog_python_and_js_scenarios_run_against_redis() {
             "session-store-js",
             &["session.write", "session.read", "session.touch"][..],
         ),
+        ("items-api-js", &["items.create", "items.get"][..]),
     ] {
         let s = scenario(&report, name);
         let status = s["status"].as_str().unwrap();
@@ -260,8 +264,13 @@ fn raw_imports(path: &Path) -> Vec<String> {
 
 #[test]
 fn inspect_lists_exactly_the_imports_of_each_catalog_component() {
-    let components = build_catalog(&["redis-latency", "cache-baseline-py", "session-store-js"]);
-    assert_eq!(components.len(), 3, "{components:?}");
+    let components = build_catalog(&[
+        "redis-latency",
+        "cache-baseline-py",
+        "session-store-js",
+        "items-api-js",
+    ]);
+    assert_eq!(components.len(), 4, "{components:?}");
     for (name, path) in components {
         let run = run_rigor(&["inspect", "--json", path.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{name}\n{}", run.describe());
@@ -290,7 +299,20 @@ fn inspect_lists_exactly_the_imports_of_each_catalog_component() {
             .filter_map(|n| n.strip_prefix("rigor:scenario/"))
             .collect();
         assert!(contract.contains("redis@0.1.0"), "{name}: {contract:?}");
-        assert!(!contract.contains("process@0.1.0"), "{name}: {contract:?}");
+        // Only the JavaScript scenario that starts a service imports the
+        // process and HTTP probes.
+        let starts_a_service = name == "items-api-js";
+        assert_eq!(
+            contract.contains("process@0.1.0"),
+            starts_a_service,
+            "{name}: {contract:?}"
+        );
+        assert_eq!(
+            contract.contains("http@0.1.0"),
+            starts_a_service,
+            "{name}: {contract:?}"
+        );
+        assert!(!contract.contains("fs@0.1.0"), "{name}: {contract:?}");
         let functions: Vec<&str> = out["imports"]
             .as_array()
             .unwrap()
@@ -306,7 +328,7 @@ fn inspect_lists_exactly_the_imports_of_each_catalog_component() {
             functions.contains(&"[static]connection.open"),
             "{name}: {functions:?}"
         );
-        if name == "session-store-js" {
+        if name.ends_with("-js") {
             // Built without WASI: it reaches the world only through probes.
             assert!(
                 listed.iter().all(|n| n.starts_with("rigor:scenario/")),
