@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use rigor::events::ProgressSink;
 use rigor::probes::children::ChildPids;
 use rigor::probes::process::{ChildProcess, CommandSpec, find_on_path, time_startup};
 
@@ -69,7 +70,7 @@ fn rigor(runtime: &tokio::runtime::Runtime, program: &Path, args: &[&str]) -> Re
     spec.args = args.iter().map(|a| (*a).to_owned()).collect();
     spec.inherit_env = true;
     let stats = runtime
-        .block_on(time_startup(spec, WARMUP, RUNS))
+        .block_on(time_startup(spec, WARMUP, RUNS, ProgressSink::detached()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if stats.failed_runs > 0 {
         bail!("{} runs of {} failed", stats.failed_runs, program.display());

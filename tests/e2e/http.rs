@@ -16,6 +16,7 @@ fn integration_suite_passes_against_the_live_service() {
             "workers=4",
             "rate=100.0",
             "open-duration-ms=500",
+            "p99-ms=2000",
         ],
     );
     assert_eq!(s["status"], "passed", "{s:#}\n{stderr}");
@@ -67,6 +68,7 @@ fixture-mode = { default = "healthy" }
 ready-timeout-ms = { default = 5000 }
 health-requests = { default = 50 }
 stop-grace-ms = { default = 3000 }
+health-p99-ms = { default = 100 }
 "#;
 
 /// A catalog whose `production-simulation` may run the service but reach

@@ -36,6 +36,11 @@ impl Scenario for ProductionSimulation {
         .param("ready-timeout-ms", "5000", "how long the service may take to become ready")
         .param("health-requests", "50", "timed GET /health requests after the smoke set")
         .param("stop-grace-ms", "3000", "how long SIGTERM gets before SIGKILL")
+        .param(
+            "health-p99-ms",
+            "100",
+            "threshold on the p99 of the timed GET /health requests",
+        )
     }
 
     fn run(params: &Params) -> Result<()> {
@@ -43,6 +48,7 @@ impl Scenario for ProductionSimulation {
         let ready_timeout = Duration::from_millis(params.get("ready-timeout-ms")?);
         let health_requests: u32 = params.get("health-requests")?;
         let grace = Duration::from_millis(params.get("stop-grace-ms")?);
+        let health_p99: u64 = params.get("health-p99-ms")?;
 
         let Some(service) = sut::start(&mode, ready_timeout)? else {
             return Ok(());
@@ -81,7 +87,7 @@ impl Scenario for ProductionSimulation {
             format!("{failures} of {health_requests} requests did not answer 200"),
         );
         if health_requests > 0 {
-            threshold("health", "p(99) < 100ms")?;
+            threshold("health", &format!("p(99) < {health_p99}ms"))?;
         }
 
         sut::stop(service, grace);

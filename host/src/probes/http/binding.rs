@@ -131,6 +131,7 @@ impl wit::Host for HostState {
             duration: (spec.duration_ns > 0).then(|| Duration::from_nanos(spec.duration_ns)),
             rate: spec.rate,
             timeout: prepared.timeout,
+            progress: self.probes.events.clone(),
         };
         if let Err(message) = plan.validate() {
             return Ok(Err(
@@ -143,7 +144,16 @@ impl wit::Host for HostState {
                 return Ok(Err(ProbeError::Invalid(format!("load metric: {e}")).into()));
             }
         };
+        let expected = match (plan.requests, plan.rate, plan.duration) {
+            (Some(n), _, _) => Some(n),
+            (None, Some(rate), Some(d)) => Some((rate * d.as_secs_f64()).ceil() as u64),
+            _ => None,
+        };
+        self.probes
+            .events
+            .phase(&format!("http load `{metric}`"), expected);
         let outcome = load::run(plan).await;
+        self.probes.events.finish();
         self.recorder.merge(histogram, &outcome.latency);
         let throughput = outcome.throughput();
         let error_rate = outcome.error_rate();

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::client::{Conn, HttpError};
+use crate::events::ProgressSink;
 use crate::metrics::Distribution;
 
 /// Most concurrent workers of one load.
@@ -32,6 +33,8 @@ pub struct LoadPlan {
     pub rate: Option<f64>,
     /// Limit of one exchange.
     pub timeout: Duration,
+    /// Advanced once per request sent, for the live progress display.
+    pub progress: ProgressSink,
 }
 
 impl LoadPlan {
@@ -183,7 +186,9 @@ async fn worker(
             let c = conn.as_mut().expect("connected just above");
             c.exchange(&plan.request, plan.head_only, 0).await
         };
-        match tokio::time::timeout(plan.timeout, exchange).await {
+        let result = tokio::time::timeout(plan.timeout, exchange).await;
+        plan.progress.advance(1);
+        match result {
             Ok(Ok((response, _))) => {
                 let ns = u64::try_from(begin.elapsed().as_nanos()).unwrap_or(u64::MAX);
                 out.latency.record(ns);
@@ -234,6 +239,7 @@ mod tests {
             duration: None,
             rate: None,
             timeout: Duration::from_secs(5),
+            progress: ProgressSink::detached(),
         }
     }
 

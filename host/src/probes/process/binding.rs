@@ -70,6 +70,14 @@ fn ready(r: Result<Ready, NotReady>) -> Result<wit::Ready, wit::NotReady> {
     }
 }
 
+/// The program's file name, for the progress display.
+fn program_name(spec: &CommandSpec) -> String {
+    spec.program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// The work directory: the scenario's scratch directory, created now if
 /// needed.
 fn work_dir(scratch: &crate::probes::fs::Scratch) -> Result<std::path::PathBuf, ProbeError> {
@@ -128,7 +136,13 @@ impl wit::Host for HostState {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
-        let stats = match startup::time_startup(spec, warmup, runs).await {
+        self.probes.events.phase(
+            &format!("time-startup `{}`", program_name(&spec)),
+            Some(u64::from(warmup) + u64::from(runs)),
+        );
+        let timed = startup::time_startup(spec, warmup, runs, self.probes.events.clone()).await;
+        self.probes.events.finish();
+        let stats = match timed {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };

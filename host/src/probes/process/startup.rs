@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::CommandSpec;
 use super::child::{ExitStatus, reap, wait_exited_no_reap};
+use crate::events::ProgressSink;
 use crate::probes::ProbeError;
 
 /// Most measured runs of one call.
@@ -155,6 +156,7 @@ pub async fn time_startup(
     spec: CommandSpec,
     warmup: u32,
     runs: u32,
+    progress: ProgressSink,
 ) -> Result<StartupStats, ProbeError> {
     if runs == 0 || runs > MAX_RUNS {
         return Err(ProbeError::Invalid(format!(
@@ -178,6 +180,7 @@ pub async fn time_startup(
                 return Err(ProbeError::Timeout("start-up timing was cancelled".into()));
             }
             run_once(&spec, &current, &cancel)?;
+            progress.advance(1);
         }
         let mut samples = Vec::with_capacity(runs as usize);
         let mut user = Vec::with_capacity(runs as usize);
@@ -188,6 +191,7 @@ pub async fn time_startup(
                 return Err(ProbeError::Timeout("start-up timing was cancelled".into()));
             }
             let run = run_once(&spec, &current, &cancel)?;
+            progress.advance(1);
             samples.push(u64::try_from(run.wall.as_nanos()).unwrap_or(u64::MAX));
             user.push(run.user);
             system.push(run.system);
@@ -226,12 +230,16 @@ mod tests {
     #[tokio::test]
     async fn times_true_and_counts_failures() {
         let truth = super::super::find_on_path("true").unwrap();
-        let s = time_startup(CommandSpec::new(truth), 2, 10).await.unwrap();
+        let s = time_startup(CommandSpec::new(truth), 2, 10, ProgressSink::detached())
+            .await
+            .unwrap();
         assert_eq!((s.runs, s.failed_runs, s.samples.len()), (10, 0, 10));
         assert!(s.min > 0 && s.min as f64 <= s.median && s.median <= s.max as f64);
         assert!(s.mean < 1e9, "{s:?}");
         let falsy = super::super::find_on_path("false").unwrap();
-        let s = time_startup(CommandSpec::new(falsy), 0, 3).await.unwrap();
+        let s = time_startup(CommandSpec::new(falsy), 0, 3, ProgressSink::detached())
+            .await
+            .unwrap();
         assert_eq!(s.failed_runs, 3);
         assert_eq!(s.last_failure, Some(ExitStatus::Code(1)));
     }
@@ -240,16 +248,21 @@ mod tests {
     async fn bad_counts_and_missing_programs_are_errors() {
         let spec = CommandSpec::new("/bin/true");
         assert!(matches!(
-            time_startup(spec.clone(), 0, 0).await,
+            time_startup(spec.clone(), 0, 0, ProgressSink::detached()).await,
             Err(ProbeError::Invalid(_))
         ));
         assert!(matches!(
-            time_startup(spec, 5000, 1).await,
+            time_startup(spec, 5000, 1, ProgressSink::detached()).await,
             Err(ProbeError::Invalid(_))
         ));
-        let err = time_startup(CommandSpec::new("/nonexistent/x"), 0, 1)
-            .await
-            .unwrap_err();
+        let err = time_startup(
+            CommandSpec::new("/nonexistent/x"),
+            0,
+            1,
+            ProgressSink::detached(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ProbeError::Io(m) if m.contains("/nonexistent/x")));
     }
 
@@ -260,7 +273,11 @@ mod tests {
         let spec = CommandSpec::new("/bin/sh")
             .arg("-c")
             .arg(format!("echo $$ > '{}'; exec sleep 30", pid_file.display()));
-        let r = tokio::time::timeout(Duration::from_millis(300), time_startup(spec, 0, 5)).await;
+        let r = tokio::time::timeout(
+            Duration::from_millis(300),
+            time_startup(spec, 0, 5, ProgressSink::detached()),
+        )
+        .await;
         assert!(r.is_err(), "the timing should still be running");
         let pid: u32 = std::fs::read_to_string(&pid_file)
             .unwrap()
