@@ -93,13 +93,15 @@ async fn closed_model_counts_are_exact_on_the_server() {
 #[tokio::test]
 async fn open_model_delivers_its_rate() {
     let (_server, url) = server();
-    let mut s = spec(4, Amount::Duration(Duration::from_secs(2)));
-    s.model = Model::Open { rate: 2000.0 };
+    // 4 s: a scheduling hiccup of a busy machine at the end of the run
+    // (tens of ms) stays well inside the 2 % allowed.
+    let mut s = spec(4, Amount::Duration(Duration::from_secs(4)));
+    s.model = Model::Open { rate: 1000.0 };
     let out = run(s, &url).await;
     assert_eq!(out.ok(), 4000, "every scheduled request was sent");
     let achieved = out.throughput();
     assert!(
-        (achieved - 2000.0).abs() / 2000.0 < 0.02,
+        (achieved - 1000.0).abs() / 1000.0 < 0.02,
         "achieved {achieved:.1} ops/s over {:?}",
         out.elapsed
     );
