@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Installs what rigor's builds and tests need on a fresh machine:
-# the wasm32-wasip2 Rust target (scenarios compile to it) and redis-server
-# (the managed default Redis target, and the real server the tests use).
+# Installs what rigor's builds, tests and catalog need on a fresh machine:
+# - the wasm32-wasip2 Rust target (scenarios compile to it);
+# - redis-server and redis-tools (the managed default Redis target, the real
+#   server of the tests, redis-benchmark for the bench);
+# - python3 with venv (the service under test, env-startup, componentize-py);
+# - nodejs and npm (`rigor build` installs componentize-js from npm);
+# - xmllint and chromium (the report tests validate JUnit and render HTML);
+# - fio and hyperfine (references of the benchmarks only).
+# Everything missing is installed with one apt-get run when running as root;
+# otherwise the script says what to install.
 set -euo pipefail
 
 if command -v rustup >/dev/null 2>&1; then
@@ -17,69 +24,36 @@ else
   fi
 fi
 
-if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing redis-server"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  else
-    echo "setup: redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install redis-server)," >&2
-    echo "       or run scenarios against your own server with: rigor run --redis redis://HOST:PORT" >&2
-    exit 1
-  fi
-fi
-
-# python3 with venv: the system under test of the process/http scenarios
-# (scenarios/sut/service.py) and env-startup's virtual environment.
+required=()
+optional=()
+command -v redis-server >/dev/null 2>&1 || required+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || required+=(redis-tools)
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 \
   || [ ! -x /usr/bin/python3 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing python3 and python3-venv"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-  else
-    echo "setup: python3 with venv is not installed (Debian/Ubuntu: sudo apt-get install python3 python3-venv)" >&2
-    exit 1
-  fi
+  required+=(python3 python3-venv)
 fi
-
-# Node.js and npm: `rigor build` installs componentize-js from npm to build
-# JavaScript scenarios (componentize-py comes from PyPI through python3's venv).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing nodejs and npm"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  else
-    echo "setup: Node.js and npm are not installed (Debian/Ubuntu: sudo apt-get install nodejs npm)" >&2
-    exit 1
-  fi
+  required+=(nodejs npm)
 fi
+command -v xmllint >/dev/null 2>&1 || required+=(libxml2-utils)
+command -v chromium >/dev/null 2>&1 || required+=(chromium)
+command -v fio >/dev/null 2>&1 || optional+=(fio)
+command -v hyperfine >/dev/null 2>&1 || optional+=(hyperfine)
 
-# The report tests: xmllint validates JUnit output against its XSD, headless
-# Chromium renders the HTML report.
-missing_report_tools=()
-command -v xmllint >/dev/null 2>&1 || missing_report_tools+=(libxml2-utils)
-command -v chromium >/dev/null 2>&1 || missing_report_tools+=(chromium)
-if [ ${#missing_report_tools[@]} -gt 0 ]; then
+wanted=("${required[@]}" "${optional[@]}")
+if [ ${#wanted[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing ${missing_report_tools[*]}"
+    echo "setup: installing ${wanted[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_report_tools[@]}" >/dev/null
-  else
-    echo "setup: ${missing_report_tools[*]} not installed (Debian/Ubuntu: sudo apt-get install ${missing_report_tools[*]})" >&2
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${wanted[@]}" >/dev/null; then
+      # The benchmark references are not worth failing for.
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${required[@]}" >/dev/null
+    fi
+  elif [ ${#required[@]} -gt 0 ]; then
+    echo "setup: missing ${required[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${required[*]})." >&2
+    echo "       Without redis-server, run Redis scenarios against your own server: rigor run --redis redis://HOST:PORT" >&2
     exit 1
-  fi
-fi
-
-# fio: the reference of the fs benchmark (`rigor-bench fs`); not needed by
-# the tests, so a machine without it only gets a note.
-if ! command -v fio >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing fio (for the fs benchmark)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
   else
-    echo "setup: fio is not installed; the fs benchmark needs it (Debian/Ubuntu: sudo apt-get install fio)" >&2
+    echo "setup: note: ${optional[*]} not installed; only the benchmarks use them" >&2
   fi
 fi
