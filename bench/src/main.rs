@@ -67,7 +67,8 @@ fn main() -> Result<()> {
 }
 
 fn redis_section() -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The runtime `rigor run` uses.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))

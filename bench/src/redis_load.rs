@@ -30,7 +30,7 @@ struct Case {
 
 pub fn run(engine: &Engine, component: &LoadedComponent, redis: &ManagedRedis) -> Result<()> {
     let url = RedisUrl::parse(&redis.url())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let rss_before = peak_rss_kib();
