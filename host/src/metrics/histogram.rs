@@ -38,6 +38,12 @@ impl Distribution {
         let _ = self.hist.record(value.max(1));
     }
 
+    /// Records `value` `count` times (a pipeline batch shares one latency).
+    #[inline]
+    pub fn record_n(&mut self, value: u64, count: u64) {
+        let _ = self.hist.record_n(value.max(1), count);
+    }
+
     pub fn len(&self) -> u64 {
         self.hist.len()
     }

@@ -205,3 +205,42 @@ async fn invalid_specs_are_refused_before_anything_is_sent() {
         Ok(_) => panic!("a zero-worker spec started"),
     }
 }
+
+#[tokio::test]
+async fn error_replies_are_counted_by_code_and_have_no_latency() {
+    let (_server, url) = server();
+    let mut c = Client::connect(&url, Duration::from_secs(5)).await.unwrap();
+    for k in ["load:0", "load:1", "load:2"] {
+        c.request(&[b"SET", k.as_bytes(), b"not a number"])
+            .await
+            .unwrap();
+    }
+    let mut s = spec(2, Amount::OpsPerWorker(40));
+    s.key_count = 3;
+    s.pipeline = 4;
+    s.mix = vec![
+        MixEntry {
+            name: "incr".into(),
+            op: Op::Incr,
+            weight: 1,
+        },
+        MixEntry {
+            name: "get".into(),
+            op: Op::Get,
+            weight: 1,
+        },
+    ];
+    let out = run(s, &url).await;
+    let (incr, get) = (&out.tally.ops[0], &out.tally.ops[1]);
+    assert_eq!(incr.ok, 0);
+    assert_eq!(incr.latency.len(), 0);
+    let errors = &incr.errors["server:ERR"];
+    assert_eq!(errors.count + get.ok, 80);
+    assert!(
+        errors.samples[0].contains("not an integer"),
+        "{:?}",
+        errors.samples
+    );
+    assert_eq!(get.latency.len(), get.ok);
+    assert!(get.ok > 0 && errors.count > 0);
+}

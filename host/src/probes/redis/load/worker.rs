@@ -213,9 +213,9 @@ impl Worker {
                                 maker.encode(op, out);
                             }
                         },
-                        |reply| {
-                            if let Reply::Error(m) = &reply {
-                                tally.ops[ops[i]].fail(&server_kind(m), 1, || m.clone());
+                        |error| {
+                            if let Some(m) = error {
+                                tally.ops[ops[i]].fail(&server_kind(m), 1, || m.to_owned());
                                 refused.push(true);
                             } else {
                                 tally.ops[ops[i]].ok += 1;
@@ -266,17 +266,26 @@ impl Worker {
                     }
                     None => service,
                 };
+                // Error replies were tallied as failures above; only served
+                // requests have a latency. A batch shares one latency, so
+                // runs of the same op are recorded at once.
+                let mut run: Option<(usize, u64)> = None;
                 for (&op, &was_refused) in ops.iter().zip(&refused) {
-                    // Error replies were tallied as failures above; only
-                    // served requests have a latency.
                     if was_refused {
                         continue;
                     }
-                    let o = &mut tally.ops[op];
-                    o.latency.record(latency);
-                    if let Some(s) = &mut o.service {
-                        s.record(service);
+                    match &mut run {
+                        Some((current, n)) if *current == op => *n += 1,
+                        _ => {
+                            if let Some((current, n)) = run.take() {
+                                record_batch(tally, current, n, latency, service);
+                            }
+                            run = Some((op, 1));
+                        }
                     }
+                }
+                if let Some((current, n)) = run {
+                    record_batch(tally, current, n, latency, service);
                 }
                 self.refused = refused;
                 true
@@ -335,6 +344,14 @@ async fn connect(run: &Run, deadline: Option<Instant>) -> Result<Client, RedisEr
                 backoff = (backoff * 2).min(RECONNECT_BACKOFF_MAX);
             }
         }
+    }
+}
+
+fn record_batch(tally: &mut Tally, op: usize, n: u64, latency: u64, service: u64) {
+    let o = &mut tally.ops[op];
+    o.latency.record_n(latency, n);
+    if let Some(s) = &mut o.service {
+        s.record_n(service, n);
     }
 }
 
