@@ -222,9 +222,9 @@ impl HostState {
             (Model::Open { rate }, Amount::Duration(d)) => Some((rate * d.as_secs_f64()) as u64),
             (Model::Closed, Amount::Duration(_)) => None,
         };
-        self.probes
-            .events
-            .phase(&format!("redis load `{prefix}`"), expected);
+        // Named after the metric prefix, so the runner's derived
+        // `<phase>.throughput` is the load's own gauge, not a second one.
+        self.probes.events.phase(&prefix, expected);
         let handle = load::start(native.clone(), url)
             .map_err(|e| ProbeError::Invalid(format!("redis target `{target}`: {e}")))?;
         let finish = handle_finish(handle, &self.probes.events, &mut self.report, &prefix);
