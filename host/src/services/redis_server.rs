@@ -535,6 +535,14 @@ mod tests {
         assert!(ping(server.port()));
         assert_eq!(server.url(), format!("redis://127.0.0.1:{}", server.port()));
         assert!(proc_exists(pid));
+        // The drain thread may still be reading the log when PING already
+        // answers.
+        let until = Instant::now() + Duration::from_secs(5);
+        while !server.output_tail().contains("Ready to accept connections")
+            && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert!(
             server.output_tail().contains("Ready to accept connections"),
             "{}",

@@ -265,7 +265,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ready.line.as_deref(), Some("listening on 4242"));
-        assert!(ready.after >= Duration::from_millis(200), "{ready:?}");
+        // The clock starts when spawn returns; on a busy machine the child
+        // may already have run a little by then.
+        assert!(ready.after >= Duration::from_millis(150), "{ready:?}");
         assert!(ready.after < Duration::from_secs(3), "{ready:?}");
     }
 
