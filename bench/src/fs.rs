@@ -29,11 +29,6 @@ const READ_SECONDS: u64 = 3;
 const ROUNDS: usize = 5;
 const SAMPLES: u32 = 5_000;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Runs fio with `args` in `dir` and returns its JSON job.
 fn fio(dir: &std::path::Path, args: &[&str]) -> Result<serde_json::Value> {
     settle();
@@ -151,21 +146,36 @@ pub fn run() -> Result<()> {
         fwps.push(w["iops"].as_f64().unwrap_or(f64::NAN));
         let _ = std::fs::remove_file(base.path().join("fio-sync"));
     }
-    row("1 KB write p50", median(w50), median(fw50), "µs");
-    row("1 KB write p99", median(w99), median(fw99), "µs");
+    row(
+        "1 KB write p50",
+        crate::median(w50),
+        crate::median(fw50),
+        "µs",
+    );
+    row(
+        "1 KB write p99",
+        crate::median(w99),
+        crate::median(fw99),
+        "µs",
+    );
     row(
         "fsync after 1 KB write p50",
-        median(s50),
-        median(fs50),
+        crate::median(s50),
+        crate::median(fs50),
         "µs",
     );
     row(
         "fsync after 1 KB write p99",
-        median(s99),
-        median(fs99),
+        crate::median(s99),
+        crate::median(fs99),
         "µs",
     );
-    row("1 KB write+fsync rate", median(wps), median(fwps), "ops/s");
+    row(
+        "1 KB write+fsync rate",
+        crate::median(wps),
+        crate::median(fwps),
+        "ops/s",
+    );
 
     // 2. 4 KB random reads, buffered. Cold: 8,192 reads (half the file's
     //    blocks, offsets drawn with repetition on both sides:
@@ -219,14 +229,14 @@ pub fn run() -> Result<()> {
     }
     row(
         "4 KB random read IOPS, cold",
-        median(rc),
-        median(fc),
+        crate::median(rc),
+        crate::median(fc),
         "IOPS",
     );
     row(
         "4 KB random read IOPS, cached",
-        median(rw),
-        median(fw),
+        crate::median(rw),
+        crate::median(fw),
         "IOPS",
     );
 

@@ -153,9 +153,9 @@ fn measure(
         language,
         size_bytes,
         cold_compile,
-        cache_load: median(loads),
-        warm_start: median(starts),
-        ns_per_call: median_f64(per_call),
+        cache_load: crate::median_duration(loads),
+        warm_start: crate::median_duration(starts),
+        ns_per_call: crate::median(per_call),
     })
 }
 
@@ -173,14 +173,4 @@ async fn run_calls(engine: &Engine, component: &LoadedComponent, calls: u64) -> 
         anyhow::bail!("the bench guest failed: {}", e.message);
     }
     Ok(elapsed)
-}
-
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values.get(values.len() / 2).copied().unwrap_or_default()
-}
-
-fn median_f64(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or_default()
 }

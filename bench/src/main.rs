@@ -102,7 +102,7 @@ fn redis_section() -> Result<()> {
     let mut reference_rounds: Vec<BTreeMap<String, Reference>> = Vec::new();
     for _ in 0..ROUNDS {
         rigor_rounds.push(runtime.block_on(rigor_latency(&engine, &component, &redis))?);
-        reference_rounds.push(redis_benchmark(redis.port())?);
+        reference_rounds.push(redis_benchmark(redis.port(), 1, REQUESTS, VALUE_SIZE, 1)?);
     }
     println!(
         "Single connection, {VALUE_SIZE} B values, {REQUESTS} requests per command, median of {ROUNDS} rounds"
@@ -160,15 +160,17 @@ fn redis_section() -> Result<()> {
     println!("Warm start, median of {WARM_STARTS}:");
     println!(
         "  load from the compiled-component cache: {:>8.3} ms",
-        median_duration(&loads).as_secs_f64() * 1e3
+        median_duration(loads.iter().copied()).as_secs_f64() * 1e3
     );
     println!(
         "  instantiate + call an empty run:        {:>8.3} ms",
-        median_duration(&starts).as_secs_f64() * 1e3
+        median_duration(starts.iter().copied()).as_secs_f64() * 1e3
     );
     println!(
         "  cached load + instantiate + run:        {:>8.3} ms",
-        (median_duration(&loads) + median_duration(&starts)).as_secs_f64() * 1e3
+        (median_duration(loads.iter().copied()) + median_duration(starts.iter().copied()))
+            .as_secs_f64()
+            * 1e3
     );
     println!();
 
@@ -245,23 +247,26 @@ async fn rigor_latency(
     Ok(out)
 }
 
-struct Reference {
-    rps: f64,
+/// One row of `redis-benchmark --csv`.
+pub(crate) struct Reference {
+    pub(crate) rps: f64,
     avg_ms: f64,
     p50_ms: f64,
 }
 
-fn redis_benchmark(port: u16) -> Result<BTreeMap<String, Reference>> {
+/// Runs `redis-benchmark -t set,get --csv` with `clients`, `requests`,
+/// value `size` and `pipeline` depth; rows by command.
+pub(crate) fn redis_benchmark(
+    port: u16,
+    clients: u32,
+    requests: u64,
+    size: usize,
+    pipeline: u32,
+) -> Result<BTreeMap<String, Reference>> {
     let out = Command::new("redis-benchmark")
-        .args([
-            "-p",
-            &port.to_string(),
-            "-c",
-            "1",
-            "-n",
-            &REQUESTS.to_string(),
-        ])
-        .args(["-d", &VALUE_SIZE.to_string(), "-t", "set,get", "--csv"])
+        .args(["-p", &port.to_string(), "-c", &clients.to_string()])
+        .args(["-n", &requests.to_string(), "-d", &size.to_string()])
+        .args(["-P", &pipeline.to_string(), "-t", "set,get", "--csv"])
         .output()
         .context("running redis-benchmark (apt-get install redis-tools)")?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -289,16 +294,18 @@ fn redis_benchmark(port: u16) -> Result<BTreeMap<String, Reference>> {
     Ok(rows)
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
+/// The median (upper middle for an even count); 0 for no values. Every
+/// section quotes these.
+pub(crate) fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.into_iter().collect();
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-fn median_duration(values: &[Duration]) -> Duration {
-    let mut v = values.to_vec();
+pub(crate) fn median_duration(values: impl IntoIterator<Item = Duration>) -> Duration {
+    let mut v: Vec<Duration> = values.into_iter().collect();
     v.sort();
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
 fn redis_version() -> String {

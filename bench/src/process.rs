@@ -26,11 +26,6 @@ const RUNS: u32 = 50;
 const ROUNDS: usize = 5;
 const SPAWNS: usize = 200;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// hyperfine's mean and median in milliseconds.
 fn hyperfine(line: &str) -> Result<(f64, f64)> {
     let dir = tempfile::tempdir()?;
@@ -148,7 +143,7 @@ pub fn run() -> Result<()> {
             hmed.push(h.1);
         }
         let best = |v: Vec<f64>| v.into_iter().fold(f64::INFINITY, f64::min);
-        let (rm, rmed, hm, hmed) = (median(rm), best(rmed), median(hm), best(hmed));
+        let (rm, rmed, hm, hmed) = (crate::median(rm), best(rmed), crate::median(hm), best(hmed));
         println!(
             "{label:<24} {rm:>9.3} ms {hm:>9.3} ms {:>7.3}   {rmed:>9.3} ms {hmed:>9.3} ms {:>7.3}",
             rm / hm,
@@ -175,7 +170,7 @@ pub fn run() -> Result<()> {
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     println!(
         "\nservice-style spawn of `true` (fork + PDEATHSIG hook, pipes, drain and exit-watch threads), to exit: mean {mean:.3} ms, median {:.3} ms over {SPAWNS}",
-        median(times)
+        crate::median(times)
     );
     Ok(())
 }

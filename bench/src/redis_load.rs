@@ -4,10 +4,9 @@
 //! the host-native one, and the process's peak RSS.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use rigor::engine::{Engine, LoadedComponent};
 use rigor::metrics::MetricData;
 use rigor::probes::redis::RedisUrl;
@@ -81,13 +80,22 @@ pub fn run(engine: &Engine, component: &LoadedComponent, redis: &ManagedRedis) -
                 }
                 ours.entry(name).or_default().push(outcome.throughput());
             }
-            let reference = redis_benchmark(redis.port(), case)?;
+            let reference = crate::redis_benchmark(
+                redis.port(),
+                CONNECTIONS,
+                REQUESTS,
+                case.size,
+                case.pipeline,
+            )?;
             for name in ["SET", "GET"] {
-                theirs.entry(name).or_default().push(reference[name]);
+                theirs.entry(name).or_default().push(reference[name].rps);
             }
         }
         for name in ["SET", "GET"] {
-            let (a, b) = (median(&ours[name]), median(&theirs[name]));
+            let (a, b) = (
+                crate::median(ours[name].iter().copied()),
+                crate::median(theirs[name].iter().copied()),
+            );
             let label = format!(
                 "{name} {} B, -P {}{}",
                 case.size,
@@ -133,7 +141,7 @@ pub fn run(engine: &Engine, component: &LoadedComponent, redis: &ManagedRedis) -
         let outcome = runtime.block_on(async { load::start(spec, url.clone())?.finish().await })?;
         native.push(outcome.throughput());
     }
-    let (g, n) = (median(&guest), median(&native));
+    let (g, n) = (crate::median(guest), crate::median(native));
     println!(
         "one connection, {LOOP_REQUESTS} GETs of 100 B: guest-driven loop {g:.0} ops/s, host-native load {n:.0} ops/s, ratio {:.3}",
         g / n
@@ -192,34 +200,6 @@ async fn guest_loop(
         Some(MetricData::Gauge(ns)) => Ok(LOOP_REQUESTS as f64 / (ns / 1e9)),
         _ => bail!("the guest did not report its loop time"),
     }
-}
-
-/// ops/s per command from `redis-benchmark --csv`.
-fn redis_benchmark(port: u16, case: &Case) -> Result<BTreeMap<String, f64>> {
-    let out = Command::new("redis-benchmark")
-        .args(["-p", &port.to_string(), "-c", &CONNECTIONS.to_string()])
-        .args(["-n", &REQUESTS.to_string(), "-d", &case.size.to_string()])
-        .args(["-P", &case.pipeline.to_string(), "-t", "set,get", "--csv"])
-        .output()
-        .context("running redis-benchmark (apt-get install redis-tools)")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut rows = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let cells: Vec<&str> = line.split(',').map(|c| c.trim_matches('"')).collect();
-        if cells.len() >= 2 {
-            rows.insert(cells[0].to_owned(), cells[1].parse()?);
-        }
-    }
-    if !rows.contains_key("SET") || !rows.contains_key("GET") {
-        bail!("unexpected redis-benchmark output:\n{text}");
-    }
-    Ok(rows)
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// VmHWM: the peak resident set of this process so far, KiB.

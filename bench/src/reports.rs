@@ -20,37 +20,24 @@ use rigor::thresholds::{AbortWatch, parse};
 const ROUNDS: usize = 5;
 const CALLS: u64 = 10_000_000;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Median over `ROUNDS` of the nanoseconds per call of `f` run `calls` times.
 fn ns_per_call(calls: u64, mut f: impl FnMut()) -> f64 {
-    median(
-        (0..ROUNDS)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..calls {
-                    f();
-                }
-                t.elapsed().as_nanos() as f64 / calls as f64
-            })
-            .collect(),
-    )
+    crate::median((0..ROUNDS).map(|_| {
+        let t = Instant::now();
+        for _ in 0..calls {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / calls as f64
+    }))
 }
 
 fn ms(f: impl Fn() -> String) -> (f64, usize) {
     let mut len = 0;
-    let t = median(
-        (0..ROUNDS)
-            .map(|_| {
-                let t = Instant::now();
-                len = black_box(f()).len();
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect(),
-    );
+    let t = crate::median((0..ROUNDS).map(|_| {
+        let t = Instant::now();
+        len = black_box(f()).len();
+        t.elapsed().as_secs_f64() * 1e3
+    }));
     (t, len)
 }
 

@@ -4,6 +4,8 @@
 //! that mocked tests miss becomes a critical finding with the exit code and
 //! the stderr tail, and the scenario fails.
 
+// The service-start code both service scenarios share.
+#[path = "../../sut/guest.rs"]
 mod sut;
 
 use std::time::Duration;

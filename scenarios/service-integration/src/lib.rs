@@ -4,6 +4,8 @@
 //! native loads, a shell client's output is validated, and error responses
 //! are checked.
 
+// The service-start code both service scenarios share.
+#[path = "../../sut/guest.rs"]
 mod sut;
 
 use std::time::Duration;
