@@ -93,3 +93,49 @@ fn without_redis_server_redis_scenarios_are_skipped_with_instructions() {
     assert!(reason.contains("--redis redis://"), "{reason}");
     assert_eq!(report["summary"]["skipped"], 1);
 }
+
+/// A `dump.rdb` in `$TMPDIR` (planted by another local user, or left by an
+/// earlier run) is never loaded by the throwaway server, and the server's
+/// private folder is gone after the run.
+#[test]
+fn a_dump_planted_in_tmpdir_is_not_loaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A real dump holding `rigor:planted`, made by a real server.
+    let maker = rigor_tests::ManagedRedis::start().unwrap();
+    assert_eq!(
+        rigor_tests::redis_cli(maker.port(), &["SET", "rigor:planted", "1"]),
+        "OK"
+    );
+    assert_eq!(rigor_tests::redis_cli(maker.port(), &["SAVE"]), "OK");
+    let dump = maker.data_dir().unwrap().join("dump.rdb");
+    std::fs::copy(&dump, tmp.path().join("dump.rdb")).unwrap();
+    drop(maker);
+
+    let json = tmp.path().join("report.json");
+    let out = rigor()
+        .env("TMPDIR", tmp.path())
+        .args([
+            "run",
+            "--catalog",
+            "tests/fixtures/catalogs/hostile.toml",
+            "planted-key",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let report = read_json(&json);
+    let s = scenario(&report, "planted-key");
+    assert_eq!(
+        s["status"],
+        "passed",
+        "{s:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("rigor-redis-"))
+        .collect();
+    assert!(left.is_empty(), "server folders left behind: {left:?}");
+}

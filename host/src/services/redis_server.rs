@@ -1,6 +1,12 @@
 //! A throwaway `redis-server` for one run: started on a free loopback port with
 //! persistence off, checked with a real PING, and always stopped and reaped.
 //!
+//! Throwaway means nothing is read from before the run and nothing is left
+//! after it: the server's working directory and `--dir` are a private folder
+//! made for it (mode 0700, a fresh random name), so a `dump.rdb` that a
+//! scenario saved or another local user planted in `$TMPDIR` is never loaded;
+//! the folder is removed once the server is reaped.
+//!
 //! Process handling is synchronous (`std::process`) so that `Drop` can stop the
 //! server without an async runtime. Two mechanisms keep a server from outliving
 //! the host: `Drop` sends SIGTERM (then SIGKILL) to the server's own process
@@ -91,6 +97,8 @@ pub struct ManagedRedis {
     port: u16,
     output: Arc<Mutex<OutputTail>>,
     keeper: Option<Keeper>,
+    /// The server's private `--dir`; removed after the server is reaped.
+    data_dir: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for ManagedRedis {
@@ -192,14 +200,20 @@ impl ManagedRedis {
         port: u16,
         ready_timeout: Duration,
     ) -> Result<ManagedRedis, ManagedRedisError> {
+        let data_dir = private_data_dir().map_err(|source| ManagedRedisError::Spawn {
+            program: program.to_owned(),
+            source,
+        })?;
         let output = Arc::new(Mutex::new(OutputTail::default()));
-        let (child, keeper) = spawn_via_keeper(program, port, Arc::clone(&output))?;
+        let (child, keeper) =
+            spawn_via_keeper(program, port, data_dir.path(), Arc::clone(&output))?;
         let mut server = ManagedRedis {
             pid: child.id(),
             child,
             port,
             output,
             keeper: Some(keeper),
+            data_dir: Some(data_dir),
         };
         // On any error `server` is dropped here, which stops and reaps the child.
         server.wait_ready(program, ready_timeout)?;
@@ -261,6 +275,11 @@ impl ManagedRedis {
         self.pid
     }
 
+    /// The server's private working directory (`--dir`), removed on stop.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_ref().map(tempfile::TempDir::path)
+    }
+
     /// The last [`OUTPUT_TAIL_BYTES`] of the server's stdout and stderr.
     pub fn output_tail(&self) -> String {
         lock(&self.output).text()
@@ -298,7 +317,22 @@ impl Drop for ManagedRedis {
             drop(keeper.release);
             let _ = keeper.thread.join();
         }
+        // Only now that the server is reaped: nothing can write into it any more.
+        if let Some(dir) = self.data_dir.take() {
+            let _ = dir.close();
+        }
     }
+}
+
+/// A fresh directory only this user can enter, for the server's working
+/// directory and `--dir`. The mode is set at creation, not after, so there is
+/// no moment when another user could open it.
+fn private_data_dir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("rigor-redis-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
 }
 
 fn signal(group: Option<libc::pid_t>, sig: libc::c_int) {
@@ -315,6 +349,7 @@ fn signal(group: Option<libc::pid_t>, sig: libc::c_int) {
 fn spawn_via_keeper(
     program: &Path,
     port: u16,
+    data_dir: &Path,
     output: Arc<Mutex<OutputTail>>,
 ) -> Result<(Child, Keeper), ManagedRedisError> {
     let spawn_error = |source| ManagedRedisError::Spawn {
@@ -324,10 +359,11 @@ fn spawn_via_keeper(
     let (result_tx, result_rx) = mpsc::channel();
     let (release, release_rx) = mpsc::channel::<()>();
     let owned_program = program.to_path_buf();
+    let owned_dir = data_dir.to_path_buf();
     let thread = thread::Builder::new()
         .name(format!("redis-keeper-{port}"))
         .spawn(move || {
-            let spawned = spawn_server(&owned_program, port);
+            let spawned = spawn_server(&owned_program, port, &owned_dir);
             let ok = spawned.is_ok();
             // If nobody receives, this thread exits and PDEATHSIG stops the server.
             if result_tx.send(spawned).is_ok() && ok {
@@ -365,7 +401,11 @@ fn spawn_via_keeper(
     Ok((child, keeper))
 }
 
-fn spawn_server(program: &Path, port: u16) -> std::io::Result<(Child, std::io::PipeReader)> {
+fn spawn_server(
+    program: &Path,
+    port: u16,
+    data_dir: &Path,
+) -> std::io::Result<(Child, std::io::PipeReader)> {
     // One pipe for stdout and stderr keeps their lines in order.
     let (reader, writer) = std::io::pipe()?;
     let mut command = Command::new(program);
@@ -376,9 +416,11 @@ fn spawn_server(program: &Path, port: u16) -> std::io::Result<(Child, std::io::P
         .args(["--appendonly", "no"])
         .args(["--protected-mode", "no"])
         .args(["--daemonize", "no"])
-        // Nothing should be written, but if SAVE is ever issued the dump goes
-        // to the temp dir rather than the user's working directory.
-        .current_dir(std::env::temp_dir())
+        // Persistence is off, but a dump that is loaded at start or written by
+        // SAVE lives only in this run's private folder (see the module docs).
+        .arg("--dir")
+        .arg(data_dir)
+        .current_dir(data_dir)
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)
         .stderr(writer)
@@ -623,6 +665,40 @@ mod tests {
             Err(other) => panic!("expected ExitedEarly, got {other}"),
             Ok(_) => panic!("expected ExitedEarly, got a server"),
         }
+    }
+
+    /// Sends one inline command and returns the first line of the reply.
+    fn inline(port: u16, command: &str) -> String {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 1];
+        while s.read_exact(&mut byte).is_ok() && byte[0] != b'\n' {
+            reply.push(byte[0]);
+        }
+        String::from_utf8_lossy(&reply).trim_end().to_owned()
+    }
+
+    #[test]
+    fn data_lives_in_a_private_folder_that_goes_with_the_server() {
+        let first = ManagedRedis::start().unwrap();
+        let dir = first.data_dir().unwrap().to_owned();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+        assert_eq!(inline(first.port(), "CONFIG GET dir"), "*2");
+        assert_eq!(inline(first.port(), "SET rigor:left-behind 1"), "+OK");
+        assert_eq!(inline(first.port(), "SAVE"), "+OK");
+        assert!(dir.join("dump.rdb").is_file(), "SAVE wrote elsewhere");
+        drop(first);
+        assert!(!dir.exists(), "{} outlived its server", dir.display());
+
+        // The next server starts empty: the first one's dump went with it.
+        let second = ManagedRedis::start().unwrap();
+        assert_ne!(second.data_dir().unwrap(), dir);
+        assert_eq!(inline(second.port(), "DBSIZE"), ":0");
+        assert_eq!(inline(second.port(), "GET rigor:left-behind"), "$-1");
     }
 
     #[test]
