@@ -50,6 +50,8 @@ pub enum EngineError {
     Compile { path: PathBuf, message: String },
     #[error("`{path}` does not target this host's scenario world: {reason}")]
     WrongWorld { path: PathBuf, reason: String },
+    #[error("the compiled-component cache `{}` is not safe to use: {reason}", dir.display())]
+    UnsafeCache { dir: PathBuf, reason: String },
     #[error("cannot configure the WebAssembly engine: {0}")]
     Config(String),
 }

@@ -108,6 +108,9 @@ pub struct ComponentInfo {
 pub enum CacheOutcome {
     Hit,
     Miss,
+    /// An entry was there but failed verification (not what its name
+    /// claims, or damaged): it was recompiled and replaced.
+    Rejected,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
