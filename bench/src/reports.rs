@@ -84,6 +84,8 @@ fn big_report() -> RunReport {
                     name,
                     kind: "histogram".into(),
                     unit: Unit::Nanoseconds,
+                    direction: None,
+                    significance_level: None,
                     summary: Some(d.summary()),
                     value: None,
                     histogram: Some(d.to_base64()),

@@ -243,6 +243,7 @@ pub async fn execute(
                 name: p.plan.name.clone(),
                 source,
                 status,
+                started_at: Some(crate::report::model::started_ago(outcome.duration)),
                 duration_ms: outcome.duration.as_secs_f64() * 1e3,
                 params: params_map,
                 component: Some(p.component.info.clone()),

@@ -1,10 +1,11 @@
 //! `rigor compare BASE.json NEW.json`: per metric the change from a baseline
-//! report, regressions beyond a tolerance flagged. Exit 0 when nothing
+//! report, judged by the metric's direction; scenarios, checks and
+//! thresholds that started failing; what is new or gone. Exit 0 when nothing
 //! regressed, 1 when something did, 2 when a report cannot be read.
 
 use std::path::{Path, PathBuf};
 
-use rigor::report::compare::{compare, parse_tolerance, render, render_markdown};
+use rigor::report::compare::{Tolerances, compare, parse_percentage, render, render_markdown};
 use rigor::report::model::{RunReport, SCHEMA};
 use rigor::report::write_atomically;
 
@@ -16,10 +17,15 @@ pub struct CompareArgs {
     base: PathBuf,
     /// The JSON report to judge.
     new: PathBuf,
-    /// Largest change in the bad direction that is not a regression
-    /// (latency, memory and error rates up; throughput down).
+    /// Largest relative change in a metric's bad direction that is not a
+    /// regression (latency and memory up, throughput down).
     #[arg(long, value_name = "PERCENT", default_value = "10%")]
     tolerance: String,
+    /// Largest rise of an error rate, in percentage points, that is not a
+    /// regression: 0% to 5% regresses, 0% to 0.05% does not. Failure
+    /// counts regress on any increase.
+    #[arg(long, value_name = "PERCENT", default_value = "0.1%")]
+    error_tolerance: String,
     /// Also write the comparison as Markdown to FILE. It is appended to
     /// $GITHUB_STEP_SUMMARY when that is set.
     #[arg(long, value_name = "FILE")]
@@ -46,12 +52,16 @@ fn read(path: &Path) -> Result<RunReport, CliError> {
 }
 
 pub fn execute(args: CompareArgs) -> Result<u8, CliError> {
-    let tolerance = parse_tolerance(&args.tolerance).map_err(CliError::Invalid)?;
+    let tolerances = Tolerances {
+        relative: parse_percentage("--tolerance", &args.tolerance).map_err(CliError::Invalid)?,
+        error: parse_percentage("--error-tolerance", &args.error_tolerance)
+            .map_err(CliError::Invalid)?,
+    };
     let base = read(&args.base)?;
     let new = read(&args.new)?;
-    let comparison = compare(&base, &new, tolerance);
-    print!("{}", render(&comparison, tolerance));
-    let markdown = render_markdown(&comparison, tolerance);
+    let comparison = compare(&base, &new, tolerances);
+    print!("{}", render(&comparison));
+    let markdown = render_markdown(&comparison);
     if let Some(path) = &args.markdown {
         write_atomically(path, &markdown).map_err(|e| {
             CliError::Failed(format!(

@@ -2,11 +2,13 @@
 //! registry the probes and the guest record into.
 
 mod binding;
+mod direction;
 mod histogram;
 mod recorder;
 mod summary;
 mod unit;
 
+pub use direction::Direction;
 pub use histogram::{Distribution, SIGNIFICANT_DIGITS};
 pub use recorder::{
     HistogramHandle, MAX_METRICS, MAX_NAME_LEN, Metric, MetricData, MetricError, Recorder,

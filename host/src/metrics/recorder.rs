@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::{Distribution, Unit};
+use super::{Direction, Distribution, Unit};
 
 /// Most metrics one scenario may create: bounds host memory against a guest
 /// that invents names in a loop.
@@ -36,6 +36,12 @@ pub struct Metric {
     pub name: String,
     pub unit: Unit,
     pub data: MetricData,
+    /// Which way is better, for `rigor compare`: the unit's default until
+    /// the code that records the metric says otherwise.
+    pub direction: Direction,
+    /// Set on a p-value: the significance level it is judged against (a
+    /// fall below it is a regression).
+    pub significance_level: Option<f64>,
     /// When the metric was created and last updated: `rate/s` divides the
     /// count by this span.
     pub created: Instant,
@@ -117,6 +123,8 @@ impl Recorder {
             name: name.to_owned(),
             unit,
             data: make(),
+            direction: Direction::default_for(unit),
+            significance_level: None,
             created: now,
             updated: now,
         });
@@ -183,6 +191,24 @@ impl Recorder {
         Ok(())
     }
 
+    /// Declares which way the metric `name` is better; nothing happens when
+    /// no metric has that name (a probe sets it right after recording).
+    pub fn set_direction(&mut self, name: &str, direction: Direction) {
+        if let Some(&i) = self.by_name.get(name) {
+            self.metrics[i].direction = direction;
+        }
+    }
+
+    /// Declares the metric `name` a p-value tested at `level` (e.g. 0.05):
+    /// higher is better, and `rigor compare` judges it by whether it crossed
+    /// `level`, since its relative change means nothing.
+    pub fn set_significance_level(&mut self, name: &str, level: f64) {
+        if let Some(&i) = self.by_name.get(name) {
+            self.metrics[i].direction = Direction::HigherIsBetter;
+            self.metrics[i].significance_level = Some(level);
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Metric> {
         self.by_name.get(name).map(|&i| &self.metrics[i])
     }
@@ -232,6 +258,29 @@ mod tests {
         }
         assert_eq!(r.counter_add("one-more", 1), Err(MetricError::TooMany));
         assert!(r.counter_add("c0", 1).is_ok());
+    }
+
+    #[test]
+    fn directions_default_from_the_unit_and_can_be_declared() {
+        let mut r = Recorder::new();
+        r.gauge("tput", 1.0, Unit::OpsPerSecond).unwrap();
+        r.gauge("p", 0.2, Unit::Ratio).unwrap();
+        r.gauge("r2", 0.9, Unit::Ratio).unwrap();
+        r.counter_add("sent", 1).unwrap();
+        assert_eq!(r.get("tput").unwrap().direction, Direction::HigherIsBetter);
+        assert_eq!(r.get("sent").unwrap().direction, Direction::Informational);
+        r.set_significance_level("p", 0.05);
+        r.set_direction("r2", Direction::Informational);
+        r.set_direction("nothing-by-that-name", Direction::LowerIsBetter);
+        let p = r.get("p").unwrap();
+        assert_eq!(
+            (p.direction, p.significance_level),
+            (Direction::HigherIsBetter, Some(0.05))
+        );
+        assert_eq!(r.get("r2").unwrap().direction, Direction::Informational);
+        // Recording again keeps what was declared.
+        r.gauge("r2", 0.8, Unit::Ratio).unwrap();
+        assert_eq!(r.get("r2").unwrap().direction, Direction::Informational);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::metrics::{MetricData, Recorder, Unit};
+use crate::metrics::{Direction, MetricData, Recorder, Unit};
 use crate::thresholds::{Expression, Observed};
 
 use super::model::{
@@ -288,6 +288,8 @@ pub fn metric_reports(recorder: &Recorder) -> Vec<MetricReport> {
                 name: m.name.clone(),
                 kind: "histogram".into(),
                 unit: m.unit,
+                direction: Some(m.direction),
+                significance_level: m.significance_level,
                 summary: Some(d.summary()),
                 value: None,
                 histogram: Some(d.to_base64()),
@@ -297,6 +299,8 @@ pub fn metric_reports(recorder: &Recorder) -> Vec<MetricReport> {
                 name: m.name.clone(),
                 kind: "gauge".into(),
                 unit: m.unit,
+                direction: Some(m.direction),
+                significance_level: m.significance_level,
                 summary: None,
                 value: Some(*v),
                 histogram: None,
@@ -306,6 +310,8 @@ pub fn metric_reports(recorder: &Recorder) -> Vec<MetricReport> {
                 name: m.name.clone(),
                 kind: "counter".into(),
                 unit: m.unit,
+                direction: Some(m.direction),
+                significance_level: m.significance_level,
                 summary: None,
                 value: Some(*c as f64),
                 histogram: None,
@@ -328,6 +334,8 @@ pub fn attach_series(metrics: &mut Vec<MetricReport>, series: &BTreeMap<String, 
                 name: name.clone(),
                 kind: "gauge".into(),
                 unit: s.unit.unwrap_or(Unit::None),
+                direction: Some(Direction::default_for(s.unit.unwrap_or(Unit::None))),
+                significance_level: None,
                 summary: None,
                 value: s.points.last().map(|p| p[1]),
                 histogram: None,
@@ -366,6 +374,8 @@ pub fn throughput_metrics(
             name,
             kind: "gauge".into(),
             unit: Unit::OpsPerSecond,
+            direction: Some(Direction::HigherIsBetter),
+            significance_level: None,
             summary: None,
             value: Some(mean),
             histogram: None,

@@ -3,10 +3,11 @@
 //! `docs/report-schema.md`); add fields, never rename them within v1.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Summary, Unit};
+use crate::metrics::{Direction, Summary, Unit};
 
 /// Schema identifier written into every JSON report.
 pub const SCHEMA: &str = "rigor.report/v1";
@@ -74,6 +75,11 @@ pub struct ScenarioReport {
     /// The component file that ran.
     pub source: String,
     pub status: Status,
+    /// When the scenario started (RFC 3339, UTC, milliseconds); with
+    /// `duration_ms` it places the scenario in time. Absent in reports
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
     pub duration_ms: f64,
     pub params: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +125,15 @@ pub struct MetricReport {
     /// `histogram`, `gauge` or `counter`.
     pub kind: String,
     pub unit: Unit,
+    /// Which way is better, as the host that recorded the metric declared
+    /// it (`rigor compare` judges by it). Always written; absent only in
+    /// reports from before it existed, read then as the unit's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// A p-value's significance level: `rigor compare` calls a fall below
+    /// it a regression and a rise to it or above an improvement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub significance_level: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
     /// Gauge value or counter total.
@@ -300,6 +315,7 @@ impl ScenarioReport {
             name: name.to_owned(),
             source: source.to_owned(),
             status: Status::Skipped,
+            started_at: Some(timestamp(SystemTime::now())),
             duration_ms: 0.0,
             params,
             component: None,
@@ -318,4 +334,25 @@ impl ScenarioReport {
     pub fn metric(&self, name: &str) -> Option<&MetricReport> {
         self.metrics.iter().find(|m| m.name == name)
     }
+}
+
+impl MetricReport {
+    /// The declared direction, or the unit's default when the report
+    /// predates directions.
+    pub fn direction(&self) -> Direction {
+        self.direction
+            .unwrap_or_else(|| Direction::default_for(self.unit))
+    }
+}
+
+/// A report timestamp: RFC 3339, UTC, milliseconds.
+pub fn timestamp(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// When something that took `elapsed` and has just ended started (a
+/// scenario's `started_at` from its duration).
+pub fn started_ago(elapsed: Duration) -> String {
+    let now = SystemTime::now();
+    timestamp(now.checked_sub(elapsed).unwrap_or(now))
 }

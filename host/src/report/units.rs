@@ -3,9 +3,13 @@
 use crate::metrics::Unit;
 
 /// Formats a duration given in nanoseconds with three significant digits.
+/// A negative value (a difference) is scaled by its magnitude.
 pub fn duration_ns(ns: f64) -> String {
     if !ns.is_finite() {
         return "-".into();
+    }
+    if ns < 0.0 {
+        return format!("-{}", duration_ns(-ns));
     }
     let (value, unit) = if ns < 1e3 {
         (ns, "ns")
@@ -20,9 +24,13 @@ pub fn duration_ns(ns: f64) -> String {
 }
 
 /// Formats a size in bytes (decimal units, as the threshold grammar's KB/MB).
+/// A negative value (a shrink, a difference) is scaled by its magnitude.
 pub fn bytes(b: f64) -> String {
     if !b.is_finite() {
         return "-".into();
+    }
+    if b < 0.0 {
+        return format!("-{}", bytes(-b));
     }
     let (value, unit) = if b < 1e3 {
         (b, "B")
@@ -37,10 +45,10 @@ pub fn bytes(b: f64) -> String {
 }
 
 /// Three significant digits without trailing zeros: 612, 61.2, 6.12, 0.612.
-fn sig3(v: f64) -> String {
-    let digits = if v >= 100.0 {
+pub fn sig3(v: f64) -> String {
+    let digits = if v.abs() >= 100.0 {
         0
-    } else if v >= 10.0 {
+    } else if v.abs() >= 10.0 {
         1
     } else {
         2
@@ -104,5 +112,10 @@ mod tests {
         assert_eq!(thousands(1_234_567.0), "1,234,567");
         assert_eq!(value(Unit::OpsPerSecond, 4812.4), "4,812 ops/s");
         assert_eq!(value(Unit::Ratio, 0.0125), "1.25%");
+        // Differences and shrinking sizes keep their scale.
+        assert_eq!(bytes(-10_400.0), "-10.4 KB");
+        assert_eq!(bytes(-2.46), "-2.46 B");
+        assert_eq!(duration_ns(-1_500_000.0), "-1.5 ms");
+        assert_eq!(sig3(-123.4), "-123");
     }
 }

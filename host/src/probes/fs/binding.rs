@@ -11,7 +11,7 @@ use super::{FsError, MAX_OPEN_ROOTS, Root};
 use crate::bindings::fs as wit;
 use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
-use crate::metrics::{HistogramHandle, Unit};
+use crate::metrics::{Direction, HistogramHandle, Unit};
 use crate::probes::ProbeError;
 use std::sync::atomic::Ordering;
 
@@ -375,6 +375,15 @@ impl wit::HostDir for HostState {
                     Unit::Bytes,
                 )?;
                 rec.counter_add(&format!("{name}.errors"), report.errors)?;
+                rec.set_direction(&format!("{name}.errors"), Direction::LowerIsBetter);
+                rec.set_direction(
+                    &format!("{name}.read-bytes-per-s"),
+                    Direction::HigherIsBetter,
+                );
+                rec.set_direction(
+                    &format!("{name}.write-bytes-per-s"),
+                    Direction::HigherIsBetter,
+                );
                 Ok(())
             };
         if let Err(e) = record(&mut self.recorder) {

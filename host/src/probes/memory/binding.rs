@@ -12,7 +12,7 @@ use super::{MAX_WATCHERS, WatcherHandle, sample};
 use crate::bindings::memory as wit;
 use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
-use crate::metrics::Unit;
+use crate::metrics::{Direction, Unit};
 use crate::probes::ProbeError;
 use crate::probes::redis::{CONNECT_TIMEOUT, Client};
 
@@ -266,6 +266,10 @@ impl wit::HostWatcher for HostState {
                 ));
             }
         }
+        let recorder = &mut self.recorder;
+        recorder.set_significance_level(&format!("{name}.mann-kendall-p"), alpha);
+        recorder.set_direction(&format!("{name}.r-squared"), Direction::Informational);
+        recorder.set_direction(&format!("{name}.leak"), Direction::LowerIsBetter);
         Ok(Ok(wit::Verdict {
             samples: u32::try_from(v.samples).unwrap_or(u32::MAX),
             conclusive: v.conclusive,
