@@ -3,6 +3,7 @@
 
 mod cache;
 mod catalog_errors;
+mod compare;
 mod fs;
 mod hostile_guests;
 mod http;

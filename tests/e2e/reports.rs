@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rigor::metrics::{Distribution, Unit};
+use rigor::metrics::{Direction, Distribution, Unit};
 use rigor::report::model::{
     CacheOutcome, CapturedOutput, CheckResult, ComponentInfo, ErrorKind, Finding, HostInfo,
     LogLevel, LogLine, MetricReport, RunReport, RunSummary, SCHEMA, ScenarioError, ScenarioReport,
@@ -33,6 +33,8 @@ fn latency(values: impl IntoIterator<Item = u64>) -> MetricReport {
         name: String::new(),
         kind: "histogram".into(),
         unit: Unit::Nanoseconds,
+        direction: Some(Direction::LowerIsBetter),
+        significance_level: None,
         summary: Some(d.summary()),
         value: None,
         histogram: Some(d.to_base64()),
@@ -50,6 +52,8 @@ fn gauge(name: &str, unit: Unit, value: f64, series: Vec<[f64; 2]>) -> MetricRep
         name: name.into(),
         kind: "gauge".into(),
         unit,
+        direction: Some(Direction::default_for(unit)),
+        significance_level: None,
         summary: None,
         value: Some(value),
         histogram: None,
@@ -80,11 +84,14 @@ fn threshold(
     }
 }
 
-fn base_scenario(name: &str, status: Status, duration_ms: f64) -> ScenarioReport {
+/// A scenario that started `started` (seconds and fraction past
+/// 02:41:00, the run's start) and took `duration_ms`.
+fn base_scenario(name: &str, status: Status, started: &str, duration_ms: f64) -> ScenarioReport {
     ScenarioReport {
         name: name.into(),
         source: format!("target/wasm/{name}.wasm"),
         status,
+        started_at: Some(format!("2026-11-23T02:41:{started}Z")),
         duration_ms,
         params: BTreeMap::from([("ops".to_owned(), "1000".to_owned())]),
         component: Some(ComponentInfo {
@@ -106,7 +113,7 @@ fn base_scenario(name: &str, status: Status, duration_ms: f64) -> ScenarioReport
 
 /// A run with one scenario of every outcome, fixed values throughout.
 fn fixed_report() -> RunReport {
-    let mut passed = base_scenario("redis-latency", Status::Passed, 3310.0);
+    let mut passed = base_scenario("redis-latency", Status::Passed, "00.010", 3310.0);
     passed.metrics = vec![
         named(latency((1..=1000).map(|i| 40_000 + i * 50)), "get.100B"),
         named(latency((1..=1000).map(|i| 45_000 + i * 120)), "set.100B"),
@@ -173,7 +180,7 @@ fn fixed_report() -> RunReport {
         message: "warm-up done".into(),
     }];
 
-    let mut failed = base_scenario("cache-baseline", Status::Failed, 1250.0);
+    let mut failed = base_scenario("cache-baseline", Status::Failed, "03.330", 1250.0);
     failed.metrics = vec![
         named(latency((1..=500).map(|i| 900_000 + i * 4_000)), "get.100KB"),
         gauge("errors", Unit::Ratio, 0.025, Vec::new()),
@@ -238,7 +245,7 @@ fn fixed_report() -> RunReport {
         },
     ];
 
-    let mut errored = base_scenario("production-simulation", Status::Errored, 20_000.0);
+    let mut errored = base_scenario("production-simulation", Status::Errored, "04.590", 20_000.0);
     errored.error = Some(ScenarioError {
         kind: ErrorKind::Timeout,
         message: "the scenario exceeded its deadline of 20s".into(),
@@ -250,7 +257,7 @@ fn fixed_report() -> RunReport {
         stderr_dropped_bytes: 0,
     };
 
-    let mut aborted = base_scenario("redis-concurrency", Status::Failed, 420.0);
+    let mut aborted = base_scenario("redis-concurrency", Status::Failed, "24.570", 420.0);
     aborted.metrics = vec![named(latency([2_000_000, 3_000_000]), "set")];
     aborted.thresholds = vec![threshold(
         "set",
@@ -266,12 +273,13 @@ fn fixed_report() -> RunReport {
         message: "stopped early: threshold `set: max < 1ms, abort-on-fail` [cli] failed with 3 ms (abort-on-fail)".into(),
     });
 
-    let skipped = ScenarioReport::skipped(
+    let mut skipped = ScenarioReport::skipped(
         "session-store-js",
         "scenarios/session-store-js",
         BTreeMap::new(),
         "redis-server is not installed (apt-get install redis-server)".into(),
     );
+    skipped.started_at = Some("2026-11-23T02:41:24.995Z".into());
 
     let scenarios = vec![passed, failed, errored, aborted, skipped];
     RunReport {
@@ -327,16 +335,17 @@ fn golden(name: &str, actual: &str) {
     }
 }
 
-fn xsd() -> PathBuf {
-    repo_root().join("tests/fixtures/junit/junit.xsd")
+fn xsd(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/junit").join(name)
 }
 
-/// Validates an XML file against the JUnit XSD with xmllint.
-fn xmllint(file: &Path) -> (bool, String) {
+/// Validates an XML file against the JUnit XSD `schema` (a file in
+/// tests/fixtures/junit/) with xmllint.
+fn xmllint_with(schema: &str, file: &Path) -> (bool, String) {
     let out = Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
-        .arg(xsd())
+        .arg(xsd(schema))
         .arg(file)
         .output()
         .expect("xmllint (Debian: libxml2-utils) is needed; scripts/setup.sh installs it");
@@ -344,6 +353,38 @@ fn xmllint(file: &Path) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Validates against the schema written for rigor (the strictest about
+/// what rigor writes, unique case names included).
+fn xmllint(file: &Path) -> (bool, String) {
+    xmllint_with("junit.xsd", file)
+}
+
+/// Asserts that the JUnit report `file` validates against rigor's schema
+/// and the two published ones: the Jenkins xunit plugin's and Apache Ant's.
+/// Ant's declares no attribute on `<testsuites>` (Ant's own aggregator
+/// writes none); rigor keeps the totals there, which Jenkins' schema allows
+/// and parsers read, so the Ant check sees the document without them.
+fn assert_valid_junit(file: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    for schema in ["junit.xsd", "jenkins-junit.xsd"] {
+        let (ok, err) = xmllint_with(schema, file);
+        assert!(
+            ok,
+            "the JUnit report does not validate against {schema}: {err}\n{text}"
+        );
+    }
+    let root_start = text.find("<testsuites").unwrap();
+    let root_end = root_start + text[root_start..].find('>').unwrap();
+    let bare_root = format!("{}<testsuites{}", &text[..root_start], &text[root_end..]);
+    let ant = file.with_extension("ant.xml");
+    std::fs::write(&ant, &bare_root).unwrap();
+    let (ok, err) = xmllint_with("ant-junit.xsd", &ant);
+    assert!(
+        ok,
+        "the JUnit report does not validate against ant-junit.xsd: {err}\n{bare_root}"
+    );
 }
 
 fn parse_junit(text: &str) -> junit_parser::TestSuites {
@@ -412,8 +453,7 @@ fn junit_validates_against_the_xsd_and_loads_in_a_junit_parser() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("junit.xml");
     std::fs::write(&file, &text).unwrap();
-    let (ok, err) = xmllint(&file);
-    assert!(ok, "the JUnit report does not validate: {err}\n{text}");
+    assert_valid_junit(&file);
 
     // The schema bites: a test case without its time is refused.
     let broken = dir.path().join("broken.xml");
@@ -489,6 +529,130 @@ fn junit_validates_against_the_xsd_and_loads_in_a_junit_parser() {
         junit_parser::TestStatus::Skipped(s) if s.message.contains("redis-server")
     ));
     assert_eq!(parsed.tests, 5 + 6 + 1 + 2 + 1);
+
+    // Each suite has its scenario's own start and duration.
+    let stamps: Vec<(&str, Option<&str>, f64)> = parsed
+        .suites
+        .iter()
+        .map(|s| (s.name.as_str(), s.timestamp.as_deref(), s.time))
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            ("redis-latency", Some("2026-11-23T02:41:00"), 3.31),
+            ("cache-baseline", Some("2026-11-23T02:41:03"), 1.25),
+            ("production-simulation", Some("2026-11-23T02:41:04"), 20.0),
+            ("redis-concurrency", Some("2026-11-23T02:41:24"), 0.42),
+            ("session-store-js", Some("2026-11-23T02:41:24"), 0.0),
+        ]
+    );
+    // The schemas bite: `skipped` on the root is what Jenkins' refuses.
+    let with_skipped = dir.path().join("with-skipped.xml");
+    std::fs::write(
+        &with_skipped,
+        text.replacen(
+            "<testsuites name=\"rigor\"",
+            "<testsuites skipped=\"1\" name=\"rigor\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let (ok, err) = xmllint_with("jenkins-junit.xsd", &with_skipped);
+    assert!(!ok && err.contains("skipped"), "{err}");
+    // A report from before scenarios carried their start: the run's.
+    let mut old = report.clone();
+    for s in &mut old.scenarios {
+        s.started_at = None;
+    }
+    let old_text = junit::render(&old);
+    assert_eq!(
+        old_text
+            .matches("timestamp=\"2026-11-23T02:41:00\"")
+            .count(),
+        5,
+        "{old_text}"
+    );
+}
+
+#[test]
+fn junit_numbers_repeated_case_names_and_still_validates() {
+    let mut report = fixed_report();
+    let s = &mut report.scenarios[1];
+    // The failure comes second: a reader that kept only the first case of
+    // a name would show this check as passed.
+    s.checks = vec![
+        CheckResult {
+            name: "cache hit ratio".into(),
+            passed: true,
+            detail: "hit ratio 0.95".into(),
+        },
+        CheckResult {
+            name: "cache hit ratio".into(),
+            passed: false,
+            detail: "hit ratio 0.42, expected at least 0.9".into(),
+        },
+        CheckResult {
+            name: "cache hit ratio (2)".into(),
+            passed: true,
+            detail: String::new(),
+        },
+        CheckResult {
+            name: "cache hit ratio".into(),
+            passed: true,
+            detail: String::new(),
+        },
+    ];
+    let repeated = s.thresholds[0].clone();
+    s.thresholds.push(repeated);
+    let text = junit::render(&report);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, &text).unwrap();
+    assert_valid_junit(&file);
+
+    let parsed = parse_junit(&text);
+    let suite = parsed
+        .suites
+        .iter()
+        .find(|s| s.name == "cache-baseline")
+        .unwrap();
+    let names: Vec<&str> = suite
+        .cases
+        .iter()
+        .map(|c| c.original_name.as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "{names:#?}");
+    assert_eq!(
+        names[1..],
+        [
+            "threshold get.100KB: p(99) < 1ms [catalog]",
+            "threshold errors: rate < 1% [scenario]",
+            "threshold missing: count > 0 [cli]",
+            "threshold get.100KB: p(99) < 1ms [catalog] (2)",
+            "check cache hit ratio",
+            "check cache hit ratio (3)",
+            "check cache hit ratio (2)",
+            "check cache hit ratio (4)",
+        ]
+    );
+    let failing = suite
+        .cases
+        .iter()
+        .find(|c| c.original_name == "check cache hit ratio (3)")
+        .unwrap();
+    assert!(failing.status.is_failure(), "{failing:?}");
+    assert_eq!((suite.tests, suite.failures), (9, 5));
+
+    // rigor's own schema refuses a repeated name.
+    let repeated = dir.path().join("repeated.xml");
+    std::fs::write(
+        &repeated,
+        text.replace("check cache hit ratio (3)", "check cache hit ratio"),
+    )
+    .unwrap();
+    let (ok, err) = xmllint(&repeated);
+    assert!(!ok && err.contains("uniqueTestCaseName"), "{err}");
 }
 
 // ---------------------------------------------------------------- JSON
@@ -528,6 +692,22 @@ fn json_reports_match_the_published_schema() {
     let report = read_json(&path);
     let errors = schema_errors(&validator, &report);
     assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    // Every metric says which way is better; every scenario when it started.
+    let good = scenario(&report, "good");
+    let values = good["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "values")
+        .unwrap_or_else(|| panic!("{good:#}"));
+    // A guest's count histogram: the unit's default.
+    assert_eq!(values["direction"], "informational", "{values:#}");
+    for s in report["scenarios"].as_array().unwrap() {
+        assert!(s["started_at"].is_string(), "{s:#}");
+        for m in s["metrics"].as_array().unwrap() {
+            assert!(m["direction"].is_string(), "{m:#}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------- HTML
@@ -713,8 +893,7 @@ fn ctrl_c_during_a_long_scenario_exits_130_with_complete_partial_reports() {
     assert!(errors.is_empty(), "{errors:#?}");
 
     let xml = std::fs::read_to_string(out("r.xml")).unwrap();
-    let (ok, err) = xmllint(&out("r.xml"));
-    assert!(ok, "{err}");
+    assert_valid_junit(&out("r.xml"));
     let junit = parse_junit(&xml);
     assert_eq!(junit.suites.len(), 2);
     assert_eq!(junit.errors, 1);
@@ -799,7 +978,7 @@ fn compare_flags_regressions_beyond_the_tolerance() {
     assert_eq!(worse.code, 1, "{}", worse.describe());
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(
-        md.contains("**REGRESSED: 1 regression beyond 10% tolerance**"),
+        md.contains("**REGRESSED: 1 regression beyond 10% tolerance (0.1% on error rates)**"),
         "{md}"
     );
     // Regressions lead the table.

@@ -119,12 +119,12 @@ pub struct Listed {
 }
 
 impl Listed {
-    /// `scenario`, `scenario:metric`, `scenario: check NAME`.
+    /// `scenario`, `scenario:metric`, or a check's or threshold's name.
     pub fn label(&self) -> String {
         match (&self.name, self.kind) {
             (None, _) => self.scenario.clone(),
             (Some(n), ItemKind::Metric) => format!("{}:{n}", self.scenario),
-            (Some(n), kind) => format!("{}: {} {n}", self.scenario, kind.as_str()),
+            (Some(n), _) => n.clone(),
         }
     }
 }
@@ -583,18 +583,23 @@ fn item_lines(c: &Comparison, markdown: bool) -> Vec<String> {
     } else {
         ("+", "-", "!")
     };
-    for item in &c.added {
-        lines.push(format!(
-            "{added} new {}: {}",
+    // `check NAME of SCENARIO`, `metric SCENARIO:NAME`, `scenario NAME`.
+    let describe = |item: &Listed| match item.kind {
+        ItemKind::Check | ItemKind::Threshold => format!(
+            "{} {} of {}",
             item.kind.as_str(),
-            code(&item.label())
-        ));
+            code(&item.label()),
+            code(&item.scenario)
+        ),
+        _ => format!("{} {}", item.kind.as_str(), code(&item.label())),
+    };
+    for item in &c.added {
+        lines.push(format!("{added} new {}", describe(item)));
     }
     for item in &c.vanished {
         lines.push(format!(
-            "{vanished} vanished {}: {} (in BASE, not in NEW)",
-            item.kind.as_str(),
-            code(&item.label())
+            "{vanished} vanished {} (in BASE, not in NEW)",
+            describe(item)
         ));
     }
     for note in &c.not_compared {
@@ -1004,12 +1009,15 @@ mod tests {
             text.contains("✓ check old of s: failed in BASE, passed in NEW"),
             "{text}"
         );
-        assert!(text.contains("+ new check: s: check fresh"), "{text}");
+        assert!(text.contains("+ new check fresh of s"), "{text}");
         assert!(
-            text.contains("+ new threshold: s: threshold get: p(99) < 1ms [cli]"),
+            text.contains("+ new threshold get: p(99) < 1ms [cli] of s"),
             "{text}"
         );
-        assert!(text.contains("- vanished check: s: check gone"), "{text}");
+        assert!(
+            text.contains("- vanished check gone of s (in BASE, not in NEW)"),
+            "{text}"
+        );
         assert!(text.contains("REGRESSED: 2 regressions"), "{text}");
     }
 
@@ -1059,7 +1067,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("- ➖ vanished scenario: `gone` (in BASE, not in NEW)"),
+            md.contains("- ➖ vanished scenario `gone` (in BASE, not in NEW)"),
             "{md}"
         );
     }

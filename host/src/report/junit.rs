@@ -8,7 +8,16 @@
 //! threshold (`<failure>` with the observed value and the expression) and one
 //! per check. Times are seconds; the scenario's guest output goes to
 //! `<system-out>` / `<system-err>`.
+//!
+//! What strict readers need: test case names are unique within a suite (a
+//! repeated name is numbered, `check x (2)`, because GitLab keeps only the
+//! first case of a name and would hide a later failure); every attribute is
+//! one the Jenkins xunit plugin's JUnit schema allows (so `<testsuites>`
+//! carries no `skipped`); each suite has its scenario's own start and
+//! duration. `tests/fixtures/junit/` holds the published schemas the tests
+//! validate against.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::model::{ErrorKind, RunReport, ScenarioReport, Status, ThresholdResult};
@@ -20,29 +29,41 @@ pub fn render(report: &RunReport) -> String {
     let suites: Vec<Suite> = report.scenarios.iter().map(suite).collect();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let total = |f: fn(&Suite) -> usize| suites.iter().map(f).sum::<usize>();
+    // Totals stay on the root, where some parsers read them; `skipped`
+    // does not (the Jenkins schema refuses it there), each suite has it.
     let _ = writeln!(
         out,
-        "<testsuites name=\"rigor\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\">",
+        "<testsuites name=\"rigor\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\">",
         total(|s| s.cases.len()),
         total(|s| s.count(Outcome::is_failure)),
         total(|s| s.count(Outcome::is_error)),
-        total(|s| s.count(Outcome::is_skipped)),
         seconds(report.duration_ms),
     );
-    // Ant's timestamp has no zone; the report's is UTC.
-    let timestamp = report.started_at.trim_end_matches('Z');
+    // Ant's schema requires a host name and suggests this one when unknown.
+    let hostname = match report.host.hostname.trim() {
+        "" => "localhost",
+        name => name,
+    };
     for (id, (scenario, suite)) in report.scenarios.iter().zip(&suites).enumerate() {
+        // The scenario's own start; reports from before it was recorded
+        // fall back to the run's.
+        let timestamp = scenario
+            .started_at
+            .as_deref()
+            .and_then(ant_timestamp)
+            .or_else(|| ant_timestamp(&report.started_at))
+            .map(|t| format!(" timestamp=\"{t}\""))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\" hostname=\"{}\" id=\"{id}\" package=\"rigor\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\"{timestamp} hostname=\"{}\" id=\"{id}\" package=\"rigor\">",
             xml(&scenario.name),
             suite.cases.len(),
             suite.count(Outcome::is_failure),
             suite.count(Outcome::is_error),
             suite.count(Outcome::is_skipped),
             seconds(scenario.duration_ms),
-            xml(timestamp),
-            xml(&report.host.hostname),
+            xml(hostname),
         );
         out.push_str("    <properties>\n");
         let _ = writeln!(
@@ -212,7 +233,43 @@ fn suite(s: &ScenarioReport) -> Suite {
             },
         });
     }
+    number_duplicates(&mut cases);
     Suite { cases }
+}
+
+/// Makes the case names of one suite unique: the second case named `x`
+/// becomes `x (2)`, the third `x (3)`, skipping numbers another case already
+/// has as its name. Numbering (rather than merging same-named cases) keeps
+/// one case per recorded verdict, each failure with its own message, and in
+/// report order, so a name means the same case from run to run.
+fn number_duplicates(cases: &mut [Case]) {
+    let originals: HashSet<String> = cases.iter().map(|c| c.name.clone()).collect();
+    let mut used: HashSet<String> = HashSet::with_capacity(cases.len());
+    let mut last_number: HashMap<String, usize> = HashMap::new();
+    for case in cases.iter_mut() {
+        if used.insert(case.name.clone()) {
+            continue;
+        }
+        let n = last_number.entry(case.name.clone()).or_insert(1);
+        let unique = loop {
+            *n += 1;
+            let candidate = format!("{} ({n})", case.name);
+            if !originals.contains(&candidate) && !used.contains(&candidate) {
+                break candidate;
+            }
+        };
+        used.insert(unique.clone());
+        case.name = unique;
+    }
+}
+
+/// An RFC 3339 report time as Ant's JUnit timestamp: `2026-11-23T02:41:00`,
+/// whole seconds and no zone (the Ant schema allows neither; the time is
+/// UTC, as in the report).
+fn ant_timestamp(rfc3339: &str) -> Option<String> {
+    let at = humantime::parse_rfc3339_weak(rfc3339).ok()?;
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    Some(text.trim_end_matches('Z').to_owned())
 }
 
 fn threshold_outcome(t: &ThresholdResult) -> Outcome {
@@ -298,5 +355,47 @@ mod tests {
         assert_eq!(xml_text("a\nb<"), "a\nb&lt;");
         assert_eq!(seconds(1234.5), "1.234");
         assert_eq!(seconds(f64::NAN), "0.000");
+    }
+
+    fn case(name: &str) -> Case {
+        Case {
+            name: name.into(),
+            kind: "check",
+            time_ms: 0.0,
+            outcome: Outcome::Passed,
+        }
+    }
+
+    #[test]
+    fn repeated_case_names_are_numbered_without_colliding() {
+        let mut cases: Vec<Case> = ["check a", "check a", "check a (2)", "check a", "check b"]
+            .into_iter()
+            .map(case)
+            .collect();
+        number_duplicates(&mut cases);
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "check a",
+                "check a (3)",
+                "check a (2)",
+                "check a (4)",
+                "check b"
+            ]
+        );
+    }
+
+    #[test]
+    fn timestamps_are_whole_seconds_without_a_zone() {
+        assert_eq!(
+            ant_timestamp("2026-11-23T02:41:00.750Z").as_deref(),
+            Some("2026-11-23T02:41:00")
+        );
+        assert_eq!(
+            ant_timestamp("2026-11-23T02:41:07Z").as_deref(),
+            Some("2026-11-23T02:41:07")
+        );
+        assert_eq!(ant_timestamp("yesterday"), None);
     }
 }
