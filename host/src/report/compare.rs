@@ -162,7 +162,8 @@ pub struct VerdictChange {
 /// Everything `compare` found.
 #[derive(Debug, Clone, Default)]
 pub struct Comparison {
-    pub tolerances: Option<Tolerances>,
+    /// What the changes were judged against.
+    pub tolerances: Tolerances,
     pub changes: Vec<Change>,
     pub status_changes: Vec<StatusChange>,
     pub verdict_changes: Vec<VerdictChange>,
@@ -273,7 +274,7 @@ fn failing(status: Status) -> bool {
 /// Compares `new` with `base`.
 pub fn compare(base: &RunReport, new: &RunReport, tolerances: Tolerances) -> Comparison {
     let mut out = Comparison {
-        tolerances: Some(tolerances),
+        tolerances,
         ..Comparison::default()
     };
     for b in &base.scenarios {
@@ -431,13 +432,12 @@ fn tallies(s: &ScenarioReport) -> Vec<((ItemKind, String), Tally)> {
 fn compare_verdicts(out: &mut Comparison, b: &ScenarioReport, n: &ScenarioReport) {
     let base = tallies(b);
     let new = tallies(n);
-    let base_keys: BTreeSet<&(ItemKind, String)> = base.iter().map(|(k, _)| k).collect();
+    let base_tallies: BTreeMap<&(ItemKind, String), Tally> =
+        base.iter().map(|(k, t)| (k, *t)).collect();
     let new_keys: BTreeSet<&(ItemKind, String)> = new.iter().map(|(k, _)| k).collect();
-    for ((kind, name), nt) in &new {
-        let bt = base
-            .iter()
-            .find(|(k, _)| k.0 == *kind && k.1 == *name)
-            .map(|(_, t)| *t);
+    for (key, nt) in &new {
+        let (kind, name) = key;
+        let bt = base_tallies.get(key).copied();
         if bt.is_none() {
             out.added.push(Listed {
                 kind: *kind,
@@ -458,7 +458,7 @@ fn compare_verdicts(out: &mut Comparison, b: &ScenarioReport, n: &ScenarioReport
             });
         }
     }
-    for key in base_keys.difference(&new_keys) {
+    for (key, _) in base.iter().filter(|(k, _)| !new_keys.contains(k)) {
         out.vanished.push(Listed {
             kind: key.0,
             scenario: b.name.clone(),
@@ -610,7 +610,7 @@ fn item_lines(c: &Comparison, markdown: bool) -> Vec<String> {
 
 fn verdict_line(c: &Comparison) -> String {
     let regressions = c.regressions();
-    let t = c.tolerances.unwrap_or_default();
+    let t = c.tolerances;
     format!(
         "{}: {regressions} regression{} beyond {}% tolerance ({}% on error rates)",
         if regressions == 0 { "OK" } else { "REGRESSED" },
