@@ -10,6 +10,11 @@ mod generated {
         // instead of panicking the host). Probe failures are *values*: they
         // are `probe-error` in the WIT results, not traps.
         imports: { default: async | trappable },
+        // A binding returns `Result<T, BindingError>`: a `probe-error` value
+        // or a trap, told apart once in `probes::types`.
+        trappable_error_type: {
+            "rigor:scenario/types.probe-error" => crate::probes::BindingError,
+        },
         exports: { default: async },
         with: {
             "rigor:scenario/metrics.histogram": crate::metrics::HistogramHandle,

@@ -4,13 +4,17 @@
 
 pub mod children;
 pub mod clock;
+mod error;
 pub mod fs;
 pub mod http;
 pub mod memory;
 pub mod process;
 pub mod redis;
+pub mod types;
 
-use crate::bindings::types::ProbeError as WitProbeError;
+pub use error::ProbeError;
+pub use types::{BindingError, BindingResult};
+
 use crate::policy::Policy;
 
 /// Everything one scenario's probes need from the run: one field per probe,
@@ -54,41 +58,3 @@ impl Capabilities {
         }
     }
 }
-
-/// A probe failure, returned to the guest as a `probe-error` value.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum ProbeError {
-    #[error("denied: {0}")]
-    Denied(String),
-    #[error("timeout: {0}")]
-    Timeout(String),
-    #[error("connection: {0}")]
-    Connection(String),
-    #[error("io: {0}")]
-    Io(String),
-    #[error("invalid: {0}")]
-    Invalid(String),
-    #[error("server: {0}")]
-    Server(String),
-}
-
-impl From<ProbeError> for WitProbeError {
-    fn from(e: ProbeError) -> Self {
-        match e {
-            ProbeError::Denied(m) => WitProbeError::Denied(m),
-            ProbeError::Timeout(m) => WitProbeError::Timeout(m),
-            ProbeError::Connection(m) => WitProbeError::Connection(m),
-            ProbeError::Io(m) => WitProbeError::Io(m),
-            ProbeError::Invalid(m) => WitProbeError::Invalid(m),
-            ProbeError::Server(m) => WitProbeError::Server(m),
-        }
-    }
-}
-
-impl From<crate::policy::Denied> for ProbeError {
-    fn from(d: crate::policy::Denied) -> Self {
-        ProbeError::Denied(d.to_string())
-    }
-}
-
-impl crate::bindings::types::Host for crate::engine::HostState {}

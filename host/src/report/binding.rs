@@ -4,8 +4,8 @@
 use super::builder::bounded;
 use super::model::{Finding, LogLevel, Severity, ThresholdSource};
 use crate::bindings::report as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
+use crate::probes::{BindingError, BindingResult, ProbeError};
 use crate::thresholds;
 
 impl From<wit::Severity> for Severity {
@@ -41,31 +41,30 @@ impl wit::Host for HostState {
         &mut self,
         metric: String,
         expression: String,
-    ) -> wasmtime::Result<Result<wit::Verdict, WitProbeError>> {
-        let expr = match thresholds::parse(&expression) {
-            Ok(e) => e,
-            Err(e) => return Ok(Err(WitProbeError::Invalid(bounded(e.to_string())))),
-        };
+    ) -> BindingResult<wit::Verdict> {
+        let expr = thresholds::parse(&expression)
+            .map_err(|e| ProbeError::Invalid(bounded(e.to_string())))?;
         if self.recorder.get(&metric).is_none() {
             let known: Vec<&str> = self.recorder.names().collect();
-            return Ok(Err(WitProbeError::Invalid(bounded(format!(
+            return Err(ProbeError::Invalid(bounded(format!(
                 "threshold on unknown metric `{metric}`; recorded metrics: {}",
                 if known.is_empty() {
                     "none".to_owned()
                 } else {
                     known.join(", ")
                 }
-            )))));
+            )))
+            .into());
         }
         let result = self
             .report
             .threshold(&self.recorder, &metric, &expr, ThresholdSource::Guest);
         if let Some(error) = &result.error {
-            return Ok(Err(WitProbeError::Invalid(bounded(error.clone()))));
+            return Err(ProbeError::Invalid(bounded(error.clone())).into());
         }
         if expr.abort_on_fail && !result.passed {
             // The guest asked to be stopped on this failure: end the run here.
-            return Err(wasmtime::Error::new(thresholds::AbortOnFail {
+            return Err(BindingError::trap(thresholds::AbortOnFail {
                 metric: result.metric.clone(),
                 expression: result.expression.clone(),
                 origin: ThresholdSource::Guest,
@@ -75,13 +74,13 @@ impl wit::Host for HostState {
                 ),
             }));
         }
-        Ok(Ok(wit::Verdict {
+        Ok(wit::Verdict {
             metric: result.metric,
             expression: result.expression,
             observed: result.observed.unwrap_or(f64::NAN),
             limit: result.limit.unwrap_or(f64::NAN),
             passed: result.passed,
-        }))
+        })
     }
 
     async fn add_finding(&mut self, finding: wit::Finding) -> wasmtime::Result<()> {
@@ -122,6 +121,9 @@ mod tests {
             .threshold("get".into(), "max < 1ms, abort-on-fail".into())
             .await
             .expect_err("the failure must trap, ending the run");
+        let BindingError::Trap(err) = err else {
+            panic!("a probe error instead of a trap: {err:?}");
+        };
         let abort = err.downcast_ref::<AbortOnFail>().expect("an AbortOnFail");
         assert_eq!(abort.origin, ThresholdSource::Guest);
         assert_eq!(abort.observed, "2 ms");
@@ -136,22 +138,19 @@ mod tests {
         let verdict = state
             .threshold("get".into(), "max < 1ms".into())
             .await
-            .unwrap()
             .unwrap();
         assert!(!verdict.passed);
         let verdict = state
             .threshold("get".into(), "max < 5ms, abort-on-fail".into())
             .await
-            .unwrap()
             .unwrap();
         assert!(verdict.passed);
         let syntax = state
             .threshold("get".into(), "max < 5xs".into())
             .await
-            .unwrap()
             .unwrap_err();
         assert!(
-            matches!(&syntax, WitProbeError::Invalid(m) if m.contains("at column 8")),
+            matches!(&syntax, BindingError::Probe(ProbeError::Invalid(m)) if m.contains("at column 8")),
             "{syntax:?}"
         );
     }

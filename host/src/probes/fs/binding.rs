@@ -9,13 +9,10 @@ use super::load::{self, FsyncPolicy, IoLoadSpec, Stop};
 use super::ops::{self, Content, EntryKind};
 use super::{FsError, MAX_OPEN_ROOTS, Root};
 use crate::bindings::fs as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
 use crate::metrics::{HistogramHandle, Unit};
-use crate::probes::ProbeError;
+use crate::probes::{BindingResult, ProbeError};
 use std::sync::atomic::Ordering;
-
-type Answer<T> = wasmtime::Result<Result<T, WitProbeError>>;
 
 /// Runs a blocking file operation off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -53,14 +50,14 @@ impl HostState {
         self.probes.fs.open_roots.fetch_sub(1, Ordering::Relaxed);
     }
 
-    fn fs_root(&self, dir: &Resource<Root>) -> wasmtime::Result<Root> {
+    fn fs_root(&self, dir: &Resource<Root>) -> BindingResult<Root> {
         Ok(self.table.get(dir)?.clone())
     }
 
     fn fs_histogram(
         &self,
         into: &Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Option<HistogramHandle>> {
+    ) -> BindingResult<Option<HistogramHandle>> {
         Ok(match into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
@@ -73,27 +70,22 @@ impl HostState {
         dir: &Resource<Root>,
         into: Option<Resource<HistogramHandle>>,
         op: impl FnOnce(&Root) -> Result<ops::Timed<T>, FsError> + Send + 'static,
-    ) -> wasmtime::Result<Result<ops::Timed<T>, ProbeError>> {
+    ) -> BindingResult<ops::Timed<T>> {
         let root = self.fs_root(dir)?;
         let histogram = self.fs_histogram(&into)?;
-        let result = blocking(move || op(&root)).await;
-        if let (Ok(t), Some(h)) = (&result, histogram) {
+        let t = blocking(move || op(&root)).await?;
+        if let Some(h) = histogram {
             self.recorder.record(h, t.ns);
         }
-        Ok(result)
+        Ok(t)
     }
 }
 
-fn timed_bytes(r: Result<ops::Timed<u64>, ProbeError>) -> Result<wit::Timed, WitProbeError> {
-    r.map(|t| wit::Timed {
+fn timed_bytes(t: ops::Timed<u64>) -> wit::Timed {
+    wit::Timed {
         bytes: t.value,
         latency_ns: t.ns,
-    })
-    .map_err(Into::into)
-}
-
-fn timed_ns<T>(r: Result<ops::Timed<T>, ProbeError>) -> Result<u64, WitProbeError> {
-    r.map(|t| t.ns).map_err(Into::into)
+    }
 }
 
 fn spec_from_wit(s: &wit::IoLoadSpec) -> Result<IoLoadSpec, ProbeError> {
@@ -129,17 +121,15 @@ fn spec_from_wit(s: &wit::IoLoadSpec) -> Result<IoLoadSpec, ProbeError> {
 impl wit::Host for HostState {}
 
 impl wit::HostDir for HostState {
-    async fn scratch(&mut self) -> Answer<Resource<Root>> {
-        if let Err(e) = self.fs_claim_root() {
-            return Ok(Err(e.into()));
-        }
+    async fn scratch(&mut self) -> BindingResult<Resource<Root>> {
+        self.fs_claim_root()?;
         let scratch = self.probes.fs.scratch.clone();
         let first = scratch.created().is_none();
         let root = match blocking(move || Root::scratch(&scratch)).await {
             Ok(r) => r,
             Err(e) => {
                 self.fs_release_root();
-                return Ok(Err(e.into()));
+                return Err(e.into());
             }
         };
         if first && self.probes.fs.scratch.keep() {
@@ -151,22 +141,17 @@ impl wit::HostDir for HostState {
                 ),
             );
         }
-        Ok(Ok(self.table.push(root)?))
+        Ok(self.table.push(root)?)
     }
 
-    async fn open(&mut self, name: String) -> Answer<Resource<Root>> {
-        let grant = match self.probes.fs.policy.check_dir(&name) {
-            Ok(g) => g.clone(),
-            Err(denied) => return Ok(Err(ProbeError::from(denied).into())),
-        };
-        if let Err(e) = self.fs_claim_root() {
-            return Ok(Err(e.into()));
-        }
+    async fn open(&mut self, name: String) -> BindingResult<Resource<Root>> {
+        let grant = self.probes.fs.policy.check_dir(&name)?.clone();
+        self.fs_claim_root()?;
         match blocking(move || Root::open(&grant.name, &grant.path, grant.mode)).await {
-            Ok(root) => Ok(Ok(self.table.push(root)?)),
+            Ok(root) => Ok(self.table.push(root)?),
             Err(e) => {
                 self.fs_release_root();
-                Ok(Err(e.into()))
+                Err(e.into())
             }
         }
     }
@@ -186,14 +171,14 @@ impl wit::HostDir for HostState {
         data: wit::Content,
         fsync: bool,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::Timed> {
+    ) -> BindingResult<wit::Timed> {
         let content = Content::from(data);
-        let r = self
+        let t = self
             .fs_timed(&dir, into, move |root| {
                 ops::write(root, &path, &content, fsync)
             })
             .await?;
-        Ok(timed_bytes(r))
+        Ok(timed_bytes(t))
     }
 
     async fn append(
@@ -203,14 +188,14 @@ impl wit::HostDir for HostState {
         data: wit::Content,
         fsync: bool,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::Timed> {
+    ) -> BindingResult<wit::Timed> {
         let content = Content::from(data);
-        let r = self
+        let t = self
             .fs_timed(&dir, into, move |root| {
                 ops::append(root, &path, &content, fsync)
             })
             .await?;
-        Ok(timed_bytes(r))
+        Ok(timed_bytes(t))
     }
 
     async fn read(
@@ -218,15 +203,14 @@ impl wit::HostDir for HostState {
         dir: Resource<Root>,
         path: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::ReadResult> {
-        let r = self
+    ) -> BindingResult<wit::ReadResult> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::read(root, &path))
             .await?;
-        Ok(r.map(|t| wit::ReadResult {
+        Ok(wit::ReadResult {
             data: t.value,
             latency_ns: t.ns,
         })
-        .map_err(Into::into))
     }
 
     async fn fsync(
@@ -234,11 +218,11 @@ impl wit::HostDir for HostState {
         dir: Resource<Root>,
         path: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<u64> {
-        let r = self
+    ) -> BindingResult<u64> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::fsync(root, &path))
             .await?;
-        Ok(timed_ns(r))
+        Ok(t.ns)
     }
 
     async fn rename(
@@ -247,11 +231,11 @@ impl wit::HostDir for HostState {
         from: String,
         to: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<u64> {
-        let r = self
+    ) -> BindingResult<u64> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::rename(root, &from, &to))
             .await?;
-        Ok(timed_ns(r))
+        Ok(t.ns)
     }
 
     async fn delete(
@@ -259,18 +243,18 @@ impl wit::HostDir for HostState {
         dir: Resource<Root>,
         path: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<u64> {
-        let r = self
+    ) -> BindingResult<u64> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::delete(root, &path))
             .await?;
-        Ok(timed_ns(r))
+        Ok(t.ns)
     }
 
-    async fn list(&mut self, dir: Resource<Root>, path: String) -> Answer<wit::Listing> {
-        let r = self
+    async fn list(&mut self, dir: Resource<Root>, path: String) -> BindingResult<wit::Listing> {
+        let t = self
             .fs_timed(&dir, None, move |root| ops::list(root, &path))
             .await?;
-        Ok(r.map(|t| wit::Listing {
+        Ok(wit::Listing {
             entries: t
                 .value
                 .entries
@@ -288,21 +272,21 @@ impl wit::HostDir for HostState {
                 .collect(),
             omitted: t.value.omitted,
         })
-        .map_err(Into::into))
     }
 
-    async fn mkdir(&mut self, dir: Resource<Root>, path: String) -> Answer<()> {
+    async fn mkdir(&mut self, dir: Resource<Root>, path: String) -> BindingResult<()> {
         let root = self.fs_root(&dir)?;
-        Ok(blocking(move || ops::mkdir(&root, &path))
-            .await
-            .map_err(Into::into))
+        Ok(blocking(move || ops::mkdir(&root, &path)).await?)
     }
 
-    async fn symlink(&mut self, dir: Resource<Root>, target: String, link: String) -> Answer<()> {
+    async fn symlink(
+        &mut self,
+        dir: Resource<Root>,
+        target: String,
+        link: String,
+    ) -> BindingResult<()> {
         let root = self.fs_root(&dir)?;
-        Ok(blocking(move || ops::symlink(&root, &target, &link))
-            .await
-            .map_err(Into::into))
+        Ok(blocking(move || ops::symlink(&root, &target, &link)).await?)
     }
 
     async fn dump(
@@ -313,7 +297,7 @@ impl wit::HostDir for HostState {
         format: wit::DumpFormat,
         fsync: bool,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::Timed> {
+    ) -> BindingResult<wit::Timed> {
         let set = RecordSet {
             columns: records.columns,
             rows: records.rows,
@@ -323,29 +307,23 @@ impl wit::HostDir for HostState {
             wit::DumpFormat::Csv => dump::Format::Csv,
             wit::DumpFormat::Text => dump::Format::Text,
         };
-        let r = self
+        let t = self
             .fs_timed(&dir, into, move |root| {
                 let bytes = dump::render(&set, format)?;
                 ops::write(root, &path, &Content::Bytes(bytes), fsync)
             })
             .await?;
-        Ok(timed_bytes(r))
+        Ok(timed_bytes(t))
     }
 
     async fn run_io_load(
         &mut self,
         dir: Resource<Root>,
         spec: wit::IoLoadSpec,
-    ) -> Answer<wit::IoLoadReport> {
+    ) -> BindingResult<wit::IoLoadReport> {
         let root = self.fs_root(&dir)?;
-        let native = match spec_from_wit(&spec) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        let report = match load::run(root, native).await {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(ProbeError::from(e).into())),
-        };
+        let native = spec_from_wit(&spec)?;
+        let report = load::run(root, native).await.map_err(ProbeError::from)?;
         let name = &spec.name;
         let record =
             |rec: &mut crate::metrics::Recorder| -> Result<(), crate::metrics::MetricError> {
@@ -377,12 +355,9 @@ impl wit::HostDir for HostState {
                 rec.counter_add(&format!("{name}.errors"), report.errors)?;
                 Ok(())
             };
-        if let Err(e) = record(&mut self.recorder) {
-            return Ok(Err(
-                ProbeError::Invalid(format!("io-load `{name}`: {e}")).into()
-            ));
-        }
-        Ok(Ok(wit::IoLoadReport {
+        record(&mut self.recorder)
+            .map_err(|e| ProbeError::Invalid(format!("io-load `{name}`: {e}")))?;
+        Ok(wit::IoLoadReport {
             reads: report.reads,
             writes: report.writes,
             bytes_read: report.bytes_read,
@@ -396,7 +371,7 @@ impl wit::HostDir for HostState {
             fsync: report.fsync.summary().into(),
             errors: report.errors,
             first_error: report.first_error,
-        }))
+        })
     }
 
     async fn drop(&mut self, dir: Resource<Root>) -> wasmtime::Result<()> {
@@ -410,8 +385,8 @@ impl wit::HostDir for HostState {
 mod tests {
     use super::*;
     use crate::policy::{Grants, Policy};
-    use crate::probes::Capabilities;
     use crate::probes::fs::{DirGrant, DirMode, FsCtx};
+    use crate::probes::{BindingError, Capabilities};
     use wit::HostDir as _;
 
     fn state(grants: Grants, base: &std::path::Path) -> HostState {
@@ -439,24 +414,24 @@ mod tests {
             ..Default::default()
         };
         let mut s = state(grants, base.path());
-        match s.open("other".into()).await.unwrap() {
-            Err(WitProbeError::Denied(m)) => {
+        match s.open("other".into()).await {
+            Err(BindingError::Probe(ProbeError::Denied(m))) => {
                 assert!(m.contains(r#"dirs = [{ name = "other""#), "{m}")
             }
             other => panic!("{other:?}"),
         }
-        let ro = s.open("data".into()).await.unwrap().unwrap();
+        let ro = s.open("data".into()).await.unwrap();
         assert!(!s.writable(Resource::new_borrow(ro.rep())).await.unwrap());
 
-        let dir = s.scratch().await.unwrap().unwrap();
+        let dir = s.scratch().await.unwrap();
         // Roots are bounded: 2 held, the rest up to the limit, then `invalid`.
         let mut held = Vec::new();
         for _ in 2..MAX_OPEN_ROOTS {
-            held.push(s.scratch().await.unwrap().unwrap());
+            held.push(s.scratch().await.unwrap());
         }
         assert!(matches!(
-            s.scratch().await.unwrap(),
-            Err(WitProbeError::Invalid(_))
+            s.scratch().await,
+            Err(BindingError::Probe(ProbeError::Invalid(_)))
         ));
         for r in held {
             s.drop(r).await.unwrap();
@@ -473,7 +448,6 @@ mod tests {
                     Some(Resource::new_borrow(hr.rep())),
                 )
                 .await
-                .unwrap()
                 .unwrap();
             assert_eq!(t.bytes, 1024);
         }
@@ -483,10 +457,9 @@ mod tests {
         }
         let missing = s
             .read(Resource::new_borrow(dir.rep()), "nope".into(), None)
-            .await
-            .unwrap();
+            .await;
         assert!(
-            matches!(missing, Err(WitProbeError::Io(ref m)) if m.starts_with("not found")),
+            matches!(missing, Err(BindingError::Probe(ProbeError::Io(ref m))) if m.starts_with("not found")),
             "{missing:?}"
         );
 
@@ -506,7 +479,6 @@ mod tests {
                 },
             )
             .await
-            .unwrap()
             .unwrap();
         assert_eq!(report.reads + report.writes, 200);
         for m in [
@@ -533,8 +505,10 @@ mod tests {
                     stop: wit::IoStop::Ops(1),
                 },
             )
-            .await
-            .unwrap();
-        assert!(matches!(bad, Err(WitProbeError::Invalid(_))));
+            .await;
+        assert!(matches!(
+            bad,
+            Err(BindingError::Probe(ProbeError::Invalid(_)))
+        ));
     }
 }

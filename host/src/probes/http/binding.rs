@@ -9,10 +9,9 @@ use wasmtime::component::Resource;
 use super::client::{self, DEFAULT_TIMEOUT, MAX_BODY_KEPT};
 use super::load::{self, LoadPlan};
 use crate::bindings::http as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
 use crate::metrics::{HistogramHandle, Unit};
-use crate::probes::ProbeError;
+use crate::probes::{BindingResult, ProbeError};
 
 /// Largest request body a guest may send (bounds the copy the host keeps
 /// for a load, where every worker reuses it).
@@ -75,16 +74,13 @@ impl wit::Host for HostState {
         &mut self,
         req: wit::Request,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<wit::Response, WitProbeError>> {
+    ) -> BindingResult<wit::Response> {
         let histogram = match &into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
         };
         let encoded = encode(&self.probes.http, &req, false);
-        let prepared = match prepare(encoded, &req).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let prepared = prepare(encoded, &req).await?;
         let result = client::send_once(
             prepared.addr,
             &prepared.bytes,
@@ -93,7 +89,7 @@ impl wit::Host for HostState {
             prepared.timeout,
         )
         .await;
-        Ok(match result {
+        match result {
             Ok((response, timing)) => {
                 if let Some(h) = histogram {
                     self.recorder.record(h, nanos(timing.total));
@@ -109,19 +105,13 @@ impl wit::Host for HostState {
                 })
             }
             Err(e) => Err(ProbeError::from(e).into()),
-        })
+        }
     }
 
-    async fn run_load(
-        &mut self,
-        spec: wit::LoadSpec,
-    ) -> wasmtime::Result<Result<wit::LoadReport, WitProbeError>> {
+    async fn run_load(&mut self, spec: wit::LoadSpec) -> BindingResult<wit::LoadReport> {
         let metric = spec.metric.clone();
         let encoded = encode(&self.probes.http, &spec.request, true);
-        let prepared = match prepare(encoded, &spec.request).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let prepared = prepare(encoded, &spec.request).await?;
         let plan = LoadPlan {
             addr: prepared.addr,
             request: Arc::new(prepared.bytes),
@@ -133,17 +123,12 @@ impl wit::Host for HostState {
             timeout: prepared.timeout,
             progress: self.probes.events.clone(),
         };
-        if let Err(message) = plan.validate() {
-            return Ok(Err(
-                ProbeError::Invalid(format!("run-load: {message}")).into()
-            ));
-        }
-        let histogram = match self.recorder.histogram(&metric, Unit::Nanoseconds) {
-            Ok(h) => h,
-            Err(e) => {
-                return Ok(Err(ProbeError::Invalid(format!("load metric: {e}")).into()));
-            }
-        };
+        plan.validate()
+            .map_err(|message| ProbeError::Invalid(format!("run-load: {message}")))?;
+        let histogram = self
+            .recorder
+            .histogram(&metric, Unit::Nanoseconds)
+            .map_err(|e| ProbeError::Invalid(format!("load metric: {e}")))?;
         let expected = match (plan.requests, plan.rate, plan.duration) {
             (Some(n), _, _) => Some(n),
             (None, Some(rate), Some(d)) => Some((rate * d.as_secs_f64()).ceil() as u64),
@@ -167,7 +152,7 @@ impl wit::Host for HostState {
         let _ = self
             .recorder
             .gauge(&format!("{metric}.error-rate"), error_rate, Unit::Ratio);
-        Ok(Ok(wit::LoadReport {
+        Ok(wit::LoadReport {
             sent: outcome.sent,
             ok: outcome.ok,
             http_errors: outcome.http_errors,
@@ -177,6 +162,6 @@ impl wit::Host for HostState {
             throughput,
             latency: outcome.latency.summary().into(),
             first_error: outcome.first_error,
-        }))
+        })
     }
 }

@@ -10,13 +10,10 @@ use super::stats::Fit;
 use super::watcher::{Criteria, Measure, Point, Watcher};
 use super::{MAX_WATCHERS, WatcherHandle, sample};
 use crate::bindings::memory as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
 use crate::metrics::Unit;
-use crate::probes::ProbeError;
 use crate::probes::redis::{CONNECT_TIMEOUT, Client};
-
-type Answer<T> = wasmtime::Result<Result<T, WitProbeError>>;
+use crate::probes::{BindingResult, ProbeError};
 
 /// Longest watcher name accepted (it prefixes metric names).
 pub const MAX_WATCHER_NAME: usize = 100;
@@ -109,20 +106,16 @@ impl HostState {
 }
 
 impl wit::Host for HostState {
-    async fn sample(&mut self, target: wit::Target) -> Answer<wit::Usage> {
-        let pid = match self.memory_pid(&target).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        Ok(sample::usage(pid)
-            .map(|u| wit::Usage {
-                pid,
-                rss: u.rss,
-                pss: u.pss,
-                uss: u.uss,
-                swap: u.swap,
-            })
-            .map_err(|e| ProbeError::from(e).into()))
+    async fn sample(&mut self, target: wit::Target) -> BindingResult<wit::Usage> {
+        let pid = self.memory_pid(&target).await?;
+        let u = sample::usage(pid).map_err(ProbeError::from)?;
+        Ok(wit::Usage {
+            pid,
+            rss: u.rss,
+            pss: u.pss,
+            uss: u.uss,
+            swap: u.swap,
+        })
     }
 }
 
@@ -133,24 +126,21 @@ impl wit::HostWatcher for HostState {
         target: wit::Target,
         measure: wit::Measure,
         interval_ns: Option<u64>,
-    ) -> Answer<Resource<WatcherHandle>> {
+    ) -> BindingResult<Resource<WatcherHandle>> {
         if name.is_empty() || name.len() > MAX_WATCHER_NAME {
-            return Ok(Err(ProbeError::Invalid(format!(
+            return Err(ProbeError::Invalid(format!(
                 "watcher name must be 1..={MAX_WATCHER_NAME} bytes, got {}",
                 name.len()
             ))
-            .into()));
+            .into());
         }
         if self.probes.memory.watchers() >= MAX_WATCHERS {
-            return Ok(Err(ProbeError::Invalid(format!(
+            return Err(ProbeError::Invalid(format!(
                 "a scenario may hold at most {MAX_WATCHERS} memory watchers at once"
             ))
-            .into()));
+            .into());
         }
-        let pid = match self.memory_pid(&target).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let pid = self.memory_pid(&target).await?;
         let measure = match measure {
             wit::Measure::Rss => Measure::Rss,
             wit::Measure::Pss => Measure::Pss,
@@ -160,19 +150,16 @@ impl wit::HostWatcher for HostState {
         match Watcher::start(pid, measure, interval) {
             Ok(watcher) => {
                 self.probes.memory.watcher_opened();
-                Ok(Ok(self.table.push(WatcherHandle { name, watcher })?))
+                Ok(self.table.push(WatcherHandle { name, watcher })?)
             }
-            Err(e) => Ok(Err(ProbeError::from(e).into())),
+            Err(e) => Err(ProbeError::from(e).into()),
         }
     }
 
-    async fn ops_done(&mut self, w: Resource<WatcherHandle>, k: u64) -> Answer<wit::Point> {
+    async fn ops_done(&mut self, w: Resource<WatcherHandle>, k: u64) -> BindingResult<wit::Point> {
         let handle = self.table.get(&w)?;
-        Ok(handle
-            .watcher
-            .ops_done(k)
-            .map(point_to_wit)
-            .map_err(|e| ProbeError::from(e).into()))
+        let point = handle.watcher.ops_done(k).map_err(ProbeError::from)?;
+        Ok(point_to_wit(point))
     }
 
     async fn series(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<Vec<wit::Point>> {
@@ -189,13 +176,13 @@ impl wit::HostWatcher for HostState {
         &mut self,
         w: Resource<WatcherHandle>,
         criteria: wit::Criteria,
-    ) -> Answer<wit::Verdict> {
+    ) -> BindingResult<wit::Verdict> {
         let alpha = criteria.alpha.unwrap_or(0.05);
         if !(alpha > 0.0 && alpha < 1.0) {
-            return Ok(Err(ProbeError::Invalid(format!(
+            return Err(ProbeError::Invalid(format!(
                 "criteria.alpha is {alpha}; use a value between 0 and 1 (0.05 is usual)"
             ))
-            .into()));
+            .into());
         }
         let criteria = Criteria {
             max_bytes_per_op: criteria.max_bytes_per_op,
@@ -260,13 +247,11 @@ impl wit::HostWatcher for HostState {
             }
         }
         for (metric, value, unit) in gauges {
-            if let Err(e) = self.recorder.gauge(&metric, value, unit) {
-                return Ok(Err(
-                    ProbeError::Invalid(format!("memory verdict: {e}")).into()
-                ));
-            }
+            self.recorder
+                .gauge(&metric, value, unit)
+                .map_err(|e| ProbeError::Invalid(format!("memory verdict: {e}")))?;
         }
-        Ok(Ok(wit::Verdict {
+        Ok(wit::Verdict {
             samples: u32::try_from(v.samples).unwrap_or(u32::MAX),
             conclusive: v.conclusive,
             leak: v.leak,
@@ -277,7 +262,7 @@ impl wit::HostWatcher for HostState {
             mann_kendall_s: v.mk_s,
             mann_kendall_p: v.mk_p,
             summary: v.summary,
-        }))
+        })
     }
 
     async fn stop(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<()> {
@@ -299,8 +284,8 @@ mod tests {
 
     use super::*;
     use crate::policy::{Grants, Policy};
-    use crate::probes::Capabilities;
     use crate::probes::redis::{RedisCtx, RedisUrl};
+    use crate::probes::{BindingError, Capabilities};
     use crate::services::redis_server::ManagedRedis;
     use wit::{Host as _, HostWatcher as _};
 
@@ -314,9 +299,9 @@ mod tests {
         HostState::new(64 << 20, caps)
     }
 
-    fn denied<T: std::fmt::Debug>(r: Result<T, WitProbeError>) -> String {
+    fn denied<T: std::fmt::Debug>(r: BindingResult<T>) -> String {
         match r {
-            Err(WitProbeError::Denied(m)) => m,
+            Err(BindingError::Probe(ProbeError::Denied(m))) => m,
             other => panic!("expected denied, got {other:?}"),
         }
     }
@@ -329,23 +314,16 @@ mod tests {
             .unwrap();
         let pid = sleeper.id();
         let mut s = state(Grants::default(), BTreeMap::new());
-        let own = s.sample(wit::Target::Host).await.unwrap().unwrap();
+        let own = s.sample(wit::Target::Host).await.unwrap();
         assert_eq!(own.pid, std::process::id());
         assert!(own.rss > 0 && own.pss.is_some());
 
-        let m = denied(s.sample(wit::Target::Child(pid)).await.unwrap());
+        let m = denied(s.sample(wit::Target::Child(pid)).await);
         assert!(m.contains("not a live child"), "{m}");
         s.probes.children.insert(pid);
-        assert_eq!(
-            s.sample(wit::Target::Child(pid))
-                .await
-                .unwrap()
-                .unwrap()
-                .pid,
-            pid
-        );
+        assert_eq!(s.sample(wit::Target::Child(pid)).await.unwrap().pid, pid);
 
-        let m = denied(s.sample(wit::Target::Pid(pid)).await.unwrap());
+        let m = denied(s.sample(wit::Target::Pid(pid)).await);
         assert!(m.contains(&format!("pids = [{pid}]")), "{m}");
         let mut granted = state(
             Grants {
@@ -354,19 +332,14 @@ mod tests {
             },
             BTreeMap::new(),
         );
-        assert!(granted.sample(wit::Target::Pid(pid)).await.unwrap().is_ok());
-        let m = denied(
-            granted
-                .sample(wit::Target::Redis("default".into()))
-                .await
-                .unwrap(),
-        );
+        assert!(granted.sample(wit::Target::Pid(pid)).await.is_ok());
+        let m = denied(granted.sample(wit::Target::Redis("default".into())).await);
         assert!(m.contains("redis = [\"default\"]"), "{m}");
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
-        let gone = granted.sample(wit::Target::Pid(pid)).await.unwrap();
+        let gone = granted.sample(wit::Target::Pid(pid)).await;
         assert!(
-            matches!(gone, Err(WitProbeError::Io(ref m)) if m.contains("does not exist")),
+            matches!(gone, Err(BindingError::Probe(ProbeError::Io(ref m))) if m.contains("does not exist")),
             "{gone:?}"
         );
     }
@@ -385,7 +358,6 @@ mod tests {
         let usage = s
             .sample(wit::Target::Redis("default".into()))
             .await
-            .unwrap()
             .unwrap();
         assert_eq!(usage.pid, redis.pid());
         assert!(usage.rss > 0);
@@ -397,7 +369,6 @@ mod tests {
         let w = s
             .start("host".into(), wit::Target::Host, wit::Measure::Rss, None)
             .await
-            .unwrap()
             .unwrap();
         let mut kept = Vec::new();
         for _ in 0..6 {
@@ -406,7 +377,6 @@ mod tests {
             kept.push(vec![1u8; 16 << 20]);
             s.ops_done(Resource::new_borrow(w.rep()), 1000)
                 .await
-                .unwrap()
                 .unwrap();
         }
         let v = s
@@ -419,7 +389,6 @@ mod tests {
                 },
             )
             .await
-            .unwrap()
             .unwrap();
         drop(kept);
         assert_eq!(v.samples, 7);
@@ -442,9 +411,11 @@ mod tests {
                     alpha: Some(1.5),
                 },
             )
-            .await
-            .unwrap();
-        assert!(matches!(bad, Err(WitProbeError::Invalid(_))));
+            .await;
+        assert!(matches!(
+            bad,
+            Err(BindingError::Probe(ProbeError::Invalid(_)))
+        ));
     }
 
     #[test]

@@ -11,10 +11,9 @@ use super::child::{ChildProcess, ExitInfo, ExitStatus};
 use super::ready::{NotReady, Ready};
 use super::{CommandSpec, startup};
 use crate::bindings::process as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
 use crate::metrics::HistogramHandle;
-use crate::probes::ProbeError;
+use crate::probes::{BindingResult, ProbeError};
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -101,23 +100,13 @@ impl HostState {
 }
 
 impl wit::Host for HostState {
-    async fn spawn(
-        &mut self,
-        cmd: wit::Command,
-    ) -> wasmtime::Result<Result<Resource<ChildProcess>, WitProbeError>> {
+    async fn spawn(&mut self, cmd: wit::Command) -> BindingResult<Resource<ChildProcess>> {
         let program = cmd.program.clone();
-        let spec = match self.resolve_command(cmd) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        if let Err(e) = super::check_capacity(&self.probes.children) {
-            return Ok(Err(e.into()));
-        }
+        let spec = self.resolve_command(cmd)?;
+        super::check_capacity(&self.probes.children)?;
         match ChildProcess::spawn(&spec, &self.probes.children) {
-            Ok(child) => Ok(Ok(self.table.push(child)?)),
-            Err(e) => Ok(Err(
-                ProbeError::Io(format!("program `{program}`: {e}")).into()
-            )),
+            Ok(child) => Ok(self.table.push(child)?),
+            Err(e) => Err(ProbeError::Io(format!("program `{program}`: {e}")).into()),
         }
     }
 
@@ -127,29 +116,23 @@ impl wit::Host for HostState {
         warmup: u32,
         runs: u32,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<wit::StartupStats, WitProbeError>> {
+    ) -> BindingResult<wit::StartupStats> {
         let histogram = match &into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
         };
-        let spec = match self.resolve_command(cmd) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let spec = self.resolve_command(cmd)?;
         self.probes.events.phase(
             &format!("time-startup `{}`", program_name(&spec)),
             Some(u64::from(warmup) + u64::from(runs)),
         );
         let timed = startup::time_startup(spec, warmup, runs, self.probes.events.clone()).await;
         self.probes.events.finish();
-        let stats = match timed {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let stats = timed?;
         if let Some(h) = histogram {
             self.recorder.record_many(h, &stats.samples);
         }
-        Ok(Ok(wit::StartupStats {
+        Ok(wit::StartupStats {
             runs: stats.runs,
             mean_ns: stats.mean,
             stdev_ns: stats.stdev,
@@ -160,22 +143,18 @@ impl wit::Host for HostState {
             system_ns: stats.system,
             failed_runs: stats.failed_runs,
             last_failure: stats.last_failure.map(Into::into),
-        }))
+        })
     }
 
-    async fn work_dir(&mut self) -> wasmtime::Result<Result<String, WitProbeError>> {
-        Ok(work_dir(&self.probes.fs.scratch)
-            .map(|p| p.to_string_lossy().into_owned())
-            .map_err(Into::into))
+    async fn work_dir(&mut self) -> BindingResult<String> {
+        Ok(work_dir(&self.probes.fs.scratch).map(|p| p.to_string_lossy().into_owned())?)
     }
 
-    async fn free_port(&mut self) -> wasmtime::Result<Result<u16, WitProbeError>> {
+    async fn free_port(&mut self) -> BindingResult<u16> {
         Ok(std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
-            .map_err(|e| {
-                ProbeError::Io(format!("cannot find a free port on 127.0.0.1: {e}")).into()
-            }))
+            .map_err(|e| ProbeError::Io(format!("cannot find a free port on 127.0.0.1: {e}")))?)
     }
 }
 

@@ -7,10 +7,9 @@ use super::load::{
     self, Amount, Connections, KeyPattern, LoadOutcome, LoadSpec, MixEntry, Model, Op, OpTally,
 };
 use crate::bindings::redis as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
 use crate::engine::HostState;
 use crate::metrics::{Distribution, Recorder, Unit};
-use crate::probes::ProbeError;
+use crate::probes::{BindingResult, ProbeError};
 use crate::report::builder::ReportBuilder;
 use crate::report::model::LogLevel;
 
@@ -203,7 +202,7 @@ impl HostState {
     pub(crate) async fn run_redis_load(
         &mut self,
         spec: wit::LoadSpec,
-    ) -> Result<wit::LoadResult, WitProbeError> {
+    ) -> BindingResult<wit::LoadResult> {
         let target = spec.target.clone();
         self.probes
             .redis

@@ -1,0 +1,67 @@
+//! The WIT `types` interface: how a binding's failure reaches the guest.
+//! Bindgen maps `probe-error` to `BindingError`, so a binding method returns
+//! `Result<T, BindingError>` and uses `?` for both a probe's refusal and a
+//! host failure; `convert_probe_error` below is the one place that tells
+//! them apart.
+
+use wasmtime::component::ResourceTableError;
+
+use super::ProbeError;
+use crate::bindings::types::{self as wit, ProbeError as WitProbeError};
+
+/// How a binding call fails: a `probe-error` value the guest receives, or a
+/// trap that ends the scenario (a bad resource handle, a host bug, an
+/// `abort-on-fail` threshold).
+#[derive(Debug, thiserror::Error)]
+pub enum BindingError {
+    #[error("{0}")]
+    Probe(#[from] ProbeError),
+    #[error("{0:#}")]
+    Trap(wasmtime::Error),
+}
+
+/// What a binding method returns for a WIT `result<T, probe-error>`.
+pub type BindingResult<T> = Result<T, BindingError>;
+
+impl BindingError {
+    /// A failure that ends the scenario instead of reaching the guest.
+    pub fn trap(error: impl Into<wasmtime::Error>) -> Self {
+        BindingError::Trap(error.into())
+    }
+}
+
+impl From<ResourceTableError> for BindingError {
+    /// A handle the guest does not hold (or of the wrong type) is a broken
+    /// guest, not a probe failure.
+    fn from(e: ResourceTableError) -> Self {
+        BindingError::trap(e)
+    }
+}
+
+impl From<crate::policy::Denied> for BindingError {
+    fn from(d: crate::policy::Denied) -> Self {
+        BindingError::Probe(d.into())
+    }
+}
+
+impl From<ProbeError> for WitProbeError {
+    fn from(e: ProbeError) -> Self {
+        match e {
+            ProbeError::Denied(m) => WitProbeError::Denied(m),
+            ProbeError::Timeout(m) => WitProbeError::Timeout(m),
+            ProbeError::Connection(m) => WitProbeError::Connection(m),
+            ProbeError::Io(m) => WitProbeError::Io(m),
+            ProbeError::Invalid(m) => WitProbeError::Invalid(m),
+            ProbeError::Server(m) => WitProbeError::Server(m),
+        }
+    }
+}
+
+impl wit::Host for crate::engine::HostState {
+    fn convert_probe_error(&mut self, err: BindingError) -> wasmtime::Result<WitProbeError> {
+        match err {
+            BindingError::Probe(e) => Ok(e.into()),
+            BindingError::Trap(trap) => Err(trap),
+        }
+    }
+}
