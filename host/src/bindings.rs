@@ -24,6 +24,11 @@ mod generated {
             "rigor:scenario/memory.watcher": crate::probes::memory::WatcherHandle,
         },
         require_store_data_send: true,
+        // Each interface is linked to its own view of the store's state
+        // (`engine::state`), never to `&mut HostState`, so the `&mut T`
+        // forwarding impls are not needed; without them `probes::types` can
+        // implement the probe-error conversion once for every view.
+        skip_mut_forwarding_impls: true,
     });
 }
 

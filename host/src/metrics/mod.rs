@@ -7,6 +7,7 @@ mod recorder;
 mod summary;
 mod unit;
 
+pub use binding::{MetricsBinding, MetricsView};
 pub use histogram::{Distribution, SIGNIFICANT_DIGITS};
 pub use recorder::{
     HistogramHandle, MAX_METRICS, MAX_NAME_LEN, Metric, MetricData, MetricError, Recorder,

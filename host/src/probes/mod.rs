@@ -18,8 +18,8 @@ pub use types::{BindingError, BindingResult};
 use crate::policy::Policy;
 
 /// Everything one scenario's probes need from the run: one field per probe,
-/// each already scoped to the scenario's policy. Built by the runner, moved
-/// into the scenario's store.
+/// each already scoped to the scenario's policy. Built by the runner; its
+/// fields become the fields of the scenario's `HostState`.
 #[derive(Debug, Clone)]
 pub struct Capabilities {
     /// Pids of the scenario's live child processes.
@@ -32,7 +32,7 @@ pub struct Capabilities {
     /// Granted pids and live watchers.
     pub memory: memory::MemoryCtx,
     /// Live progress: a probe reports its phase and operations done here
-    /// (`self.probes.events.phase(..)`, `.advance(n)`); see `crate::events`.
+    /// (`self.events.phase(..)`, `.advance(n)`); see `crate::events`.
     pub events: crate::events::ProgressSink,
     /// The scenario's `abort-on-fail` thresholds, checked while it runs.
     pub abort: crate::thresholds::AbortWatch,

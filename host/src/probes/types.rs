@@ -4,7 +4,7 @@
 //! host failure; `convert_probe_error` below is the one place that tells
 //! them apart.
 
-use wasmtime::component::ResourceTableError;
+use wasmtime::component::{HasData, ResourceTableError};
 
 use super::ProbeError;
 use crate::bindings::types::{self as wit, ProbeError as WitProbeError};
@@ -57,7 +57,21 @@ impl From<ProbeError> for WitProbeError {
     }
 }
 
-impl wit::Host for crate::engine::HostState {
+/// What the `types` binding may touch: nothing. The interface has no
+/// functions; it is linked so components that import its types instantiate.
+pub struct TypesView;
+
+/// Links `types` to a `TypesView`.
+pub struct TypesBinding;
+
+impl HasData for TypesBinding {
+    type Data<'a> = TypesView;
+}
+
+/// Every interface that returns a `probe-error` asks its own view for this
+/// conversion (bindgen bounds each view by `types::Host`). It is the same
+/// whichever binding failed, so it is written once, for every type.
+impl<T: ?Sized> wit::Host for T {
     fn convert_probe_error(&mut self, err: BindingError) -> wasmtime::Result<WitProbeError> {
         match err {
             BindingError::Probe(e) => Ok(e.into()),

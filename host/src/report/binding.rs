@@ -1,12 +1,28 @@
 //! The WIT `report` interface: checks, host-evaluated thresholds, findings
 //! and logs, collected by the scenario's `ReportBuilder`.
 
-use super::builder::bounded;
+use wasmtime::component::HasData;
+
+use super::builder::{ReportBuilder, bounded};
 use super::model::{Finding, LogLevel, Severity, ThresholdSource};
 use crate::bindings::report as wit;
-use crate::engine::HostState;
+use crate::metrics::Recorder;
 use crate::probes::{BindingError, BindingResult, ProbeError};
 use crate::thresholds;
+
+/// What the `report` binding may touch: the report it fills, and the
+/// recorder, read-only, that guest thresholds are judged against.
+pub struct ReportView<'a> {
+    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) recorder: &'a Recorder,
+}
+
+/// Links `report` to a `ReportView` of the store's state.
+pub struct ReportBinding;
+
+impl HasData for ReportBinding {
+    type Data<'a> = ReportView<'a>;
+}
 
 impl From<wit::Severity> for Severity {
     fn from(s: wit::Severity) -> Self {
@@ -31,7 +47,7 @@ impl From<wit::Level> for LogLevel {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for ReportView<'_> {
     async fn check(&mut self, name: String, passed: bool, detail: String) -> wasmtime::Result<()> {
         self.report.check(name, passed, detail);
         Ok(())
@@ -58,7 +74,7 @@ impl wit::Host for HostState {
         }
         let result = self
             .report
-            .threshold(&self.recorder, &metric, &expr, ThresholdSource::Guest);
+            .threshold(self.recorder, &metric, &expr, ThresholdSource::Guest);
         if let Some(error) = &result.error {
             return Err(ProbeError::Invalid(bounded(error.clone())).into());
         }
@@ -102,6 +118,7 @@ impl wit::Host for HostState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::HostState;
     use crate::metrics::Unit;
     use crate::probes::Capabilities;
     use crate::thresholds::AbortOnFail;
@@ -118,6 +135,7 @@ mod tests {
     async fn a_failing_guest_threshold_with_abort_on_fail_ends_the_run() {
         let mut state = state_with_latency();
         let err = state
+            .report_view()
             .threshold("get".into(), "max < 1ms, abort-on-fail".into())
             .await
             .expect_err("the failure must trap, ending the run");
@@ -136,16 +154,19 @@ mod tests {
     async fn guest_thresholds_without_abort_or_that_pass_return_verdicts() {
         let mut state = state_with_latency();
         let verdict = state
+            .report_view()
             .threshold("get".into(), "max < 1ms".into())
             .await
             .unwrap();
         assert!(!verdict.passed);
         let verdict = state
+            .report_view()
             .threshold("get".into(), "max < 5ms, abort-on-fail".into())
             .await
             .unwrap();
         assert!(verdict.passed);
         let syntax = state
+            .report_view()
             .threshold("get".into(), "max < 5xs".into())
             .await
             .unwrap_err();

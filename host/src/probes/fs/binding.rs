@@ -2,17 +2,34 @@
 //! root is opened, every blocking call runs on tokio's blocking pool, and
 //! timed calls record into the guest's histograms.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::dump::{self, RecordSet};
 use super::load::{self, FsyncPolicy, IoLoadSpec, Stop};
 use super::ops::{self, Content, EntryKind};
-use super::{FsError, MAX_OPEN_ROOTS, Root};
+use super::{FsCtx, FsError, MAX_OPEN_ROOTS, Root};
 use crate::bindings::fs as wit;
-use crate::engine::HostState;
-use crate::metrics::{HistogramHandle, Unit};
+use crate::metrics::{HistogramHandle, Recorder, Unit};
 use crate::probes::{BindingResult, ProbeError};
+use crate::report::builder::ReportBuilder;
 use std::sync::atomic::Ordering;
+
+/// What the `fs` binding may touch: its scratch directory, grants and count
+/// of open roots, the guest's handles, where latencies are recorded, and the
+/// report's log (to say where a kept scratch directory is).
+pub struct FsView<'a> {
+    pub(crate) fs: &'a FsCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) report: &'a mut ReportBuilder,
+}
+
+/// Links `fs` to an `FsView` of the store's state.
+pub struct FsBinding;
+
+impl HasData for FsBinding {
+    type Data<'a> = FsView<'a>;
+}
 
 /// Runs a blocking file operation off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -33,10 +50,10 @@ impl From<wit::Content> for Content {
     }
 }
 
-impl HostState {
+impl FsView<'_> {
     /// Counts a root the guest is about to hold; `invalid` past the bound.
     fn fs_claim_root(&self) -> Result<(), ProbeError> {
-        let open = &self.probes.fs.open_roots;
+        let open = &self.fs.open_roots;
         if open.fetch_add(1, Ordering::Relaxed) >= MAX_OPEN_ROOTS {
             open.fetch_sub(1, Ordering::Relaxed);
             return Err(ProbeError::Invalid(format!(
@@ -47,7 +64,7 @@ impl HostState {
     }
 
     fn fs_release_root(&self) {
-        self.probes.fs.open_roots.fetch_sub(1, Ordering::Relaxed);
+        self.fs.open_roots.fetch_sub(1, Ordering::Relaxed);
     }
 
     fn fs_root(&self, dir: &Resource<Root>) -> BindingResult<Root> {
@@ -118,12 +135,12 @@ fn spec_from_wit(s: &wit::IoLoadSpec) -> Result<IoLoadSpec, ProbeError> {
     })
 }
 
-impl wit::Host for HostState {}
+impl wit::Host for FsView<'_> {}
 
-impl wit::HostDir for HostState {
+impl wit::HostDir for FsView<'_> {
     async fn scratch(&mut self) -> BindingResult<Resource<Root>> {
         self.fs_claim_root()?;
-        let scratch = self.probes.fs.scratch.clone();
+        let scratch = self.fs.scratch.clone();
         let first = scratch.created().is_none();
         let root = match blocking(move || Root::scratch(&scratch)).await {
             Ok(r) => r,
@@ -132,7 +149,7 @@ impl wit::HostDir for HostState {
                 return Err(e.into());
             }
         };
-        if first && self.probes.fs.scratch.keep() {
+        if first && self.fs.scratch.keep() {
             self.report.log(
                 crate::report::model::LogLevel::Info,
                 format!(
@@ -145,7 +162,7 @@ impl wit::HostDir for HostState {
     }
 
     async fn open(&mut self, name: String) -> BindingResult<Resource<Root>> {
-        let grant = self.probes.fs.policy.check_dir(&name)?.clone();
+        let grant = self.fs.policy.check_dir(&name)?.clone();
         self.fs_claim_root()?;
         match blocking(move || Root::open(&grant.name, &grant.path, grant.mode)).await {
             Ok(root) => Ok(self.table.push(root)?),
@@ -355,8 +372,7 @@ impl wit::HostDir for HostState {
                 rec.counter_add(&format!("{name}.errors"), report.errors)?;
                 Ok(())
             };
-        record(&mut self.recorder)
-            .map_err(|e| ProbeError::Invalid(format!("io-load `{name}`: {e}")))?;
+        record(self.recorder).map_err(|e| ProbeError::Invalid(format!("io-load `{name}`: {e}")))?;
         Ok(wit::IoLoadReport {
             reads: report.reads,
             writes: report.writes,
@@ -384,6 +400,7 @@ impl wit::HostDir for HostState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::HostState;
     use crate::policy::{Grants, Policy};
     use crate::probes::fs::{DirGrant, DirMode, FsCtx};
     use crate::probes::{BindingError, Capabilities};
@@ -413,7 +430,8 @@ mod tests {
             }],
             ..Default::default()
         };
-        let mut s = state(grants, base.path());
+        let mut host = state(grants, base.path());
+        let mut s = host.fs_view();
         match s.open("other".into()).await {
             Err(BindingError::Probe(ProbeError::Denied(m))) => {
                 assert!(m.contains(r#"dirs = [{ name = "other""#), "{m}")

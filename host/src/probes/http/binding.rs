@@ -4,18 +4,35 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
+use super::HttpCtx;
 use super::client::{self, DEFAULT_TIMEOUT, MAX_BODY_KEPT};
 use super::load::{self, LoadPlan};
 use crate::bindings::http as wit;
-use crate::engine::HostState;
-use crate::metrics::{HistogramHandle, Unit};
+use crate::events::ProgressSink;
+use crate::metrics::{HistogramHandle, Recorder, Unit};
 use crate::probes::{BindingResult, ProbeError};
 
 /// Largest request body a guest may send (bounds the copy the host keeps
 /// for a load, where every worker reuses it).
 pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+/// What the `http` binding may touch: its grants, the guest's histogram
+/// handles, where latencies are recorded, and a load's progress.
+pub struct HttpView<'a> {
+    pub(crate) http: &'a HttpCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) events: &'a ProgressSink,
+}
+
+/// Links `http` to an `HttpView` of the store's state.
+pub struct HttpBinding;
+
+impl HasData for HttpBinding {
+    type Data<'a> = HttpView<'a>;
+}
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -40,7 +57,7 @@ struct Prepared {
 /// Checks the URL against the grants and encodes the request; synchronous,
 /// so no borrow of the store's state is held across an await.
 fn encode(
-    ctx: &super::HttpCtx,
+    ctx: &HttpCtx,
     req: &wit::Request,
     keep_alive: bool,
 ) -> Result<(client::Url, Vec<u8>), ProbeError> {
@@ -69,7 +86,7 @@ async fn prepare(
     })
 }
 
-impl wit::Host for HostState {
+impl wit::Host for HttpView<'_> {
     async fn send(
         &mut self,
         req: wit::Request,
@@ -79,7 +96,7 @@ impl wit::Host for HostState {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
         };
-        let encoded = encode(&self.probes.http, &req, false);
+        let encoded = encode(self.http, &req, false);
         let prepared = prepare(encoded, &req).await?;
         let result = client::send_once(
             prepared.addr,
@@ -110,7 +127,7 @@ impl wit::Host for HostState {
 
     async fn run_load(&mut self, spec: wit::LoadSpec) -> BindingResult<wit::LoadReport> {
         let metric = spec.metric.clone();
-        let encoded = encode(&self.probes.http, &spec.request, true);
+        let encoded = encode(self.http, &spec.request, true);
         let prepared = prepare(encoded, &spec.request).await?;
         let plan = LoadPlan {
             addr: prepared.addr,
@@ -121,7 +138,7 @@ impl wit::Host for HostState {
             duration: (spec.duration_ns > 0).then(|| Duration::from_nanos(spec.duration_ns)),
             rate: spec.rate,
             timeout: prepared.timeout,
-            progress: self.probes.events.clone(),
+            progress: self.events.clone(),
         };
         plan.validate()
             .map_err(|message| ProbeError::Invalid(format!("run-load: {message}")))?;
@@ -134,11 +151,10 @@ impl wit::Host for HostState {
             (None, Some(rate), Some(d)) => Some((rate * d.as_secs_f64()).ceil() as u64),
             _ => None,
         };
-        self.probes
-            .events
+        self.events
             .phase(&format!("http load `{metric}`"), expected);
         let outcome = load::run(plan).await;
-        self.probes.events.finish();
+        self.events.finish();
         self.recorder.merge(histogram, &outcome.latency);
         let throughput = outcome.throughput();
         let error_rate = outcome.error_rate();

@@ -2,21 +2,44 @@
 //! scenario's grants, samples it, runs watchers and turns a verdict into
 //! report metrics, a series and the guest's answer.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::stats::Fit;
 use super::watcher::{Criteria, Measure, Point, Watcher};
-use super::{MAX_WATCHERS, WatcherHandle, sample};
+use super::{MAX_WATCHERS, MemoryCtx, WatcherHandle, sample};
 use crate::bindings::memory as wit;
-use crate::engine::HostState;
-use crate::metrics::Unit;
-use crate::probes::redis::{CONNECT_TIMEOUT, Client};
+use crate::metrics::{Recorder, Unit};
+use crate::probes::children::ChildPids;
+use crate::probes::redis::{CONNECT_TIMEOUT, Client, RedisUrl};
 use crate::probes::{BindingResult, ProbeError};
+use crate::report::builder::ReportBuilder;
 
 /// Longest watcher name accepted (it prefixes metric names).
 pub const MAX_WATCHER_NAME: usize = 100;
+
+/// What the `memory` binding may touch: its grants and watcher count, the
+/// guest's handles, where verdicts are recorded and plotted; and, read-only,
+/// which pids are the scenario's children and where each Redis target lives
+/// (to find the server behind `target::redis`; the grant is checked with the
+/// scenario's own grants in `memory.policy`).
+pub struct MemoryView<'a> {
+    pub(crate) memory: &'a MemoryCtx,
+    pub(crate) children: &'a ChildPids,
+    pub(crate) redis_targets: &'a BTreeMap<String, RedisUrl>,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) report: &'a mut ReportBuilder,
+}
+
+/// Links `memory` to a `MemoryView` of the store's state.
+pub struct MemoryBinding;
+
+impl HasData for MemoryBinding {
+    type Data<'a> = MemoryView<'a>;
+}
 
 impl From<sample::SampleError> for ProbeError {
     fn from(e: sample::SampleError) -> Self {
@@ -51,13 +74,13 @@ fn redis_pid(info: &[u8]) -> Option<u32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-impl HostState {
+impl MemoryView<'_> {
     /// The pid of `target`, if the scenario may watch it.
     async fn memory_pid(&mut self, target: &wit::Target) -> Result<u32, ProbeError> {
         match target {
             wit::Target::Host => Ok(std::process::id()),
             wit::Target::Child(pid) => {
-                if self.probes.children.contains(*pid) {
+                if self.children.contains(*pid) {
                     Ok(*pid)
                 } else {
                     Err(ProbeError::Denied(format!(
@@ -66,12 +89,12 @@ impl HostState {
                 }
             }
             wit::Target::Pid(pid) => {
-                self.probes.memory.policy.check_pid(*pid)?;
+                self.memory.policy.check_pid(*pid)?;
                 Ok(*pid)
             }
             wit::Target::Redis(name) => {
-                self.probes.redis.policy.check_redis(name)?;
-                let Some(url) = self.probes.redis.targets.get(name).cloned() else {
+                self.memory.policy.check_redis(name)?;
+                let Some(url) = self.redis_targets.get(name).cloned() else {
                     return Err(ProbeError::Connection(format!(
                         "redis target `{name}` is granted but has no address"
                     )));
@@ -105,7 +128,7 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for MemoryView<'_> {
     async fn sample(&mut self, target: wit::Target) -> BindingResult<wit::Usage> {
         let pid = self.memory_pid(&target).await?;
         let u = sample::usage(pid).map_err(ProbeError::from)?;
@@ -119,7 +142,7 @@ impl wit::Host for HostState {
     }
 }
 
-impl wit::HostWatcher for HostState {
+impl wit::HostWatcher for MemoryView<'_> {
     async fn start(
         &mut self,
         name: String,
@@ -134,7 +157,7 @@ impl wit::HostWatcher for HostState {
             ))
             .into());
         }
-        if self.probes.memory.watchers() >= MAX_WATCHERS {
+        if self.memory.watchers() >= MAX_WATCHERS {
             return Err(ProbeError::Invalid(format!(
                 "a scenario may hold at most {MAX_WATCHERS} memory watchers at once"
             ))
@@ -149,7 +172,7 @@ impl wit::HostWatcher for HostState {
         let interval = interval_ns.map(Duration::from_nanos);
         match Watcher::start(pid, measure, interval) {
             Ok(watcher) => {
-                self.probes.memory.watcher_opened();
+                self.memory.watcher_opened();
                 Ok(self.table.push(WatcherHandle { name, watcher })?)
             }
             Err(e) => Err(ProbeError::from(e).into()),
@@ -272,7 +295,7 @@ impl wit::HostWatcher for HostState {
 
     async fn drop(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<()> {
         self.table.delete(w)?;
-        self.probes.memory.watcher_closed();
+        self.memory.watcher_closed();
         Ok(())
     }
 }
@@ -283,6 +306,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::engine::HostState;
     use crate::policy::{Grants, Policy};
     use crate::probes::redis::{RedisCtx, RedisUrl};
     use crate::probes::{BindingError, Capabilities};
@@ -313,25 +337,27 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = sleeper.id();
-        let mut s = state(Grants::default(), BTreeMap::new());
+        let mut host = state(Grants::default(), BTreeMap::new());
+        let mut s = host.memory_view();
         let own = s.sample(wit::Target::Host).await.unwrap();
         assert_eq!(own.pid, std::process::id());
         assert!(own.rss > 0 && own.pss.is_some());
 
         let m = denied(s.sample(wit::Target::Child(pid)).await);
         assert!(m.contains("not a live child"), "{m}");
-        s.probes.children.insert(pid);
+        s.children.insert(pid);
         assert_eq!(s.sample(wit::Target::Child(pid)).await.unwrap().pid, pid);
 
         let m = denied(s.sample(wit::Target::Pid(pid)).await);
         assert!(m.contains(&format!("pids = [{pid}]")), "{m}");
-        let mut granted = state(
+        let mut granted_host = state(
             Grants {
                 pids: [pid].into(),
                 ..Default::default()
             },
             BTreeMap::new(),
         );
+        let mut granted = granted_host.memory_view();
         assert!(granted.sample(wit::Target::Pid(pid)).await.is_ok());
         let m = denied(granted.sample(wit::Target::Redis("default".into())).await);
         assert!(m.contains("redis = [\"default\"]"), "{m}");
@@ -348,13 +374,14 @@ mod tests {
     async fn a_local_redis_target_is_sampled_by_its_server_pid() {
         let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
         let targets = [("default".to_owned(), RedisUrl::parse(&redis.url()).unwrap())].into();
-        let mut s = state(
+        let mut host = state(
             Grants {
                 redis: ["default".to_owned()].into(),
                 ..Default::default()
             },
             targets,
         );
+        let mut s = host.memory_view();
         let usage = s
             .sample(wit::Target::Redis("default".into()))
             .await
@@ -365,7 +392,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_verdict_records_gauges_and_the_series() {
-        let mut s = state(Grants::default(), BTreeMap::new());
+        let mut host = state(Grants::default(), BTreeMap::new());
+        let mut s = host.memory_view();
         let w = s
             .start("host".into(), wit::Target::Host, wit::Measure::Rss, None)
             .await

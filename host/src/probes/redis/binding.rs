@@ -1,18 +1,36 @@
 //! The WIT `redis` interface over the native client: policy check, lazy
 //! (re)connection, timed calls recorded straight into host histograms.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::resp::Reply;
-use super::{CONNECT_TIMEOUT, Client, Connection, RedisError};
+use super::{CONNECT_TIMEOUT, Client, Connection, RedisCtx, RedisError};
 use crate::bindings::redis as wit;
-use crate::engine::HostState;
-use crate::metrics::HistogramHandle;
+use crate::events::ProgressSink;
+use crate::metrics::{HistogramHandle, Recorder};
 use crate::probes::{BindingResult, ProbeError};
+use crate::report::builder::ReportBuilder;
 
 /// Longest key accepted from a guest (Redis allows 512 MB; nobody needs that
 /// in a test, and it bounds what one call can make the host copy).
 pub const MAX_KEY_LEN: usize = 64 * 1024;
+
+/// What the `redis` binding may touch: its targets and grants, the guest's
+/// handles, where latencies are recorded, and a load's progress and logs.
+pub struct RedisView<'a> {
+    pub(crate) redis: &'a RedisCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) events: &'a ProgressSink,
+}
+
+/// Links `redis` to a `RedisView` of the store's state.
+pub struct RedisBinding;
+
+impl HasData for RedisBinding {
+    type Data<'a> = RedisView<'a>;
+}
 
 impl From<RedisError> for ProbeError {
     fn from(e: RedisError) -> Self {
@@ -75,7 +93,7 @@ fn to_wit(reply: Reply) -> Result<wit::Reply, ProbeError> {
     })
 }
 
-impl HostState {
+impl RedisView<'_> {
     /// Runs one timed request on `conn`; records the round trip into `into`
     /// when the server answered without an error.
     async fn timed(
@@ -110,16 +128,16 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for RedisView<'_> {
     async fn run_load(&mut self, spec: wit::LoadSpec) -> BindingResult<wit::LoadResult> {
         self.run_redis_load(spec).await
     }
 }
 
-impl wit::HostConnection for HostState {
+impl wit::HostConnection for RedisView<'_> {
     async fn open(&mut self, target: String) -> BindingResult<Resource<Connection>> {
-        self.probes.redis.policy.check_redis(&target)?;
-        let Some(url) = self.probes.redis.targets.get(&target).cloned() else {
+        self.redis.policy.check_redis(&target)?;
+        let Some(url) = self.redis.targets.get(&target).cloned() else {
             return Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
             ))
