@@ -1,5 +1,8 @@
 //! The one place the WIT contract is turned into Rust. Everything else uses
-//! the re-exports below, never the generated modules directly.
+//! the re-exports below, never the generated modules directly. Each
+//! interface's `add_to_linker` is called on its own (`engine::state`), with
+//! the view its binding implements the generated traits on; a WIT
+//! `result<T, probe-error>` is `Result<T, probes::BindingError>` in Rust.
 
 mod generated {
     wasmtime::component::bindgen!({

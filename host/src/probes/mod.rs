@@ -1,6 +1,8 @@
 //! Probes: the host capabilities a scenario calls. Each probe has a native
 //! half (plain async Rust, testable without wasm) and a binding that converts
-//! WIT types, checks policy and calls the native half.
+//! WIT types, checks policy and calls the native half. A binding implements
+//! its generated traits on its own view (`RedisView`, …), which borrows only
+//! what that binding may touch.
 
 pub mod children;
 pub mod clock;

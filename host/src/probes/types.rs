@@ -79,3 +79,31 @@ impl<T: ?Sized> wit::Host for T {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::component::{Resource, ResourceTable};
+
+    use super::*;
+    use wit::Host as _;
+
+    #[test]
+    fn a_probe_error_reaches_the_guest_as_a_value_anything_else_traps() {
+        let mut view = TypesView;
+        let value = view
+            .convert_probe_error(ProbeError::Denied("program `x`".into()).into())
+            .unwrap();
+        assert!(
+            matches!(&value, WitProbeError::Denied(m) if m == "program `x`"),
+            "{value:?}"
+        );
+
+        let table = ResourceTable::new();
+        let stale = table.get(&Resource::<u32>::new_borrow(7)).unwrap_err();
+        let trap = view.convert_probe_error(stale.into()).unwrap_err();
+        assert!(
+            trap.downcast_ref::<ResourceTableError>().is_some(),
+            "{trap:?}"
+        );
+    }
+}

@@ -418,6 +418,15 @@ mod tests {
 
     use std::sync::Arc;
 
+    #[tokio::test]
+    async fn a_root_the_guest_does_not_hold_traps() {
+        let base = tempfile::tempdir().unwrap();
+        let mut host = state(Grants::default(), base.path());
+        let mut s = host.fs_view();
+        let r = s.mkdir(Resource::new_borrow(41), "d".into()).await;
+        assert!(matches!(r, Err(BindingError::Trap(_))), "{r:?}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn grants_timed_writes_and_loads_reach_the_report() {
         let base = tempfile::tempdir().unwrap();
