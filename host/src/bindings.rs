@@ -1,5 +1,8 @@
 //! The one place the WIT contract is turned into Rust. Everything else uses
-//! the re-exports below, never the generated modules directly.
+//! the re-exports below, never the generated modules directly. Each
+//! interface's `add_to_linker` is called on its own (`engine::state`), with
+//! the view its binding implements the generated traits on; a WIT
+//! `result<T, probe-error>` is `Result<T, probes::BindingError>` in Rust.
 
 mod generated {
     wasmtime::component::bindgen!({
@@ -10,6 +13,11 @@ mod generated {
         // instead of panicking the host). Probe failures are *values*: they
         // are `probe-error` in the WIT results, not traps.
         imports: { default: async | trappable },
+        // A binding returns `Result<T, BindingError>`: a `probe-error` value
+        // or a trap, told apart once in `probes::types`.
+        trappable_error_type: {
+            "rigor:scenario/types.probe-error" => crate::probes::BindingError,
+        },
         exports: { default: async },
         with: {
             "rigor:scenario/metrics.histogram": crate::metrics::HistogramHandle,
@@ -19,6 +27,11 @@ mod generated {
             "rigor:scenario/memory.watcher": crate::probes::memory::WatcherHandle,
         },
         require_store_data_send: true,
+        // Each interface is linked to its own view of the store's state
+        // (`engine::state`), never to `&mut HostState`, so the `&mut T`
+        // forwarding impls are not needed; without them `probes::types` can
+        // implement the probe-error conversion once for every view.
+        skip_mut_forwarding_impls: true,
     });
 }
 

@@ -4,9 +4,9 @@
 //! # For probes: reporting progress
 //!
 //! Every scenario's `Capabilities` carries a [`ProgressSink`] in its `events`
-//! field; a binding reaches it as `self.probes.events`. Reporting is cheap
-//! (an atomic add per call, no allocation, no lock on the hot path), so it
-//! may be called once per operation:
+//! field; a binding whose view borrows it reaches it as `self.events`.
+//! Reporting is cheap (an atomic add per call, no allocation, no lock on the
+//! hot path), so it may be called once per operation:
 //!
 //! ```
 //! # let sink = rigor::events::ProgressSink::detached();

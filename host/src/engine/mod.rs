@@ -21,7 +21,7 @@ pub use limits::Limits;
 pub use state::HostState;
 pub use world::{ComponentShape, ImportedInterface};
 
-use crate::bindings::{Scenario, ScenarioPre};
+use crate::bindings::ScenarioPre;
 use crate::metrics::Recorder;
 use crate::probes::Capabilities;
 use crate::report::builder::ReportBuilder;
@@ -125,11 +125,7 @@ impl Engine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        Scenario::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        state::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Self {
             engine,
@@ -198,7 +194,7 @@ impl Engine {
             let state = ctx.data_mut();
             if Instant::now() >= deadline_at {
                 Err(wasmtime::Error::new(DeadlineExceeded { deadline }))
-            } else if let Some(failed) = state.probes.abort.check(&state.recorder) {
+            } else if let Some(failed) = state.abort.check(&state.recorder) {
                 // An `abort-on-fail` threshold failed: stop the scenario here.
                 Err(wasmtime::Error::new(failed))
             } else {

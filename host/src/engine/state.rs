@@ -1,28 +1,59 @@
-//! `HostState`: the data of one scenario's `Store`, one field per capability.
+//! `HostState`: the data of one scenario's `Store`, one field per capability
+//! context, and how each WIT interface is linked to its own view of it.
 //! `HostState::new` is the only constructor, so every store starts from the
-//! same deny-by-default configuration.
+//! same deny-by-default configuration. A binding never sees `HostState`: its
+//! generated trait is implemented on a small view (`RedisView`, `FsView`, …,
+//! defined next to the binding) that borrows exactly the fields it needs, and
+//! `add_to_linker` below is the one place those borrows are handed out.
 
 use std::time::Instant;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::{BoundedOutput, ScenarioLimiter};
-use crate::metrics::Recorder;
+use crate::bindings::{clock, fs, http, memory, metrics, process, redis, report, types};
+use crate::events::ProgressSink;
+use crate::metrics::{MetricsBinding, MetricsView, Recorder};
 use crate::probes::Capabilities;
-use crate::probes::clock::ClockCtx;
+use crate::probes::children::ChildPids;
+use crate::probes::clock::{ClockBinding, ClockCtx, ClockView};
+use crate::probes::fs::{FsBinding, FsCtx, FsView};
+use crate::probes::http::{HttpBinding, HttpCtx, HttpView};
+use crate::probes::memory::{MemoryBinding, MemoryCtx, MemoryView};
+use crate::probes::process::{ProcessBinding, ProcessCtx, ProcessView};
+use crate::probes::redis::{RedisBinding, RedisCtx, RedisView};
+use crate::probes::types::{TypesBinding, TypesView};
+use crate::report::binding::{ReportBinding, ReportView};
 use crate::report::builder::ReportBuilder;
+use crate::thresholds::AbortWatch;
 
 pub struct HostState {
+    /// WASI without ambient authority (see `new`).
     pub(crate) wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
     pub(crate) limiter: ScenarioLimiter,
-    pub(crate) recorder: Recorder,
-    pub(crate) report: ReportBuilder,
-    pub(crate) probes: Capabilities,
-    pub(crate) clock: ClockCtx,
     pub(crate) stdout: BoundedOutput,
     pub(crate) stderr: BoundedOutput,
+    /// Host objects the guest holds handles to (histograms, connections,
+    /// children, roots, watchers); each binding reaches only its own types.
+    pub(crate) table: ResourceTable,
+    /// Measurements, for the report and for thresholds.
+    pub(crate) recorder: Recorder,
+    /// Checks, findings, logs and series, for the report.
+    pub(crate) report: ReportBuilder,
+    /// Live progress of the probe running now.
+    pub(crate) events: ProgressSink,
+    /// The scenario's `abort-on-fail` thresholds, checked by the engine.
+    pub(crate) abort: AbortWatch,
+    pub(crate) clock: ClockCtx,
+    pub(crate) redis: RedisCtx,
+    pub(crate) process: ProcessCtx,
+    /// Pids of the scenario's live children: the process probe adds them,
+    /// the memory probe asks whether a pid is one.
+    pub(crate) children: ChildPids,
+    pub(crate) http: HttpCtx,
+    pub(crate) fs: FsCtx,
+    pub(crate) memory: MemoryCtx,
 }
 
 impl HostState {
@@ -40,20 +71,120 @@ impl HostState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let Capabilities {
+            children,
+            redis,
+            process,
+            http,
+            fs,
+            memory,
+            events,
+            abort,
+        } = probes;
         Self {
             wasi,
-            table: ResourceTable::new(),
             limiter: ScenarioLimiter::new(memory_cap),
+            stdout,
+            stderr,
+            table: ResourceTable::new(),
             recorder: Recorder::new(),
             report: ReportBuilder::new(),
-            probes,
+            events,
+            abort,
             clock: ClockCtx {
                 origin: Instant::now(),
             },
-            stdout,
-            stderr,
+            redis,
+            process,
+            children,
+            http,
+            fs,
+            memory,
         }
     }
+
+    pub(crate) fn clock_view(&mut self) -> ClockView<'_> {
+        ClockView { clock: &self.clock }
+    }
+
+    pub(crate) fn metrics_view(&mut self) -> MetricsView<'_> {
+        MetricsView {
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+        }
+    }
+
+    pub(crate) fn report_view(&mut self) -> ReportView<'_> {
+        ReportView {
+            report: &mut self.report,
+            recorder: &self.recorder,
+        }
+    }
+
+    pub(crate) fn redis_view(&mut self) -> RedisView<'_> {
+        RedisView {
+            redis: &self.redis,
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+            report: &mut self.report,
+            events: &self.events,
+        }
+    }
+
+    pub(crate) fn process_view(&mut self) -> ProcessView<'_> {
+        ProcessView {
+            process: &self.process,
+            children: &self.children,
+            work: &self.fs.scratch,
+            http: &self.http,
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+            events: &self.events,
+        }
+    }
+
+    pub(crate) fn http_view(&mut self) -> HttpView<'_> {
+        HttpView {
+            http: &self.http,
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+            events: &self.events,
+        }
+    }
+
+    pub(crate) fn fs_view(&mut self) -> FsView<'_> {
+        FsView {
+            fs: &self.fs,
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+            report: &mut self.report,
+        }
+    }
+
+    pub(crate) fn memory_view(&mut self) -> MemoryView<'_> {
+        MemoryView {
+            memory: &self.memory,
+            children: &self.children,
+            redis_targets: &self.redis.targets,
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+            report: &mut self.report,
+        }
+    }
+}
+
+/// Links every Rigor interface, each to the view of its own binding.
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    types::add_to_linker::<_, TypesBinding>(linker, |_| TypesView)?;
+    clock::add_to_linker::<_, ClockBinding>(linker, HostState::clock_view)?;
+    metrics::add_to_linker::<_, MetricsBinding>(linker, HostState::metrics_view)?;
+    report::add_to_linker::<_, ReportBinding>(linker, HostState::report_view)?;
+    redis::add_to_linker::<_, RedisBinding>(linker, HostState::redis_view)?;
+    process::add_to_linker::<_, ProcessBinding>(linker, HostState::process_view)?;
+    http::add_to_linker::<_, HttpBinding>(linker, HostState::http_view)?;
+    fs::add_to_linker::<_, FsBinding>(linker, HostState::fs_view)?;
+    memory::add_to_linker::<_, MemoryBinding>(linker, HostState::memory_view)?;
+    Ok(())
 }
 
 impl WasiView for HostState {

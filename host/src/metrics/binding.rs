@@ -2,14 +2,27 @@
 //! (empty name, a gauge reopened as a histogram, too many metrics) is a bug
 //! in the guest, so it traps with the reason.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use super::{HistogramHandle, Summary, Unit};
+use super::{HistogramHandle, Recorder, Summary, Unit};
 use crate::bindings::metrics as wit;
-use crate::engine::HostState;
 
 /// Most values one `record-many` call may carry.
 pub const MAX_RECORD_MANY: usize = 1 << 20;
+
+/// What the `metrics` binding may touch: the guest's histogram handles and
+/// the recorder they point into.
+pub struct MetricsView<'a> {
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+}
+
+/// Links `metrics` to a `MetricsView` of the store's state.
+pub struct MetricsBinding;
+
+impl HasData for MetricsBinding {
+    type Data<'a> = MetricsView<'a>;
+}
 
 impl From<wit::Unit> for Unit {
     fn from(u: wit::Unit) -> Self {
@@ -41,7 +54,7 @@ impl From<Summary> for wit::Summary {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for MetricsView<'_> {
     async fn gauge(&mut self, name: String, value: f64, unit: wit::Unit) -> wasmtime::Result<()> {
         self.recorder
             .gauge(&name, value, unit.into())
@@ -55,7 +68,7 @@ impl wit::Host for HostState {
     }
 }
 
-impl wit::HostHistogram for HostState {
+impl wit::HostHistogram for MetricsView<'_> {
     async fn new(
         &mut self,
         name: String,

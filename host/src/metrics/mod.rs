@@ -8,6 +8,7 @@ mod recorder;
 mod summary;
 mod unit;
 
+pub use binding::{MetricsBinding, MetricsView};
 pub use direction::Direction;
 pub use histogram::{Distribution, SIGNIFICANT_DIGITS};
 pub use recorder::{

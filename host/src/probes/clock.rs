@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use wasmtime::component::HasData;
+
 use crate::bindings::clock;
-use crate::engine::HostState;
 
 /// Longest single sleep; longer requests are clamped (the scenario deadline
 /// ends a scenario that sleeps past it anyway).
@@ -15,7 +16,19 @@ pub struct ClockCtx {
     pub origin: Instant,
 }
 
-impl clock::Host for HostState {
+/// What the `clock` binding may touch: its origin, read-only.
+pub struct ClockView<'a> {
+    pub(crate) clock: &'a ClockCtx,
+}
+
+/// Links `clock` to a `ClockView` of the store's state.
+pub struct ClockBinding;
+
+impl HasData for ClockBinding {
+    type Data<'a> = ClockView<'a>;
+}
+
+impl clock::Host for ClockView<'_> {
     async fn now(&mut self) -> wasmtime::Result<u64> {
         Ok(self.clock.origin.elapsed().as_nanos() as u64)
     }

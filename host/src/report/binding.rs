@@ -1,12 +1,28 @@
 //! The WIT `report` interface: checks, host-evaluated thresholds, findings
 //! and logs, collected by the scenario's `ReportBuilder`.
 
-use super::builder::bounded;
+use wasmtime::component::HasData;
+
+use super::builder::{ReportBuilder, bounded};
 use super::model::{Finding, LogLevel, Severity, ThresholdSource};
 use crate::bindings::report as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
+use crate::metrics::Recorder;
+use crate::probes::{BindingError, BindingResult, ProbeError};
 use crate::thresholds;
+
+/// What the `report` binding may touch: the report it fills, and the
+/// recorder, read-only, that guest thresholds are judged against.
+pub struct ReportView<'a> {
+    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) recorder: &'a Recorder,
+}
+
+/// Links `report` to a `ReportView` of the store's state.
+pub struct ReportBinding;
+
+impl HasData for ReportBinding {
+    type Data<'a> = ReportView<'a>;
+}
 
 impl From<wit::Severity> for Severity {
     fn from(s: wit::Severity) -> Self {
@@ -31,7 +47,7 @@ impl From<wit::Level> for LogLevel {
     }
 }
 
-impl wit::Host for HostState {
+impl wit::Host for ReportView<'_> {
     async fn check(&mut self, name: String, passed: bool, detail: String) -> wasmtime::Result<()> {
         self.report.check(name, passed, detail);
         Ok(())
@@ -41,31 +57,30 @@ impl wit::Host for HostState {
         &mut self,
         metric: String,
         expression: String,
-    ) -> wasmtime::Result<Result<wit::Verdict, WitProbeError>> {
-        let expr = match thresholds::parse(&expression) {
-            Ok(e) => e,
-            Err(e) => return Ok(Err(WitProbeError::Invalid(bounded(e.to_string())))),
-        };
+    ) -> BindingResult<wit::Verdict> {
+        let expr = thresholds::parse(&expression)
+            .map_err(|e| ProbeError::Invalid(bounded(e.to_string())))?;
         if self.recorder.get(&metric).is_none() {
             let known: Vec<&str> = self.recorder.names().collect();
-            return Ok(Err(WitProbeError::Invalid(bounded(format!(
+            return Err(ProbeError::Invalid(bounded(format!(
                 "threshold on unknown metric `{metric}`; recorded metrics: {}",
                 if known.is_empty() {
                     "none".to_owned()
                 } else {
                     known.join(", ")
                 }
-            )))));
+            )))
+            .into());
         }
         let result = self
             .report
-            .threshold(&self.recorder, &metric, &expr, ThresholdSource::Guest);
+            .threshold(self.recorder, &metric, &expr, ThresholdSource::Guest);
         if let Some(error) = &result.error {
-            return Ok(Err(WitProbeError::Invalid(bounded(error.clone()))));
+            return Err(ProbeError::Invalid(bounded(error.clone())).into());
         }
         if expr.abort_on_fail && !result.passed {
             // The guest asked to be stopped on this failure: end the run here.
-            return Err(wasmtime::Error::new(thresholds::AbortOnFail {
+            return Err(BindingError::trap(thresholds::AbortOnFail {
                 metric: result.metric.clone(),
                 expression: result.expression.clone(),
                 origin: ThresholdSource::Guest,
@@ -75,13 +90,13 @@ impl wit::Host for HostState {
                 ),
             }));
         }
-        Ok(Ok(wit::Verdict {
+        Ok(wit::Verdict {
             metric: result.metric,
             expression: result.expression,
             observed: result.observed.unwrap_or(f64::NAN),
             limit: result.limit.unwrap_or(f64::NAN),
             passed: result.passed,
-        }))
+        })
     }
 
     async fn add_finding(&mut self, finding: wit::Finding) -> wasmtime::Result<()> {
@@ -103,6 +118,7 @@ impl wit::Host for HostState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::HostState;
     use crate::metrics::Unit;
     use crate::probes::Capabilities;
     use crate::thresholds::AbortOnFail;
@@ -119,9 +135,13 @@ mod tests {
     async fn a_failing_guest_threshold_with_abort_on_fail_ends_the_run() {
         let mut state = state_with_latency();
         let err = state
+            .report_view()
             .threshold("get".into(), "max < 1ms, abort-on-fail".into())
             .await
             .expect_err("the failure must trap, ending the run");
+        let BindingError::Trap(err) = err else {
+            panic!("a probe error instead of a trap: {err:?}");
+        };
         let abort = err.downcast_ref::<AbortOnFail>().expect("an AbortOnFail");
         assert_eq!(abort.origin, ThresholdSource::Guest);
         assert_eq!(abort.observed, "2 ms");
@@ -134,24 +154,24 @@ mod tests {
     async fn guest_thresholds_without_abort_or_that_pass_return_verdicts() {
         let mut state = state_with_latency();
         let verdict = state
+            .report_view()
             .threshold("get".into(), "max < 1ms".into())
             .await
-            .unwrap()
             .unwrap();
         assert!(!verdict.passed);
         let verdict = state
+            .report_view()
             .threshold("get".into(), "max < 5ms, abort-on-fail".into())
             .await
-            .unwrap()
             .unwrap();
         assert!(verdict.passed);
         let syntax = state
+            .report_view()
             .threshold("get".into(), "max < 5xs".into())
             .await
-            .unwrap()
             .unwrap_err();
         assert!(
-            matches!(&syntax, WitProbeError::Invalid(m) if m.contains("at column 8")),
+            matches!(&syntax, BindingError::Probe(ProbeError::Invalid(m)) if m.contains("at column 8")),
             "{syntax:?}"
         );
     }

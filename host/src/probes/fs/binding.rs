@@ -2,20 +2,34 @@
 //! root is opened, every blocking call runs on tokio's blocking pool, and
 //! timed calls record into the guest's histograms.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::dump::{self, RecordSet};
 use super::load::{self, FsyncPolicy, IoLoadSpec, Stop};
 use super::ops::{self, Content, EntryKind};
-use super::{FsError, MAX_OPEN_ROOTS, Root};
+use super::{FsCtx, FsError, MAX_OPEN_ROOTS, Root};
 use crate::bindings::fs as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
-use crate::metrics::{Direction, HistogramHandle, Unit};
-use crate::probes::ProbeError;
+use crate::metrics::{Direction, HistogramHandle, Recorder, Unit};
+use crate::probes::{BindingResult, ProbeError};
+use crate::report::builder::ReportBuilder;
 use std::sync::atomic::Ordering;
 
-type Answer<T> = wasmtime::Result<Result<T, WitProbeError>>;
+/// What the `fs` binding may touch: its scratch directory, grants and count
+/// of open roots, the guest's handles, where latencies are recorded, and the
+/// report's log (to say where a kept scratch directory is).
+pub struct FsView<'a> {
+    pub(crate) fs: &'a FsCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) report: &'a mut ReportBuilder,
+}
+
+/// Links `fs` to an `FsView` of the store's state.
+pub struct FsBinding;
+
+impl HasData for FsBinding {
+    type Data<'a> = FsView<'a>;
+}
 
 /// Runs a blocking file operation off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -36,10 +50,10 @@ impl From<wit::Content> for Content {
     }
 }
 
-impl HostState {
+impl FsView<'_> {
     /// Counts a root the guest is about to hold; `invalid` past the bound.
     fn fs_claim_root(&self) -> Result<(), ProbeError> {
-        let open = &self.probes.fs.open_roots;
+        let open = &self.fs.open_roots;
         if open.fetch_add(1, Ordering::Relaxed) >= MAX_OPEN_ROOTS {
             open.fetch_sub(1, Ordering::Relaxed);
             return Err(ProbeError::Invalid(format!(
@@ -50,17 +64,17 @@ impl HostState {
     }
 
     fn fs_release_root(&self) {
-        self.probes.fs.open_roots.fetch_sub(1, Ordering::Relaxed);
+        self.fs.open_roots.fetch_sub(1, Ordering::Relaxed);
     }
 
-    fn fs_root(&self, dir: &Resource<Root>) -> wasmtime::Result<Root> {
+    fn fs_root(&self, dir: &Resource<Root>) -> BindingResult<Root> {
         Ok(self.table.get(dir)?.clone())
     }
 
     fn fs_histogram(
         &self,
         into: &Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Option<HistogramHandle>> {
+    ) -> BindingResult<Option<HistogramHandle>> {
         Ok(match into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
@@ -73,27 +87,22 @@ impl HostState {
         dir: &Resource<Root>,
         into: Option<Resource<HistogramHandle>>,
         op: impl FnOnce(&Root) -> Result<ops::Timed<T>, FsError> + Send + 'static,
-    ) -> wasmtime::Result<Result<ops::Timed<T>, ProbeError>> {
+    ) -> BindingResult<ops::Timed<T>> {
         let root = self.fs_root(dir)?;
         let histogram = self.fs_histogram(&into)?;
-        let result = blocking(move || op(&root)).await;
-        if let (Ok(t), Some(h)) = (&result, histogram) {
+        let t = blocking(move || op(&root)).await?;
+        if let Some(h) = histogram {
             self.recorder.record(h, t.ns);
         }
-        Ok(result)
+        Ok(t)
     }
 }
 
-fn timed_bytes(r: Result<ops::Timed<u64>, ProbeError>) -> Result<wit::Timed, WitProbeError> {
-    r.map(|t| wit::Timed {
+fn timed_bytes(t: ops::Timed<u64>) -> wit::Timed {
+    wit::Timed {
         bytes: t.value,
         latency_ns: t.ns,
-    })
-    .map_err(Into::into)
-}
-
-fn timed_ns<T>(r: Result<ops::Timed<T>, ProbeError>) -> Result<u64, WitProbeError> {
-    r.map(|t| t.ns).map_err(Into::into)
+    }
 }
 
 fn spec_from_wit(s: &wit::IoLoadSpec) -> Result<IoLoadSpec, ProbeError> {
@@ -126,23 +135,21 @@ fn spec_from_wit(s: &wit::IoLoadSpec) -> Result<IoLoadSpec, ProbeError> {
     })
 }
 
-impl wit::Host for HostState {}
+impl wit::Host for FsView<'_> {}
 
-impl wit::HostDir for HostState {
-    async fn scratch(&mut self) -> Answer<Resource<Root>> {
-        if let Err(e) = self.fs_claim_root() {
-            return Ok(Err(e.into()));
-        }
-        let scratch = self.probes.fs.scratch.clone();
+impl wit::HostDir for FsView<'_> {
+    async fn scratch(&mut self) -> BindingResult<Resource<Root>> {
+        self.fs_claim_root()?;
+        let scratch = self.fs.scratch.clone();
         let first = scratch.created().is_none();
         let root = match blocking(move || Root::scratch(&scratch)).await {
             Ok(r) => r,
             Err(e) => {
                 self.fs_release_root();
-                return Ok(Err(e.into()));
+                return Err(e.into());
             }
         };
-        if first && self.probes.fs.scratch.keep() {
+        if first && self.fs.scratch.keep() {
             self.report.log(
                 crate::report::model::LogLevel::Info,
                 format!(
@@ -151,22 +158,17 @@ impl wit::HostDir for HostState {
                 ),
             );
         }
-        Ok(Ok(self.table.push(root)?))
+        Ok(self.table.push(root)?)
     }
 
-    async fn open(&mut self, name: String) -> Answer<Resource<Root>> {
-        let grant = match self.probes.fs.policy.check_dir(&name) {
-            Ok(g) => g.clone(),
-            Err(denied) => return Ok(Err(ProbeError::from(denied).into())),
-        };
-        if let Err(e) = self.fs_claim_root() {
-            return Ok(Err(e.into()));
-        }
+    async fn open(&mut self, name: String) -> BindingResult<Resource<Root>> {
+        let grant = self.fs.policy.check_dir(&name)?.clone();
+        self.fs_claim_root()?;
         match blocking(move || Root::open(&grant.name, &grant.path, grant.mode)).await {
-            Ok(root) => Ok(Ok(self.table.push(root)?)),
+            Ok(root) => Ok(self.table.push(root)?),
             Err(e) => {
                 self.fs_release_root();
-                Ok(Err(e.into()))
+                Err(e.into())
             }
         }
     }
@@ -186,14 +188,14 @@ impl wit::HostDir for HostState {
         data: wit::Content,
         fsync: bool,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::Timed> {
+    ) -> BindingResult<wit::Timed> {
         let content = Content::from(data);
-        let r = self
+        let t = self
             .fs_timed(&dir, into, move |root| {
                 ops::write(root, &path, &content, fsync)
             })
             .await?;
-        Ok(timed_bytes(r))
+        Ok(timed_bytes(t))
     }
 
     async fn append(
@@ -203,14 +205,14 @@ impl wit::HostDir for HostState {
         data: wit::Content,
         fsync: bool,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::Timed> {
+    ) -> BindingResult<wit::Timed> {
         let content = Content::from(data);
-        let r = self
+        let t = self
             .fs_timed(&dir, into, move |root| {
                 ops::append(root, &path, &content, fsync)
             })
             .await?;
-        Ok(timed_bytes(r))
+        Ok(timed_bytes(t))
     }
 
     async fn read(
@@ -218,15 +220,14 @@ impl wit::HostDir for HostState {
         dir: Resource<Root>,
         path: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::ReadResult> {
-        let r = self
+    ) -> BindingResult<wit::ReadResult> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::read(root, &path))
             .await?;
-        Ok(r.map(|t| wit::ReadResult {
+        Ok(wit::ReadResult {
             data: t.value,
             latency_ns: t.ns,
         })
-        .map_err(Into::into))
     }
 
     async fn fsync(
@@ -234,11 +235,11 @@ impl wit::HostDir for HostState {
         dir: Resource<Root>,
         path: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<u64> {
-        let r = self
+    ) -> BindingResult<u64> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::fsync(root, &path))
             .await?;
-        Ok(timed_ns(r))
+        Ok(t.ns)
     }
 
     async fn rename(
@@ -247,11 +248,11 @@ impl wit::HostDir for HostState {
         from: String,
         to: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<u64> {
-        let r = self
+    ) -> BindingResult<u64> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::rename(root, &from, &to))
             .await?;
-        Ok(timed_ns(r))
+        Ok(t.ns)
     }
 
     async fn delete(
@@ -259,18 +260,18 @@ impl wit::HostDir for HostState {
         dir: Resource<Root>,
         path: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<u64> {
-        let r = self
+    ) -> BindingResult<u64> {
+        let t = self
             .fs_timed(&dir, into, move |root| ops::delete(root, &path))
             .await?;
-        Ok(timed_ns(r))
+        Ok(t.ns)
     }
 
-    async fn list(&mut self, dir: Resource<Root>, path: String) -> Answer<wit::Listing> {
-        let r = self
+    async fn list(&mut self, dir: Resource<Root>, path: String) -> BindingResult<wit::Listing> {
+        let t = self
             .fs_timed(&dir, None, move |root| ops::list(root, &path))
             .await?;
-        Ok(r.map(|t| wit::Listing {
+        Ok(wit::Listing {
             entries: t
                 .value
                 .entries
@@ -288,21 +289,21 @@ impl wit::HostDir for HostState {
                 .collect(),
             omitted: t.value.omitted,
         })
-        .map_err(Into::into))
     }
 
-    async fn mkdir(&mut self, dir: Resource<Root>, path: String) -> Answer<()> {
+    async fn mkdir(&mut self, dir: Resource<Root>, path: String) -> BindingResult<()> {
         let root = self.fs_root(&dir)?;
-        Ok(blocking(move || ops::mkdir(&root, &path))
-            .await
-            .map_err(Into::into))
+        Ok(blocking(move || ops::mkdir(&root, &path)).await?)
     }
 
-    async fn symlink(&mut self, dir: Resource<Root>, target: String, link: String) -> Answer<()> {
+    async fn symlink(
+        &mut self,
+        dir: Resource<Root>,
+        target: String,
+        link: String,
+    ) -> BindingResult<()> {
         let root = self.fs_root(&dir)?;
-        Ok(blocking(move || ops::symlink(&root, &target, &link))
-            .await
-            .map_err(Into::into))
+        Ok(blocking(move || ops::symlink(&root, &target, &link)).await?)
     }
 
     async fn dump(
@@ -313,7 +314,7 @@ impl wit::HostDir for HostState {
         format: wit::DumpFormat,
         fsync: bool,
         into: Option<Resource<HistogramHandle>>,
-    ) -> Answer<wit::Timed> {
+    ) -> BindingResult<wit::Timed> {
         let set = RecordSet {
             columns: records.columns,
             rows: records.rows,
@@ -323,29 +324,23 @@ impl wit::HostDir for HostState {
             wit::DumpFormat::Csv => dump::Format::Csv,
             wit::DumpFormat::Text => dump::Format::Text,
         };
-        let r = self
+        let t = self
             .fs_timed(&dir, into, move |root| {
                 let bytes = dump::render(&set, format)?;
                 ops::write(root, &path, &Content::Bytes(bytes), fsync)
             })
             .await?;
-        Ok(timed_bytes(r))
+        Ok(timed_bytes(t))
     }
 
     async fn run_io_load(
         &mut self,
         dir: Resource<Root>,
         spec: wit::IoLoadSpec,
-    ) -> Answer<wit::IoLoadReport> {
+    ) -> BindingResult<wit::IoLoadReport> {
         let root = self.fs_root(&dir)?;
-        let native = match spec_from_wit(&spec) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        let report = match load::run(root, native).await {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(ProbeError::from(e).into())),
-        };
+        let native = spec_from_wit(&spec)?;
+        let report = load::run(root, native).await.map_err(ProbeError::from)?;
         let name = &spec.name;
         let record =
             |rec: &mut crate::metrics::Recorder| -> Result<(), crate::metrics::MetricError> {
@@ -386,12 +381,8 @@ impl wit::HostDir for HostState {
                 );
                 Ok(())
             };
-        if let Err(e) = record(&mut self.recorder) {
-            return Ok(Err(
-                ProbeError::Invalid(format!("io-load `{name}`: {e}")).into()
-            ));
-        }
-        Ok(Ok(wit::IoLoadReport {
+        record(self.recorder).map_err(|e| ProbeError::Invalid(format!("io-load `{name}`: {e}")))?;
+        Ok(wit::IoLoadReport {
             reads: report.reads,
             writes: report.writes,
             bytes_read: report.bytes_read,
@@ -405,7 +396,7 @@ impl wit::HostDir for HostState {
             fsync: report.fsync.summary().into(),
             errors: report.errors,
             first_error: report.first_error,
-        }))
+        })
     }
 
     async fn drop(&mut self, dir: Resource<Root>) -> wasmtime::Result<()> {
@@ -418,9 +409,10 @@ impl wit::HostDir for HostState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::HostState;
     use crate::policy::{Grants, Policy};
-    use crate::probes::Capabilities;
     use crate::probes::fs::{DirGrant, DirMode, FsCtx};
+    use crate::probes::{BindingError, Capabilities};
     use wit::HostDir as _;
 
     fn state(grants: Grants, base: &std::path::Path) -> HostState {
@@ -435,6 +427,15 @@ mod tests {
 
     use std::sync::Arc;
 
+    #[tokio::test]
+    async fn a_root_the_guest_does_not_hold_traps() {
+        let base = tempfile::tempdir().unwrap();
+        let mut host = state(Grants::default(), base.path());
+        let mut s = host.fs_view();
+        let r = s.mkdir(Resource::new_borrow(41), "d".into()).await;
+        assert!(matches!(r, Err(BindingError::Trap(_))), "{r:?}");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn grants_timed_writes_and_loads_reach_the_report() {
         let base = tempfile::tempdir().unwrap();
@@ -447,25 +448,26 @@ mod tests {
             }],
             ..Default::default()
         };
-        let mut s = state(grants, base.path());
-        match s.open("other".into()).await.unwrap() {
-            Err(WitProbeError::Denied(m)) => {
+        let mut host = state(grants, base.path());
+        let mut s = host.fs_view();
+        match s.open("other".into()).await {
+            Err(BindingError::Probe(ProbeError::Denied(m))) => {
                 assert!(m.contains(r#"dirs = [{ name = "other""#), "{m}")
             }
             other => panic!("{other:?}"),
         }
-        let ro = s.open("data".into()).await.unwrap().unwrap();
+        let ro = s.open("data".into()).await.unwrap();
         assert!(!s.writable(Resource::new_borrow(ro.rep())).await.unwrap());
 
-        let dir = s.scratch().await.unwrap().unwrap();
+        let dir = s.scratch().await.unwrap();
         // Roots are bounded: 2 held, the rest up to the limit, then `invalid`.
         let mut held = Vec::new();
         for _ in 2..MAX_OPEN_ROOTS {
-            held.push(s.scratch().await.unwrap().unwrap());
+            held.push(s.scratch().await.unwrap());
         }
         assert!(matches!(
-            s.scratch().await.unwrap(),
-            Err(WitProbeError::Invalid(_))
+            s.scratch().await,
+            Err(BindingError::Probe(ProbeError::Invalid(_)))
         ));
         for r in held {
             s.drop(r).await.unwrap();
@@ -482,7 +484,6 @@ mod tests {
                     Some(Resource::new_borrow(hr.rep())),
                 )
                 .await
-                .unwrap()
                 .unwrap();
             assert_eq!(t.bytes, 1024);
         }
@@ -492,10 +493,9 @@ mod tests {
         }
         let missing = s
             .read(Resource::new_borrow(dir.rep()), "nope".into(), None)
-            .await
-            .unwrap();
+            .await;
         assert!(
-            matches!(missing, Err(WitProbeError::Io(ref m)) if m.starts_with("not found")),
+            matches!(missing, Err(BindingError::Probe(ProbeError::Io(ref m))) if m.starts_with("not found")),
             "{missing:?}"
         );
 
@@ -515,7 +515,6 @@ mod tests {
                 },
             )
             .await
-            .unwrap()
             .unwrap();
         assert_eq!(report.reads + report.writes, 200);
         for m in [
@@ -542,8 +541,10 @@ mod tests {
                     stop: wit::IoStop::Ops(1),
                 },
             )
-            .await
-            .unwrap();
-        assert!(matches!(bad, Err(WitProbeError::Invalid(_))));
+            .await;
+        assert!(matches!(
+            bad,
+            Err(BindingError::Probe(ProbeError::Invalid(_)))
+        ));
     }
 }

@@ -12,6 +12,8 @@ pub mod load;
 pub mod ops;
 pub mod path;
 
+pub use binding::{FsBinding, FsView};
+
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -4,19 +4,35 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
+use super::HttpCtx;
 use super::client::{self, DEFAULT_TIMEOUT, MAX_BODY_KEPT};
 use super::load::{self, LoadPlan};
 use crate::bindings::http as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
-use crate::metrics::{HistogramHandle, Unit};
-use crate::probes::ProbeError;
+use crate::events::ProgressSink;
+use crate::metrics::{HistogramHandle, Recorder, Unit};
+use crate::probes::{BindingResult, ProbeError};
 
 /// Largest request body a guest may send (bounds the copy the host keeps
 /// for a load, where every worker reuses it).
 pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+/// What the `http` binding may touch: its grants, the guest's histogram
+/// handles, where latencies are recorded, and a load's progress.
+pub struct HttpView<'a> {
+    pub(crate) http: &'a HttpCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) events: &'a ProgressSink,
+}
+
+/// Links `http` to an `HttpView` of the store's state.
+pub struct HttpBinding;
+
+impl HasData for HttpBinding {
+    type Data<'a> = HttpView<'a>;
+}
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -41,7 +57,7 @@ struct Prepared {
 /// Checks the URL against the grants and encodes the request; synchronous,
 /// so no borrow of the store's state is held across an await.
 fn encode(
-    ctx: &super::HttpCtx,
+    ctx: &HttpCtx,
     req: &wit::Request,
     keep_alive: bool,
 ) -> Result<(client::Url, Vec<u8>), ProbeError> {
@@ -70,21 +86,18 @@ async fn prepare(
     })
 }
 
-impl wit::Host for HostState {
+impl wit::Host for HttpView<'_> {
     async fn send(
         &mut self,
         req: wit::Request,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<wit::Response, WitProbeError>> {
+    ) -> BindingResult<wit::Response> {
         let histogram = match &into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
         };
-        let encoded = encode(&self.probes.http, &req, false);
-        let prepared = match prepare(encoded, &req).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let encoded = encode(self.http, &req, false);
+        let prepared = prepare(encoded, &req).await?;
         let result = client::send_once(
             prepared.addr,
             &prepared.bytes,
@@ -93,7 +106,7 @@ impl wit::Host for HostState {
             prepared.timeout,
         )
         .await;
-        Ok(match result {
+        match result {
             Ok((response, timing)) => {
                 if let Some(h) = histogram {
                     self.recorder.record(h, nanos(timing.total));
@@ -109,19 +122,13 @@ impl wit::Host for HostState {
                 })
             }
             Err(e) => Err(ProbeError::from(e).into()),
-        })
+        }
     }
 
-    async fn run_load(
-        &mut self,
-        spec: wit::LoadSpec,
-    ) -> wasmtime::Result<Result<wit::LoadReport, WitProbeError>> {
+    async fn run_load(&mut self, spec: wit::LoadSpec) -> BindingResult<wit::LoadReport> {
         let metric = spec.metric.clone();
-        let encoded = encode(&self.probes.http, &spec.request, true);
-        let prepared = match prepare(encoded, &spec.request).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let encoded = encode(self.http, &spec.request, true);
+        let prepared = prepare(encoded, &spec.request).await?;
         let plan = LoadPlan {
             addr: prepared.addr,
             request: Arc::new(prepared.bytes),
@@ -131,29 +138,23 @@ impl wit::Host for HostState {
             duration: (spec.duration_ns > 0).then(|| Duration::from_nanos(spec.duration_ns)),
             rate: spec.rate,
             timeout: prepared.timeout,
-            progress: self.probes.events.clone(),
+            progress: self.events.clone(),
         };
-        if let Err(message) = plan.validate() {
-            return Ok(Err(
-                ProbeError::Invalid(format!("run-load: {message}")).into()
-            ));
-        }
-        let histogram = match self.recorder.histogram(&metric, Unit::Nanoseconds) {
-            Ok(h) => h,
-            Err(e) => {
-                return Ok(Err(ProbeError::Invalid(format!("load metric: {e}")).into()));
-            }
-        };
+        plan.validate()
+            .map_err(|message| ProbeError::Invalid(format!("run-load: {message}")))?;
+        let histogram = self
+            .recorder
+            .histogram(&metric, Unit::Nanoseconds)
+            .map_err(|e| ProbeError::Invalid(format!("load metric: {e}")))?;
         let expected = match (plan.requests, plan.rate, plan.duration) {
             (Some(n), _, _) => Some(n),
             (None, Some(rate), Some(d)) => Some((rate * d.as_secs_f64()).ceil() as u64),
             _ => None,
         };
-        self.probes
-            .events
+        self.events
             .phase(&format!("http load `{metric}`"), expected);
         let outcome = load::run(plan).await;
-        self.probes.events.finish();
+        self.events.finish();
         self.recorder.merge(histogram, &outcome.latency);
         let throughput = outcome.throughput();
         let error_rate = outcome.error_rate();
@@ -167,7 +168,7 @@ impl wit::Host for HostState {
         let _ = self
             .recorder
             .gauge(&format!("{metric}.error-rate"), error_rate, Unit::Ratio);
-        Ok(Ok(wit::LoadReport {
+        Ok(wit::LoadReport {
             sent: outcome.sent,
             ok: outcome.ok,
             http_errors: outcome.http_errors,
@@ -177,6 +178,6 @@ impl wit::Host for HostState {
             throughput,
             latency: outcome.latency.summary().into(),
             first_error: outcome.first_error,
-        }))
+        })
     }
 }

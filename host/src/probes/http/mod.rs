@@ -6,6 +6,7 @@ mod binding;
 pub mod client;
 pub mod load;
 
+pub use binding::{HttpBinding, HttpView};
 pub use client::{HttpError, Response, Timing, Url};
 
 use crate::policy::Policy;

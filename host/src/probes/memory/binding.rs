@@ -2,24 +2,44 @@
 //! scenario's grants, samples it, runs watchers and turns a verdict into
 //! report metrics, a series and the guest's answer.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::stats::Fit;
 use super::watcher::{Criteria, Measure, Point, Watcher};
-use super::{MAX_WATCHERS, WatcherHandle, sample};
+use super::{MAX_WATCHERS, MemoryCtx, WatcherHandle, sample};
 use crate::bindings::memory as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
-use crate::metrics::{Direction, Unit};
-use crate::probes::ProbeError;
-use crate::probes::redis::{CONNECT_TIMEOUT, Client};
-
-type Answer<T> = wasmtime::Result<Result<T, WitProbeError>>;
+use crate::metrics::{Direction, Recorder, Unit};
+use crate::probes::children::ChildPids;
+use crate::probes::redis::{CONNECT_TIMEOUT, Client, RedisUrl};
+use crate::probes::{BindingResult, ProbeError};
+use crate::report::builder::ReportBuilder;
 
 /// Longest watcher name accepted (it prefixes metric names).
 pub const MAX_WATCHER_NAME: usize = 100;
+
+/// What the `memory` binding may touch: its grants and watcher count, the
+/// guest's handles, where verdicts are recorded and plotted; and, read-only,
+/// which pids are the scenario's children and where each Redis target lives
+/// (to find the server behind `target::redis`; the grant is checked with the
+/// scenario's own grants in `memory.policy`).
+pub struct MemoryView<'a> {
+    pub(crate) memory: &'a MemoryCtx,
+    pub(crate) children: &'a ChildPids,
+    pub(crate) redis_targets: &'a BTreeMap<String, RedisUrl>,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) report: &'a mut ReportBuilder,
+}
+
+/// Links `memory` to a `MemoryView` of the store's state.
+pub struct MemoryBinding;
+
+impl HasData for MemoryBinding {
+    type Data<'a> = MemoryView<'a>;
+}
 
 impl From<sample::SampleError> for ProbeError {
     fn from(e: sample::SampleError) -> Self {
@@ -54,13 +74,13 @@ fn redis_pid(info: &[u8]) -> Option<u32> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-impl HostState {
+impl MemoryView<'_> {
     /// The pid of `target`, if the scenario may watch it.
     async fn memory_pid(&mut self, target: &wit::Target) -> Result<u32, ProbeError> {
         match target {
             wit::Target::Host => Ok(std::process::id()),
             wit::Target::Child(pid) => {
-                if self.probes.children.contains(*pid) {
+                if self.children.contains(*pid) {
                     Ok(*pid)
                 } else {
                     Err(ProbeError::Denied(format!(
@@ -69,12 +89,12 @@ impl HostState {
                 }
             }
             wit::Target::Pid(pid) => {
-                self.probes.memory.policy.check_pid(*pid)?;
+                self.memory.policy.check_pid(*pid)?;
                 Ok(*pid)
             }
             wit::Target::Redis(name) => {
-                self.probes.redis.policy.check_redis(name)?;
-                let Some(url) = self.probes.redis.targets.get(name).cloned() else {
+                self.memory.policy.check_redis(name)?;
+                let Some(url) = self.redis_targets.get(name).cloned() else {
                     return Err(ProbeError::Connection(format!(
                         "redis target `{name}` is granted but has no address"
                     )));
@@ -108,49 +128,42 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {
-    async fn sample(&mut self, target: wit::Target) -> Answer<wit::Usage> {
-        let pid = match self.memory_pid(&target).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        Ok(sample::usage(pid)
-            .map(|u| wit::Usage {
-                pid,
-                rss: u.rss,
-                pss: u.pss,
-                uss: u.uss,
-                swap: u.swap,
-            })
-            .map_err(|e| ProbeError::from(e).into()))
+impl wit::Host for MemoryView<'_> {
+    async fn sample(&mut self, target: wit::Target) -> BindingResult<wit::Usage> {
+        let pid = self.memory_pid(&target).await?;
+        let u = sample::usage(pid).map_err(ProbeError::from)?;
+        Ok(wit::Usage {
+            pid,
+            rss: u.rss,
+            pss: u.pss,
+            uss: u.uss,
+            swap: u.swap,
+        })
     }
 }
 
-impl wit::HostWatcher for HostState {
+impl wit::HostWatcher for MemoryView<'_> {
     async fn start(
         &mut self,
         name: String,
         target: wit::Target,
         measure: wit::Measure,
         interval_ns: Option<u64>,
-    ) -> Answer<Resource<WatcherHandle>> {
+    ) -> BindingResult<Resource<WatcherHandle>> {
         if name.is_empty() || name.len() > MAX_WATCHER_NAME {
-            return Ok(Err(ProbeError::Invalid(format!(
+            return Err(ProbeError::Invalid(format!(
                 "watcher name must be 1..={MAX_WATCHER_NAME} bytes, got {}",
                 name.len()
             ))
-            .into()));
+            .into());
         }
-        if self.probes.memory.watchers() >= MAX_WATCHERS {
-            return Ok(Err(ProbeError::Invalid(format!(
+        if self.memory.watchers() >= MAX_WATCHERS {
+            return Err(ProbeError::Invalid(format!(
                 "a scenario may hold at most {MAX_WATCHERS} memory watchers at once"
             ))
-            .into()));
+            .into());
         }
-        let pid = match self.memory_pid(&target).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let pid = self.memory_pid(&target).await?;
         let measure = match measure {
             wit::Measure::Rss => Measure::Rss,
             wit::Measure::Pss => Measure::Pss,
@@ -159,20 +172,17 @@ impl wit::HostWatcher for HostState {
         let interval = interval_ns.map(Duration::from_nanos);
         match Watcher::start(pid, measure, interval) {
             Ok(watcher) => {
-                self.probes.memory.watcher_opened();
-                Ok(Ok(self.table.push(WatcherHandle { name, watcher })?))
+                self.memory.watcher_opened();
+                Ok(self.table.push(WatcherHandle { name, watcher })?)
             }
-            Err(e) => Ok(Err(ProbeError::from(e).into())),
+            Err(e) => Err(ProbeError::from(e).into()),
         }
     }
 
-    async fn ops_done(&mut self, w: Resource<WatcherHandle>, k: u64) -> Answer<wit::Point> {
+    async fn ops_done(&mut self, w: Resource<WatcherHandle>, k: u64) -> BindingResult<wit::Point> {
         let handle = self.table.get(&w)?;
-        Ok(handle
-            .watcher
-            .ops_done(k)
-            .map(point_to_wit)
-            .map_err(|e| ProbeError::from(e).into()))
+        let point = handle.watcher.ops_done(k).map_err(ProbeError::from)?;
+        Ok(point_to_wit(point))
     }
 
     async fn series(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<Vec<wit::Point>> {
@@ -189,13 +199,13 @@ impl wit::HostWatcher for HostState {
         &mut self,
         w: Resource<WatcherHandle>,
         criteria: wit::Criteria,
-    ) -> Answer<wit::Verdict> {
+    ) -> BindingResult<wit::Verdict> {
         let alpha = criteria.alpha.unwrap_or(0.05);
         if !(alpha > 0.0 && alpha < 1.0) {
-            return Ok(Err(ProbeError::Invalid(format!(
+            return Err(ProbeError::Invalid(format!(
                 "criteria.alpha is {alpha}; use a value between 0 and 1 (0.05 is usual)"
             ))
-            .into()));
+            .into());
         }
         let criteria = Criteria {
             max_bytes_per_op: criteria.max_bytes_per_op,
@@ -260,17 +270,15 @@ impl wit::HostWatcher for HostState {
             }
         }
         for (metric, value, unit) in gauges {
-            if let Err(e) = self.recorder.gauge(&metric, value, unit) {
-                return Ok(Err(
-                    ProbeError::Invalid(format!("memory verdict: {e}")).into()
-                ));
-            }
+            self.recorder
+                .gauge(&metric, value, unit)
+                .map_err(|e| ProbeError::Invalid(format!("memory verdict: {e}")))?;
         }
-        let recorder = &mut self.recorder;
+        let recorder = &mut *self.recorder;
         recorder.set_significance_level(&format!("{name}.mann-kendall-p"), alpha);
         recorder.set_direction(&format!("{name}.r-squared"), Direction::Informational);
         recorder.set_direction(&format!("{name}.leak"), Direction::LowerIsBetter);
-        Ok(Ok(wit::Verdict {
+        Ok(wit::Verdict {
             samples: u32::try_from(v.samples).unwrap_or(u32::MAX),
             conclusive: v.conclusive,
             leak: v.leak,
@@ -281,7 +289,7 @@ impl wit::HostWatcher for HostState {
             mann_kendall_s: v.mk_s,
             mann_kendall_p: v.mk_p,
             summary: v.summary,
-        }))
+        })
     }
 
     async fn stop(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<()> {
@@ -291,7 +299,7 @@ impl wit::HostWatcher for HostState {
 
     async fn drop(&mut self, w: Resource<WatcherHandle>) -> wasmtime::Result<()> {
         self.table.delete(w)?;
-        self.probes.memory.watcher_closed();
+        self.memory.watcher_closed();
         Ok(())
     }
 }
@@ -302,9 +310,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::engine::HostState;
     use crate::policy::{Grants, Policy};
-    use crate::probes::Capabilities;
     use crate::probes::redis::{RedisCtx, RedisUrl};
+    use crate::probes::{BindingError, Capabilities};
     use crate::services::redis_server::ManagedRedis;
     use wit::{Host as _, HostWatcher as _};
 
@@ -318,9 +327,9 @@ mod tests {
         HostState::new(64 << 20, caps)
     }
 
-    fn denied<T: std::fmt::Debug>(r: Result<T, WitProbeError>) -> String {
+    fn denied<T: std::fmt::Debug>(r: BindingResult<T>) -> String {
         match r {
-            Err(WitProbeError::Denied(m)) => m,
+            Err(BindingError::Probe(ProbeError::Denied(m))) => m,
             other => panic!("expected denied, got {other:?}"),
         }
     }
@@ -332,45 +341,35 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = sleeper.id();
-        let mut s = state(Grants::default(), BTreeMap::new());
-        let own = s.sample(wit::Target::Host).await.unwrap().unwrap();
+        let mut host = state(Grants::default(), BTreeMap::new());
+        let mut s = host.memory_view();
+        let own = s.sample(wit::Target::Host).await.unwrap();
         assert_eq!(own.pid, std::process::id());
         assert!(own.rss > 0 && own.pss.is_some());
 
-        let m = denied(s.sample(wit::Target::Child(pid)).await.unwrap());
+        let m = denied(s.sample(wit::Target::Child(pid)).await);
         assert!(m.contains("not a live child"), "{m}");
-        s.probes.children.insert(pid);
-        assert_eq!(
-            s.sample(wit::Target::Child(pid))
-                .await
-                .unwrap()
-                .unwrap()
-                .pid,
-            pid
-        );
+        s.children.insert(pid);
+        assert_eq!(s.sample(wit::Target::Child(pid)).await.unwrap().pid, pid);
 
-        let m = denied(s.sample(wit::Target::Pid(pid)).await.unwrap());
+        let m = denied(s.sample(wit::Target::Pid(pid)).await);
         assert!(m.contains(&format!("pids = [{pid}]")), "{m}");
-        let mut granted = state(
+        let mut granted_host = state(
             Grants {
                 pids: [pid].into(),
                 ..Default::default()
             },
             BTreeMap::new(),
         );
-        assert!(granted.sample(wit::Target::Pid(pid)).await.unwrap().is_ok());
-        let m = denied(
-            granted
-                .sample(wit::Target::Redis("default".into()))
-                .await
-                .unwrap(),
-        );
+        let mut granted = granted_host.memory_view();
+        assert!(granted.sample(wit::Target::Pid(pid)).await.is_ok());
+        let m = denied(granted.sample(wit::Target::Redis("default".into())).await);
         assert!(m.contains("redis = [\"default\"]"), "{m}");
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
-        let gone = granted.sample(wit::Target::Pid(pid)).await.unwrap();
+        let gone = granted.sample(wit::Target::Pid(pid)).await;
         assert!(
-            matches!(gone, Err(WitProbeError::Io(ref m)) if m.contains("does not exist")),
+            matches!(gone, Err(BindingError::Probe(ProbeError::Io(ref m))) if m.contains("does not exist")),
             "{gone:?}"
         );
     }
@@ -379,17 +378,17 @@ mod tests {
     async fn a_local_redis_target_is_sampled_by_its_server_pid() {
         let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
         let targets = [("default".to_owned(), RedisUrl::parse(&redis.url()).unwrap())].into();
-        let mut s = state(
+        let mut host = state(
             Grants {
                 redis: ["default".to_owned()].into(),
                 ..Default::default()
             },
             targets,
         );
+        let mut s = host.memory_view();
         let usage = s
             .sample(wit::Target::Redis("default".into()))
             .await
-            .unwrap()
             .unwrap();
         assert_eq!(usage.pid, redis.pid());
         assert!(usage.rss > 0);
@@ -397,11 +396,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_verdict_records_gauges_and_the_series() {
-        let mut s = state(Grants::default(), BTreeMap::new());
+        let mut host = state(Grants::default(), BTreeMap::new());
+        let mut s = host.memory_view();
         let w = s
             .start("host".into(), wit::Target::Host, wit::Measure::Rss, None)
             .await
-            .unwrap()
             .unwrap();
         let mut kept = Vec::new();
         for _ in 0..6 {
@@ -410,7 +409,6 @@ mod tests {
             kept.push(vec![1u8; 16 << 20]);
             s.ops_done(Resource::new_borrow(w.rep()), 1000)
                 .await
-                .unwrap()
                 .unwrap();
         }
         let v = s
@@ -423,7 +421,6 @@ mod tests {
                 },
             )
             .await
-            .unwrap()
             .unwrap();
         drop(kept);
         assert_eq!(v.samples, 7);
@@ -446,9 +443,11 @@ mod tests {
                     alpha: Some(1.5),
                 },
             )
-            .await
-            .unwrap();
-        assert!(matches!(bad, Err(WitProbeError::Invalid(_))));
+            .await;
+        assert!(matches!(
+            bad,
+            Err(BindingError::Probe(ProbeError::Invalid(_)))
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod sample;
 pub mod stats;
 pub mod watcher;
 
+pub use binding::{MemoryBinding, MemoryView};
 pub use sample::{SampleError, Usage};
 pub use watcher::{Criteria, Measure, Point, Verdict, Watcher};
 
@@ -22,7 +23,7 @@ pub const MAX_WATCHERS: usize = 64;
 /// Per-scenario memory state.
 #[derive(Debug, Clone)]
 pub struct MemoryCtx {
-    /// Grants pids (`pids = [..]`).
+    /// Grants pids (`pids = [..]`) and, for `target::redis`, Redis targets.
     pub policy: Policy,
     /// Watchers currently held by the guest.
     pub live: Arc<AtomicUsize>,

@@ -5,16 +5,41 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::child::{ChildProcess, ExitInfo, ExitStatus};
 use super::ready::{NotReady, Ready};
-use super::{CommandSpec, startup};
+use super::{CommandSpec, ProcessCtx, startup};
 use crate::bindings::process as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
-use crate::metrics::HistogramHandle;
-use crate::probes::ProbeError;
+use crate::events::ProgressSink;
+use crate::metrics::{HistogramHandle, Recorder};
+use crate::probes::children::ChildPids;
+use crate::probes::fs::Scratch;
+use crate::probes::http::HttpCtx;
+use crate::probes::{BindingResult, ProbeError};
+
+/// What the `process` binding may touch: its grants, the scenario's live
+/// children, the guest's handles, where start-up times are recorded and the
+/// progress of a timing; and, read-only, two pieces the process probe shares
+/// with others.
+pub struct ProcessView<'a> {
+    pub(crate) process: &'a ProcessCtx,
+    pub(crate) children: &'a ChildPids,
+    /// `{work}`: the scenario's scratch directory, which the fs probe owns.
+    pub(crate) work: &'a Scratch,
+    /// The HTTP grants: `wait-http` polls only a URL the scenario may reach.
+    pub(crate) http: &'a HttpCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) events: &'a ProgressSink,
+}
+
+/// Links `process` to a `ProcessView` of the store's state.
+pub struct ProcessBinding;
+
+impl HasData for ProcessBinding {
+    type Data<'a> = ProcessView<'a>;
+}
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -80,16 +105,16 @@ fn program_name(spec: &CommandSpec) -> String {
 
 /// The work directory: the scenario's scratch directory, created now if
 /// needed.
-fn work_dir(scratch: &crate::probes::fs::Scratch) -> Result<std::path::PathBuf, ProbeError> {
+fn work_dir(scratch: &Scratch) -> Result<std::path::PathBuf, ProbeError> {
     scratch
         .path()
         .map_err(|e| ProbeError::Io(format!("work directory: {e}")))
 }
 
-impl HostState {
+impl ProcessView<'_> {
     fn resolve_command(&self, cmd: wit::Command) -> Result<CommandSpec, ProbeError> {
-        let scratch = &self.probes.fs.scratch;
-        self.probes.process.resolve(
+        let scratch = self.work;
+        self.process.resolve(
             || work_dir(scratch),
             &cmd.program,
             cmd.args,
@@ -100,24 +125,14 @@ impl HostState {
     }
 }
 
-impl wit::Host for HostState {
-    async fn spawn(
-        &mut self,
-        cmd: wit::Command,
-    ) -> wasmtime::Result<Result<Resource<ChildProcess>, WitProbeError>> {
+impl wit::Host for ProcessView<'_> {
+    async fn spawn(&mut self, cmd: wit::Command) -> BindingResult<Resource<ChildProcess>> {
         let program = cmd.program.clone();
-        let spec = match self.resolve_command(cmd) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        if let Err(e) = super::check_capacity(&self.probes.children) {
-            return Ok(Err(e.into()));
-        }
-        match ChildProcess::spawn(&spec, &self.probes.children) {
-            Ok(child) => Ok(Ok(self.table.push(child)?)),
-            Err(e) => Ok(Err(
-                ProbeError::Io(format!("program `{program}`: {e}")).into()
-            )),
+        let spec = self.resolve_command(cmd)?;
+        super::check_capacity(self.children)?;
+        match ChildProcess::spawn(&spec, self.children) {
+            Ok(child) => Ok(self.table.push(child)?),
+            Err(e) => Err(ProbeError::Io(format!("program `{program}`: {e}")).into()),
         }
     }
 
@@ -127,29 +142,23 @@ impl wit::Host for HostState {
         warmup: u32,
         runs: u32,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<wit::StartupStats, WitProbeError>> {
+    ) -> BindingResult<wit::StartupStats> {
         let histogram = match &into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
         };
-        let spec = match self.resolve_command(cmd) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        self.probes.events.phase(
+        let spec = self.resolve_command(cmd)?;
+        self.events.phase(
             &format!("time-startup `{}`", program_name(&spec)),
             Some(u64::from(warmup) + u64::from(runs)),
         );
-        let timed = startup::time_startup(spec, warmup, runs, self.probes.events.clone()).await;
-        self.probes.events.finish();
-        let stats = match timed {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let timed = startup::time_startup(spec, warmup, runs, self.events.clone()).await;
+        self.events.finish();
+        let stats = timed?;
         if let Some(h) = histogram {
             self.recorder.record_many(h, &stats.samples);
         }
-        Ok(Ok(wit::StartupStats {
+        Ok(wit::StartupStats {
             runs: stats.runs,
             mean_ns: stats.mean,
             stdev_ns: stats.stdev,
@@ -160,26 +169,22 @@ impl wit::Host for HostState {
             system_ns: stats.system,
             failed_runs: stats.failed_runs,
             last_failure: stats.last_failure.map(Into::into),
-        }))
+        })
     }
 
-    async fn work_dir(&mut self) -> wasmtime::Result<Result<String, WitProbeError>> {
-        Ok(work_dir(&self.probes.fs.scratch)
-            .map(|p| p.to_string_lossy().into_owned())
-            .map_err(Into::into))
+    async fn work_dir(&mut self) -> BindingResult<String> {
+        Ok(work_dir(self.work).map(|p| p.to_string_lossy().into_owned())?)
     }
 
-    async fn free_port(&mut self) -> wasmtime::Result<Result<u16, WitProbeError>> {
+    async fn free_port(&mut self) -> BindingResult<u16> {
         Ok(std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
-            .map_err(|e| {
-                ProbeError::Io(format!("cannot find a free port on 127.0.0.1: {e}")).into()
-            }))
+            .map_err(|e| ProbeError::Io(format!("cannot find a free port on 127.0.0.1: {e}")))?)
     }
 }
 
-impl wit::HostChild for HostState {
+impl wit::HostChild for ProcessView<'_> {
     async fn pid(&mut self, child: Resource<ChildProcess>) -> wasmtime::Result<u32> {
         Ok(self.table.get(&child)?.pid())
     }
@@ -259,7 +264,7 @@ impl wit::HostChild for HostState {
         expected_status: u16,
         timeout_ns: u64,
     ) -> wasmtime::Result<Result<wit::Ready, wit::NotReady>> {
-        let url = match self.probes.http.check_url(&url) {
+        let url = match self.http.check_url(&url) {
             Ok(u) => u,
             Err(e) => return Ok(Err(wit::NotReady::Failed(e.into()))),
         };

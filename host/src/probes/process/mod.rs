@@ -17,6 +17,7 @@ pub mod startup;
 
 use std::path::{Component, Path, PathBuf};
 
+pub use binding::{ProcessBinding, ProcessView};
 pub use child::{ChildProcess, ExitInfo, ExitStatus};
 pub use ready::{NotReady, Ready};
 pub use startup::{StartupStats, time_startup};

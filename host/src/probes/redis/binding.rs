@@ -1,19 +1,36 @@
 //! The WIT `redis` interface over the native client: policy check, lazy
 //! (re)connection, timed calls recorded straight into host histograms.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::resp::Reply;
-use super::{CONNECT_TIMEOUT, Client, Connection, RedisError};
+use super::{CONNECT_TIMEOUT, Client, Connection, RedisCtx, RedisError};
 use crate::bindings::redis as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
-use crate::metrics::HistogramHandle;
-use crate::probes::ProbeError;
+use crate::events::ProgressSink;
+use crate::metrics::{HistogramHandle, Recorder};
+use crate::probes::{BindingResult, ProbeError};
+use crate::report::builder::ReportBuilder;
 
 /// Longest key accepted from a guest (Redis allows 512 MB; nobody needs that
 /// in a test, and it bounds what one call can make the host copy).
 pub const MAX_KEY_LEN: usize = 64 * 1024;
+
+/// What the `redis` binding may touch: its targets and grants, the guest's
+/// handles, where latencies are recorded, and a load's progress and logs.
+pub struct RedisView<'a> {
+    pub(crate) redis: &'a RedisCtx,
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) events: &'a ProgressSink,
+}
+
+/// Links `redis` to a `RedisView` of the store's state.
+pub struct RedisBinding;
+
+impl HasData for RedisBinding {
+    type Data<'a> = RedisView<'a>;
+}
 
 impl From<RedisError> for ProbeError {
     fn from(e: RedisError) -> Self {
@@ -76,7 +93,7 @@ fn to_wit(reply: Reply) -> Result<wit::Reply, ProbeError> {
     })
 }
 
-impl HostState {
+impl RedisView<'_> {
     /// Runs one timed request on `conn`; records the round trip into `into`
     /// when the server answered without an error.
     async fn timed(
@@ -84,67 +101,55 @@ impl HostState {
         conn: &Resource<Connection>,
         into: Option<Resource<HistogramHandle>>,
         args: &[&[u8]],
-    ) -> wasmtime::Result<Result<(Reply, u64), ProbeError>> {
+    ) -> BindingResult<(Reply, u64)> {
         let histogram = match &into {
             Some(h) => Some(*self.table.get(h)?),
             None => None,
         };
         let connection = self.table.get_mut(conn)?;
         let target = connection.target.clone();
-        let client = match connection.client().await {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
+        let client = connection.client().await?;
         match client.timed_request(args).await {
             Ok((reply, elapsed)) => {
                 let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
                 if let (Some(h), false) = (histogram, matches!(reply, Reply::Error(_))) {
                     self.recorder.record(h, ns);
                 }
-                Ok(Ok((reply, ns)))
+                Ok((reply, ns))
             }
-            Err(e) => Ok(Err(match ProbeError::from(e) {
+            Err(e) => Err(match ProbeError::from(e) {
                 ProbeError::Connection(m) => {
                     ProbeError::Connection(format!("redis target `{target}`: {m}"))
                 }
                 other => other,
-            })),
+            }
+            .into()),
         }
     }
 }
 
-impl wit::Host for HostState {
-    async fn run_load(
-        &mut self,
-        spec: wit::LoadSpec,
-    ) -> wasmtime::Result<Result<wit::LoadResult, WitProbeError>> {
-        Ok(self.run_redis_load(spec).await)
+impl wit::Host for RedisView<'_> {
+    async fn run_load(&mut self, spec: wit::LoadSpec) -> BindingResult<wit::LoadResult> {
+        self.run_redis_load(spec).await
     }
 }
 
-impl wit::HostConnection for HostState {
-    async fn open(
-        &mut self,
-        target: String,
-    ) -> wasmtime::Result<Result<Resource<Connection>, WitProbeError>> {
-        if let Err(denied) = self.probes.redis.policy.check_redis(&target) {
-            return Ok(Err(ProbeError::from(denied).into()));
-        }
-        let Some(url) = self.probes.redis.targets.get(&target).cloned() else {
-            return Ok(Err(ProbeError::Connection(format!(
+impl wit::HostConnection for RedisView<'_> {
+    async fn open(&mut self, target: String) -> BindingResult<Resource<Connection>> {
+        self.redis.policy.check_redis(&target)?;
+        let Some(url) = self.redis.targets.get(&target).cloned() else {
+            return Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
             ))
-            .into()));
+            .into());
         };
         let mut connection = Connection {
             target,
             url,
             client: None,
         };
-        if let Err(e) = connection.client().await {
-            return Ok(Err(e.into()));
-        }
-        Ok(Ok(self.table.push(connection)?))
+        connection.client().await?;
+        Ok(self.table.push(connection)?)
     }
 
     async fn set(
@@ -153,19 +158,15 @@ impl wit::HostConnection for HostState {
         key: String,
         value: Vec<u8>,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<u64, WitProbeError>> {
-        if let Err(e) = check_key(&key) {
-            return Ok(Err(e.into()));
-        }
-        let result = self
+    ) -> BindingResult<u64> {
+        check_key(&key)?;
+        let (reply, ns) = self
             .timed(&conn, into, &[b"SET", key.as_bytes(), &value])
             .await?;
-        Ok(result
-            .and_then(|(reply, ns)| match reply {
-                Reply::Error(e) => Err(ProbeError::Server(e)),
-                _ => Ok(ns),
-            })
-            .map_err(Into::into))
+        match reply {
+            Reply::Error(e) => Err(ProbeError::Server(e).into()),
+            _ => Ok(ns),
+        }
     }
 
     async fn get(
@@ -173,27 +174,21 @@ impl wit::HostConnection for HostState {
         conn: Resource<Connection>,
         key: String,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<wit::Got, WitProbeError>> {
-        if let Err(e) = check_key(&key) {
-            return Ok(Err(e.into()));
+    ) -> BindingResult<wit::Got> {
+        check_key(&key)?;
+        let (reply, latency_ns) = self.timed(&conn, into, &[b"GET", key.as_bytes()]).await?;
+        match reply {
+            Reply::Nil => Ok(wit::Got {
+                value: None,
+                latency_ns,
+            }),
+            Reply::Bulk(b) => Ok(wit::Got {
+                value: Some(b.to_vec()),
+                latency_ns,
+            }),
+            Reply::Error(e) => Err(ProbeError::Server(e).into()),
+            other => Err(ProbeError::Server(format!("unexpected reply to GET: {other:?}")).into()),
         }
-        let result = self.timed(&conn, into, &[b"GET", key.as_bytes()]).await?;
-        Ok(result
-            .and_then(|(reply, latency_ns)| match reply {
-                Reply::Nil => Ok(wit::Got {
-                    value: None,
-                    latency_ns,
-                }),
-                Reply::Bulk(b) => Ok(wit::Got {
-                    value: Some(b.to_vec()),
-                    latency_ns,
-                }),
-                Reply::Error(e) => Err(ProbeError::Server(e)),
-                other => Err(ProbeError::Server(format!(
-                    "unexpected reply to GET: {other:?}"
-                ))),
-            })
-            .map_err(Into::into))
     }
 
     async fn del(
@@ -201,29 +196,22 @@ impl wit::HostConnection for HostState {
         conn: Resource<Connection>,
         keys: Vec<String>,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<u64, WitProbeError>> {
+    ) -> BindingResult<u64> {
         if keys.is_empty() {
-            return Ok(Err(ProbeError::Invalid(
-                "DEL needs at least one key".into(),
-            )
-            .into()));
+            return Err(ProbeError::Invalid("DEL needs at least one key".into()).into());
         }
         if let Some(e) = keys.iter().find_map(|k| check_key(k).err()) {
-            return Ok(Err(e.into()));
+            return Err(e.into());
         }
         let mut args: Vec<&[u8]> = Vec::with_capacity(keys.len() + 1);
         args.push(b"DEL");
         args.extend(keys.iter().map(|k| k.as_bytes()));
-        let result = self.timed(&conn, into, &args).await?;
-        Ok(result
-            .and_then(|(reply, _)| match reply {
-                Reply::Integer(n) => Ok(n.max(0) as u64),
-                Reply::Error(e) => Err(ProbeError::Server(e)),
-                other => Err(ProbeError::Server(format!(
-                    "unexpected reply to DEL: {other:?}"
-                ))),
-            })
-            .map_err(Into::into))
+        let (reply, _) = self.timed(&conn, into, &args).await?;
+        match reply {
+            Reply::Integer(n) => Ok(n.max(0) as u64),
+            Reply::Error(e) => Err(ProbeError::Server(e).into()),
+            other => Err(ProbeError::Server(format!("unexpected reply to DEL: {other:?}")).into()),
+        }
     }
 
     async fn command(
@@ -231,45 +219,35 @@ impl wit::HostConnection for HostState {
         conn: Resource<Connection>,
         args: Vec<Vec<u8>>,
         into: Option<Resource<HistogramHandle>>,
-    ) -> wasmtime::Result<Result<wit::Answered, WitProbeError>> {
+    ) -> BindingResult<wit::Answered> {
         if args.is_empty() || args[0].is_empty() {
-            return Ok(Err(ProbeError::Invalid(
-                "command needs a command name".into(),
-            )
-            .into()));
+            return Err(ProbeError::Invalid("command needs a command name".into()).into());
         }
         let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-        let result = self.timed(&conn, into, &refs).await?;
-        Ok(result
-            .and_then(|(reply, latency_ns)| {
-                Ok(wit::Answered {
-                    reply: to_wit(reply)?,
-                    latency_ns,
-                })
-            })
-            .map_err(Into::into))
+        let (reply, latency_ns) = self.timed(&conn, into, &refs).await?;
+        Ok(wit::Answered {
+            reply: to_wit(reply)?,
+            latency_ns,
+        })
     }
 
     async fn clear_prefix(
         &mut self,
         conn: Resource<Connection>,
         prefix: String,
-    ) -> wasmtime::Result<Result<u64, WitProbeError>> {
+    ) -> BindingResult<u64> {
         if prefix.is_empty() {
-            return Ok(Err(ProbeError::Invalid(
+            return Err(ProbeError::Invalid(
                 "clear-prefix needs a non-empty prefix (it never flushes a whole database)".into(),
             )
-            .into()));
+            .into());
         }
         let connection = self.table.get_mut(&conn)?;
-        let client = match connection.client().await {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e.into())),
-        };
+        let client = connection.client().await?;
         Ok(client
             .clear_prefix(&prefix)
             .await
-            .map_err(|e| WitProbeError::from(ProbeError::from(e))))
+            .map_err(ProbeError::from)?)
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {

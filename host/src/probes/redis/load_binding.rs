@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
+use super::binding::RedisView;
 use super::load::{
     self, Amount, Connections, KeyPattern, LoadOutcome, LoadSpec, MixEntry, Model, Op, OpTally,
 };
 use crate::bindings::redis as wit;
-use crate::bindings::types::ProbeError as WitProbeError;
-use crate::engine::HostState;
 use crate::metrics::{Distribution, Recorder, Unit};
-use crate::probes::ProbeError;
+use crate::probes::{BindingResult, ProbeError};
 use crate::report::builder::ReportBuilder;
 use crate::report::model::LogLevel;
 
@@ -199,18 +198,17 @@ pub fn result(outcome: &LoadOutcome, spec: &LoadSpec) -> wit::LoadResult {
     }
 }
 
-impl HostState {
+impl RedisView<'_> {
     pub(crate) async fn run_redis_load(
         &mut self,
         spec: wit::LoadSpec,
-    ) -> Result<wit::LoadResult, WitProbeError> {
+    ) -> BindingResult<wit::LoadResult> {
         let target = spec.target.clone();
-        self.probes
-            .redis
+        self.redis
             .policy
             .check_redis(&target)
             .map_err(ProbeError::from)?;
-        let Some(url) = self.probes.redis.targets.get(&target).cloned() else {
+        let Some(url) = self.redis.targets.get(&target).cloned() else {
             return Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
             ))
@@ -224,21 +222,15 @@ impl HostState {
         };
         // Named after the metric prefix, so the runner's derived
         // `<phase>.throughput` is the load's own gauge, not a second one.
-        self.probes.events.phase(&prefix, expected);
+        self.events.phase(&prefix, expected);
         let handle = load::start(native.clone(), url)
             .map_err(|e| ProbeError::Invalid(format!("redis target `{target}`: {e}")))?;
-        let finish = handle_finish(handle, &self.probes.events, &mut self.report, &prefix);
+        let finish = handle_finish(handle, self.events, self.report, &prefix);
         let outcome = finish
             .await
             .map_err(|e| ProbeError::Io(format!("redis load on `{target}`: {e}")))?;
-        self.probes.events.set_done(outcome.ok() + outcome.errors());
-        record(
-            &outcome,
-            &native,
-            &prefix,
-            &mut self.recorder,
-            &mut self.report,
-        )?;
+        self.events.set_done(outcome.ok() + outcome.errors());
+        record(&outcome, &native, &prefix, self.recorder, self.report)?;
         Ok(result(&outcome, &native))
     }
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use binding::{RedisBinding, RedisView};
 pub use client::{Client, RedisError, RedisUrl};
 
 use crate::policy::Policy;
