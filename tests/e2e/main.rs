@@ -14,4 +14,5 @@ mod memory;
 mod process;
 mod redis_latency;
 mod redis_load;
+mod report_readability;
 mod reports;

@@ -61,6 +61,14 @@ fn gauge(name: &str, unit: Unit, value: f64, series: Vec<[f64; 2]>) -> MetricRep
     }
 }
 
+/// A p-value gauge tested at `level` (the leak watcher's `mann-kendall-p`).
+fn p_value(name: &str, value: f64, level: f64) -> MetricReport {
+    let mut m = gauge(name, Unit::Ratio, value, Vec::new());
+    m.direction = Some(Direction::HigherIsBetter);
+    m.significance_level = Some(level);
+    m
+}
+
 #[allow(clippy::too_many_arguments)]
 fn threshold(
     metric: &str,
@@ -138,6 +146,11 @@ fn fixed_report() -> RunReport {
                 [2.0, 48_000_000.0],
             ],
         ),
+        // Rates of bytes and a p-value, as the fs probe and the memory
+        // watcher record them: printed `12.3 MB/s`, `2.46 B/op`, `0.43`.
+        gauge("io.read-bytes-per-s", Unit::Bytes, 12_345_678.0, Vec::new()),
+        gauge("rss.slope-bytes-per-op", Unit::Bytes, 2.46, Vec::new()),
+        p_value("rss.mann-kendall-p", 0.43, 0.05),
     ];
     let mut cli = threshold(
         "get.100B",
@@ -184,6 +197,7 @@ fn fixed_report() -> RunReport {
     failed.metrics = vec![
         named(latency((1..=500).map(|i| 900_000 + i * 4_000)), "get.100KB"),
         gauge("errors", Unit::Ratio, 0.025, Vec::new()),
+        p_value("rss.mann-kendall-p", 1.2e-5, 0.05),
     ];
     failed.thresholds = vec![
         threshold(
@@ -712,7 +726,7 @@ fn json_reports_match_the_published_schema() {
 
 // ---------------------------------------------------------------- HTML
 
-fn chromium_dump(file: &Path) -> (String, String) {
+pub(crate) fn chromium_dump(file: &Path) -> (String, String) {
     let out = Command::new("chromium")
         .args([
             "--headless",
@@ -732,7 +746,7 @@ fn chromium_dump(file: &Path) -> (String, String) {
     )
 }
 
-fn console_messages(stderr: &str) -> Vec<&str> {
+pub(crate) fn console_messages(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
 

@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 
 use super::model::{RunReport, ScenarioReport, Status};
-use super::units;
-use crate::metrics::Unit;
+use super::units::{self, Quantity};
 
 /// Renders the run for a terminal; `color` adds ANSI colours.
 pub fn render(report: &RunReport, color: bool) -> String {
@@ -101,10 +100,9 @@ fn render_scenario(out: &mut String, s: &ScenarioReport, color: bool) {
     }
     render_metrics(out, s);
     for t in &s.thresholds {
-        let unit = t.unit.unwrap_or(Unit::None);
         let observed = match (t.observed, &t.error) {
             (_, Some(e)) => e.clone(),
-            (Some(v), None) => format!("observed {}", units::value(unit, v)),
+            (Some(v), None) => format!("observed {}", Quantity::of_threshold(t, s).format(v)),
             (None, None) => String::new(),
         };
         let _ = writeln!(
@@ -169,9 +167,10 @@ fn source_name(source: super::model::ThresholdSource) -> &'static str {
 fn render_metrics(out: &mut String, s: &ScenarioReport) {
     let mut rows: Vec<[String; 7]> = Vec::new();
     for m in &s.metrics {
+        let q = Quantity::of_metric(m);
         match (&m.summary, m.value) {
             (Some(sum), _) => {
-                let f = |v: f64| units::value(m.unit, v);
+                let f = |v: f64| q.format(v);
                 rows.push([
                     m.name.clone(),
                     units::thousands(sum.count as f64),
@@ -185,7 +184,7 @@ fn render_metrics(out: &mut String, s: &ScenarioReport) {
             (None, Some(v)) => rows.push([
                 m.name.clone(),
                 String::new(),
-                units::value(m.unit, v),
+                q.format(v),
                 String::new(),
                 String::new(),
                 String::new(),

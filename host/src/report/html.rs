@@ -4,27 +4,46 @@
 //!
 //! - latency percentile distribution of every histogram, decoded from the
 //!   report's serialized HDR histogram, on a log-scaled percentile axis
-//!   (`x = log10(1 / (1 - p))`, so 90 %, 99 %, 99.9 % … are evenly spaced);
+//!   (`x = log10(1 / (1 - p))`, so 90 %, 99 %, 99.9 % … are evenly spaced)
+//!   and a log-scaled latency axis (a tail 1000 times the median stays on
+//!   the page without flattening the median);
 //! - every metric that carries a `series` (throughput per sampling period,
 //!   memory samples) as a line over time.
+//!
+//! Lines differ by colour and, past the eighth, by dash pattern as well;
+//! each legend key is drawn with its line's colour and dash.
 
 use std::fmt::Write as _;
 
 use super::junit::xml as esc;
 use super::model::{MetricReport, RunReport, ScenarioReport, Status, ThresholdResult};
-use super::units;
+use super::units::{self, Quantity};
 use crate::metrics::{Distribution, Unit};
 
-const WIDTH: f64 = 720.0;
+const WIDTH: f64 = 760.0;
+/// Height of the plot area plus margins; a longer legend makes a plot taller.
 const HEIGHT: f64 = 300.0;
 const LEFT: f64 = 78.0;
-const RIGHT: f64 = 170.0;
+const RIGHT: f64 = 200.0;
 /// Longest legend label; longer names are cut (the full name is its tooltip).
 const LEGEND_CHARS: usize = 24;
+/// Vertical distance between legend entries.
+const LEGEND_ROW: f64 = 16.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 44.0;
+const STROKE_WIDTH: f64 = 2.0;
+/// Line colours, in order; past the eighth line the dash tells lines apart.
 const COLOURS: [&str; 8] = [
     "#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777",
+];
+/// `stroke-dasharray` of each round of the colours: lines 1–8 solid, 9–16
+/// dashed, 17–24 dotted, …, so no two of the first 40 lines look alike.
+const DASHES: [Option<&str>; 5] = [
+    None,
+    Some("8 4"),
+    Some("2 3"),
+    Some("10 3 2 3"),
+    Some("16 4"),
 ];
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1000px;padding:0 1rem;color:#1f2937}
@@ -109,10 +128,10 @@ fn anchor(name: &str) -> String {
         .collect()
 }
 
-fn observed(t: &ThresholdResult) -> String {
+fn observed(t: &ThresholdResult, s: &ScenarioReport) -> String {
     match (t.observed, &t.error) {
         (_, Some(e)) => e.clone(),
-        (Some(v), None) => units::value(t.unit.unwrap_or(Unit::None), v),
+        (Some(v), None) => Quantity::of_threshold(t, s).format(v),
         (None, None) => "-".into(),
     }
 }
@@ -146,7 +165,7 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
                 "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"{st}\">{}</td><td>{}</td></tr>",
                 esc(&t.metric),
                 esc(&t.expression),
-                esc(&observed(t)),
+                esc(&observed(t, s)),
                 if t.passed { "✓ pass" } else { "✗ fail" },
                 if t.overrides.is_empty() {
                     t.source.as_str().to_owned()
@@ -169,7 +188,8 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
     if !rows.is_empty() {
         out.push_str("<table class=\"metrics\"><tr><th>metric</th><th>count</th><th>avg / value</th><th>p50</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n");
         for m in rows {
-            let f = |v: f64| esc(&units::value(m.unit, v));
+            let q = Quantity::of_metric(m);
+            let f = |v: f64| esc(&q.format(v));
             match &m.summary {
                 Some(x) => {
                     let _ = writeln!(
@@ -241,9 +261,9 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
 /// A named line of (x, y) points.
 type Line = (String, Vec<(f64, f64)>);
 
-/// One plot per unit holding every histogram of that unit.
+/// One plot per quantity holding every histogram of that quantity.
 fn latency_plots(out: &mut String, s: &ScenarioReport) {
-    let mut by_unit: Vec<(Unit, Vec<Line>)> = Vec::new();
+    let mut by_quantity: Vec<(Quantity, Vec<Line>)> = Vec::new();
     for m in &s.metrics {
         let Some(encoded) = &m.histogram else {
             continue;
@@ -259,13 +279,14 @@ fn latency_plots(out: &mut String, s: &ScenarioReport) {
             .into_iter()
             .map(|(p, v)| (p, v as f64))
             .collect();
-        match by_unit.iter_mut().find(|(u, _)| *u == m.unit) {
+        let q = Quantity::of_metric(m);
+        match by_quantity.iter_mut().find(|(k, _)| *k == q) {
             Some((_, lines)) => lines.push((m.name.clone(), curve)),
-            None => by_unit.push((m.unit, vec![(m.name.clone(), curve)])),
+            None => by_quantity.push((q, vec![(m.name.clone(), curve)])),
         }
     }
-    for (unit, lines) in by_unit {
-        out.push_str(&percentile_plot(&s.name, unit, &lines));
+    for (quantity, lines) in by_quantity {
+        out.push_str(&percentile_plot(&s.name, quantity, &lines));
     }
 }
 
@@ -279,7 +300,7 @@ fn nines(p: f64) -> f64 {
     }
 }
 
-fn percentile_plot(scenario: &str, unit: Unit, lines: &[(String, Vec<(f64, f64)>)]) -> String {
+fn percentile_plot(scenario: &str, quantity: Quantity, lines: &[Line]) -> String {
     let finite_max = lines
         .iter()
         .flat_map(|(_, pts)| pts.iter().map(|&(p, _)| nines(p)))
@@ -287,31 +308,40 @@ fn percentile_plot(scenario: &str, unit: Unit, lines: &[(String, Vec<(f64, f64)>
         .fold(2.0f64, f64::max);
     // The 100th percentile sits half a decade past the last finite tick.
     let x_max = finite_max.ceil() + 0.5;
-    let y_max = lines
-        .iter()
-        .flat_map(|(_, pts)| pts.iter().map(|&(_, v)| v))
-        .fold(0.0f64, f64::max);
+    let values = || {
+        lines
+            .iter()
+            .flat_map(|(_, pts)| pts.iter().map(|&(_, v)| v))
+    };
     let mut x_ticks: Vec<(f64, String)> = vec![(0.0, "0%".into())];
     for k in 1..=(finite_max.ceil() as i32) {
         let p = 100.0 - 100.0 / 10f64.powi(k);
         x_ticks.push((f64::from(k), format!("{}%", trim(p))));
     }
     x_ticks.push((x_max, "max".into()));
-    let plotted: Vec<(String, Vec<(f64, f64)>)> = lines
+    let plotted: Vec<Line> = lines
         .iter()
         .map(|(name, pts)| {
             let pts = pts.iter().map(|&(p, v)| (nines(p).min(x_max), v)).collect();
             (name.clone(), pts)
         })
         .collect();
+    let what = match quantity {
+        Quantity::Plain(Unit::Nanoseconds) => "latency",
+        Quantity::Plain(Unit::Bytes) => "size",
+        _ => "value",
+    };
     chart(&Chart {
         class: "plot plot-latency",
-        title: format!("{scenario}: latency by percentile (log scale)"),
+        title: format!("{scenario}: {what} by percentile (log scales)"),
         x_label: "percentile".into(),
         x_range: (0.0, x_max),
         x_ticks,
-        y_max,
-        unit,
+        y_axis: YAxis::log(
+            values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min),
+            values().fold(0.0, f64::max),
+        ),
+        quantity,
         lines: plotted,
     })
 }
@@ -327,9 +357,10 @@ fn series_plot(m: &MetricReport) -> String {
         x_ticks.push((t, format!("{} s", trim(t))));
         t += step;
     }
-    let kind = match m.unit {
-        Unit::Bytes => "plot-memory",
-        Unit::OpsPerSecond => "plot-throughput",
+    let quantity = Quantity::of_metric(m);
+    let kind = match quantity {
+        Quantity::Plain(Unit::Bytes) => "plot-memory",
+        Quantity::Plain(Unit::OpsPerSecond) | Quantity::BytesPerSecond => "plot-throughput",
         _ => "plot-other",
     };
     chart(&Chart {
@@ -338,8 +369,8 @@ fn series_plot(m: &MetricReport) -> String {
         x_label: "time since the scenario started".into(),
         x_range: (0.0, x_max),
         x_ticks,
-        y_max,
-        unit: m.unit,
+        y_axis: YAxis::linear(y_max),
+        quantity,
         lines: vec![(
             m.name.clone(),
             m.series.iter().map(|p| (p[0], p[1])).collect(),
@@ -353,9 +384,113 @@ struct Chart<'a> {
     x_label: String,
     x_range: (f64, f64),
     x_ticks: Vec<(f64, String)>,
-    y_max: f64,
-    unit: Unit,
-    lines: Vec<(String, Vec<(f64, f64)>)>,
+    y_axis: YAxis,
+    quantity: Quantity,
+    lines: Vec<Line>,
+}
+
+/// The value axis: where a value is drawn (0 at the bottom, 1 at the top)
+/// and which values are labelled.
+#[derive(Debug, PartialEq)]
+enum YAxis {
+    /// From 0 to `top`, labelled every `step`.
+    Linear { top: f64, step: f64 },
+    /// From `low` to `high` (both > 0) on a log scale, labelled at `ticks`.
+    Log {
+        low: f64,
+        high: f64,
+        ticks: Vec<f64>,
+    },
+}
+
+impl YAxis {
+    fn linear(max: f64) -> Self {
+        let step = nice_step(max / 5.0);
+        let top = if max > 0.0 {
+            (max / step).ceil() * step
+        } else {
+            1.0
+        };
+        YAxis::Linear { top, step }
+    }
+
+    /// A log axis from the 1-2-5 step at or below `min` to the one at or
+    /// above `max`, labelled at every 1-2-5 step when it spans at most three
+    /// decades, else at every power of ten.
+    fn log(min: f64, max: f64) -> Self {
+        if !(min.is_finite() && max.is_finite() && min > 0.0) {
+            return YAxis::Log {
+                low: 1.0,
+                high: 10.0,
+                ticks: vec![1.0, 2.0, 5.0, 10.0],
+            };
+        }
+        let low = step_125(min, false);
+        let mut high = step_125(max.max(min), true);
+        if high <= low {
+            high = step_125(low * 1.01, true);
+        }
+        let fine = (high / low).log10() <= 3.0 + 1e-9;
+        let mut ticks = Vec::new();
+        let mut decade = 10f64.powi(low.log10().floor() as i32);
+        while decade <= high * (1.0 + 1e-9) {
+            for m in [1.0, 2.0, 5.0] {
+                let v = decade * m;
+                if v >= low * (1.0 - 1e-9) && v <= high * (1.0 + 1e-9) && (fine || m == 1.0) {
+                    ticks.push(v);
+                }
+            }
+            decade *= 10.0;
+        }
+        YAxis::Log { low, high, ticks }
+    }
+
+    /// `v`'s height as a fraction of the plot (values off a log axis's
+    /// range are drawn at its edge).
+    fn fraction(&self, v: f64) -> f64 {
+        match self {
+            YAxis::Linear { top, .. } => v / top,
+            YAxis::Log { low, high, .. } => {
+                let v = v.clamp(*low, *high);
+                (v / low).log10() / (high / low).log10()
+            }
+        }
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        match self {
+            YAxis::Linear { top, step } => {
+                let mut out = Vec::new();
+                let mut y = 0.0;
+                while y <= top + step * 1e-9 {
+                    out.push(y);
+                    y += step;
+                }
+                out
+            }
+            YAxis::Log { ticks, .. } => ticks.clone(),
+        }
+    }
+}
+
+/// The nearest value of the 1, 2, 5, 10, 20 … sequence at or below `v`
+/// (`up`: at or above).
+fn step_125(v: f64, up: bool) -> f64 {
+    let decade = 10f64.powi(v.log10().floor() as i32);
+    let candidates = [1.0, 2.0, 5.0, 10.0].map(|m| decade * m);
+    let eps = 1e-9 * v;
+    if up {
+        candidates
+            .into_iter()
+            .find(|&c| c >= v - eps)
+            .unwrap_or(decade * 10.0)
+    } else {
+        candidates
+            .into_iter()
+            .rev()
+            .find(|&c| c <= v + eps)
+            .unwrap_or(decade)
+    }
 }
 
 /// A step of 1, 2 or 5 times a power of ten, at least `raw`.
@@ -391,22 +526,28 @@ fn trim(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// The stroke of the `i`-th line: its colour and its dash pattern, as SVG
+/// attributes.
+fn stroke(i: usize) -> String {
+    let colour = COLOURS[i % COLOURS.len()];
+    match DASHES[(i / COLOURS.len()) % DASHES.len()] {
+        Some(dash) => format!("stroke=\"{colour}\" stroke-dasharray=\"{dash}\""),
+        None => format!("stroke=\"{colour}\""),
+    }
+}
+
 fn chart(c: &Chart) -> String {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
+    // Every legend entry gets its row; a long legend makes the plot taller.
+    let height = HEIGHT.max(TOP + 8.0 + c.lines.len() as f64 * LEGEND_ROW);
     let (x0, x1) = c.x_range;
-    let y_step = nice_step(c.y_max / 5.0);
-    let y_top = if c.y_max > 0.0 {
-        (c.y_max / y_step).ceil() * y_step
-    } else {
-        1.0
-    };
     let sx = |x: f64| LEFT + (x - x0) / (x1 - x0).max(f64::MIN_POSITIVE) * plot_w;
-    let sy = |y: f64| TOP + plot_h - y / y_top * plot_h;
+    let sy = |y: f64| TOP + plot_h - c.y_axis.fraction(y) * plot_h;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        "<svg class=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"{}\">",
         c.class,
         esc(&c.title)
     );
@@ -416,18 +557,16 @@ fn chart(c: &Chart) -> String {
         esc(&c.title)
     );
     // Horizontal grid and y labels.
-    let mut y = 0.0;
-    while y <= y_top + y_step * 1e-9 {
+    for y in c.y_axis.ticks() {
         let py = sy(y);
         let _ = writeln!(
             svg,
-            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text class=\"y-tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             LEFT + plot_w,
             LEFT - 6.0,
             py + 4.0,
-            esc(&units::value(c.unit, y))
+            esc(&c.quantity.format(y))
         );
-        y += y_step;
     }
     for (x, label) in &c.x_ticks {
         let px = sx(*x);
@@ -451,11 +590,11 @@ fn chart(c: &Chart) -> String {
         svg,
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
         LEFT + plot_w / 2.0,
-        HEIGHT - 6.0,
+        TOP + plot_h + BOTTOM - 6.0,
         esc(&c.x_label)
     );
     for (i, (name, pts)) in c.lines.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
+        let stroke = stroke(i);
         let points: Vec<String> = pts
             .iter()
             .filter(|(x, y)| x.is_finite() && y.is_finite())
@@ -463,17 +602,18 @@ fn chart(c: &Chart) -> String {
             .collect();
         let _ = writeln!(
             svg,
-            "<polyline class=\"line\" data-metric=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.8\" points=\"{}\"/>",
+            "<polyline class=\"line\" data-metric=\"{}\" fill=\"none\" {stroke} stroke-width=\"{STROKE_WIDTH}\" points=\"{}\"/>",
             esc(name),
             points.join(" ")
         );
-        let ly = TOP + 8.0 + i as f64 * 16.0;
+        let ly = TOP + 8.0 + i as f64 * LEGEND_ROW;
         let lx = LEFT + plot_w + 12.0;
         let _ = writeln!(
             svg,
-            "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\"><title>{}</title>{}</text>",
-            lx + 14.0,
-            lx + 18.0,
+            "<line class=\"legend-key\" data-metric=\"{}\" x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" {stroke} stroke-width=\"{STROKE_WIDTH}\"/><text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\"><title>{}</title>{}</text>",
+            esc(name),
+            lx + 26.0,
+            lx + 31.0,
             ly + 4.0,
             esc(name),
             esc(&short(name, LEGEND_CHARS))
@@ -504,5 +644,46 @@ mod tests {
         assert_eq!(nice_step(7.0), 10.0);
         assert_eq!(nice_step(230.0), 500.0);
         assert_eq!(nice_step(0.0), 1.0);
+    }
+
+    #[test]
+    fn the_latency_axis_is_logarithmic_between_1_2_5_steps() {
+        // 40 µs to 90 µs: from 20 µs to 100 µs, labelled at 20, 50, 100 µs.
+        let axis = YAxis::log(40_000.0, 90_000.0);
+        let YAxis::Log { low, high, ticks } = &axis else {
+            panic!("{axis:?}")
+        };
+        assert_eq!((*low, *high), (20_000.0, 100_000.0));
+        assert_eq!(ticks, &[20_000.0, 50_000.0, 100_000.0]);
+        // Equal ratios, equal distances: 20 → 40 µs as far as 50 → 100 µs.
+        let d1 = axis.fraction(40_000.0) - axis.fraction(20_000.0);
+        let d2 = axis.fraction(100_000.0) - axis.fraction(50_000.0);
+        assert!((d1 - d2).abs() < 1e-9, "{d1} {d2}");
+        assert_eq!(axis.fraction(20_000.0), 0.0);
+        assert!((axis.fraction(100_000.0) - 1.0).abs() < 1e-12);
+        // Off the range: drawn at the edge.
+        assert_eq!(axis.fraction(1.0), 0.0);
+
+        // 1 µs to 2 s spans more than three decades: powers of ten only.
+        let YAxis::Log { ticks, .. } = YAxis::log(1_000.0, 2e9) else {
+            unreachable!()
+        };
+        assert_eq!(ticks, [1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]);
+        // One value: still a range.
+        let YAxis::Log { low, high, .. } = YAxis::log(2_000.0, 2_000.0) else {
+            unreachable!()
+        };
+        assert_eq!((low, high), (2_000.0, 5_000.0));
+    }
+
+    #[test]
+    fn lines_past_the_eighth_differ_by_dash() {
+        let strokes: Vec<String> = (0..40).map(stroke).collect();
+        let distinct: std::collections::BTreeSet<&String> = strokes.iter().collect();
+        assert_eq!(distinct.len(), 40);
+        assert_eq!(strokes[0], "stroke=\"#2563eb\"");
+        assert_eq!(strokes[8], "stroke=\"#2563eb\" stroke-dasharray=\"8 4\"");
+        assert!(strokes[..8].iter().all(|s| !s.contains("dasharray")));
+        assert!(strokes[8..].iter().all(|s| s.contains("dasharray")));
     }
 }
