@@ -264,13 +264,17 @@ fn scenario(out: &mut String, s: &ScenarioReport) {
         for c in &s.checks {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} |",
+                "| {} | {}{} | {} |",
                 cell(&c.name),
                 if c.passed { "✅ pass" } else { "❌ fail" },
+                c.counts(),
                 cell(&c.detail)
             );
         }
         out.push('\n');
+    }
+    if let Some(dropped) = s.dropped.describe(s.logs_dropped) {
+        let _ = writeln!(out, "> **Not kept (report bounds):** {dropped}.\n");
     }
 }
 
@@ -370,6 +374,16 @@ fn actions(out: &mut String, report: &RunReport) {
                     } else {
                         format!(": {}", cell(&c.detail))
                     }
+                ),
+            ));
+        }
+        if s.dropped.any_failed() {
+            items.push((
+                3,
+                format!(
+                    "**{}**: failures past the report's bounds were counted, not kept ({}): fewer distinct check names or thresholds keep every failure in the report.",
+                    s.name,
+                    s.dropped.describe(0).unwrap_or_default()
                 ),
             ));
         }

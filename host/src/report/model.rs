@@ -178,6 +178,20 @@ pub struct CheckResult {
     pub failure_details: Vec<String>,
 }
 
+impl CheckResult {
+    /// ` (3 of 1,000 failed)` or ` (1,000 passed)` for a check reported
+    /// more than once; empty otherwise.
+    pub fn counts(&self) -> String {
+        let thousands = |n: u64| super::units::thousands(n as f64);
+        let total = self.passes + self.fails;
+        match (total, self.fails) {
+            (0 | 1, _) => String::new(),
+            (_, 0) => format!(" ({} passed)", thousands(total)),
+            (_, fails) => format!(" ({} of {} failed)", thousands(fails), thousands(total)),
+        }
+    }
+}
+
 /// What a scenario reported beyond the report's bounds: counted, not kept.
 /// Dropping never turns a failure into a pass: a failed check or threshold
 /// that was not kept still fails the scenario (`failed_checks`,
@@ -215,11 +229,12 @@ impl Dropped {
     /// "3 check reports (1 failed), 2 findings", naming only what was
     /// dropped, with `logs` log lines added; `None` when nothing was.
     pub fn describe(&self, logs: u64) -> Option<String> {
-        let with_failed = |n: u64, failed: u64, what: &str| {
+        let n = |n: u64| super::units::thousands(n as f64);
+        let with_failed = |count: u64, failed: u64, what: &str| {
             if failed > 0 {
-                format!("{n} {what} ({failed} failed)")
+                format!("{} {what} ({} failed)", n(count), n(failed))
             } else {
-                format!("{n} {what}")
+                format!("{} {what}", n(count))
             }
         };
         let mut parts = Vec::new();
@@ -231,7 +246,7 @@ impl Dropped {
             ));
         }
         if self.check_details > 0 {
-            parts.push(format!("{} check failure details", self.check_details));
+            parts.push(format!("{} check failure details", n(self.check_details)));
         }
         if self.thresholds > 0 {
             parts.push(with_failed(
@@ -241,13 +256,13 @@ impl Dropped {
             ));
         }
         if self.findings > 0 {
-            parts.push(format!("{} findings", self.findings));
+            parts.push(format!("{} findings", n(self.findings)));
         }
         if self.series_points > 0 {
-            parts.push(format!("{} series points", self.series_points));
+            parts.push(format!("{} series points", n(self.series_points)));
         }
         if logs > 0 {
-            parts.push(format!("{logs} log lines"));
+            parts.push(format!("{} log lines", n(logs)));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
