@@ -137,15 +137,14 @@ pub fn judge(
         }),
     };
     let Some(m) = recorder.get(metric) else {
-        let names: Vec<&str> = recorder.names().collect();
         judged.outcome = Err(Unjudged::NotRecorded {
             metric: metric.to_owned(),
-            recorded: names
-                .iter()
+            recorded: recorder
+                .names()
                 .take(MAX_NAMES_LISTED)
-                .map(|n| (*n).to_owned())
+                .map(str::to_owned)
                 .collect(),
-            more: names.len().saturating_sub(MAX_NAMES_LISTED),
+            more: recorder.names().count().saturating_sub(MAX_NAMES_LISTED),
         });
         return judged;
     };
