@@ -23,9 +23,12 @@ pub const MAX_LOG_LINES: usize = 1000;
 pub const MAX_TEXT_LEN: usize = 4096;
 /// Most distinct check names per scenario. Reports of a known name are
 /// always counted; reports under further names are counted in
-/// `dropped.checks` (and fail the scenario if they failed). With
-/// [`MAX_TEXT_LEN`] it bounds the checks to about 80 MB against a guest that
-/// invents names in a loop.
+/// `dropped.checks` (and fail the scenario if they failed). Against a guest
+/// that invents names in a loop, with [`MAX_TEXT_LEN`] and
+/// [`MAX_FAILURE_DETAILS_TOTAL`] the checks hold at most about 120 MiB
+/// (4 KiB per name, first detail and kept failure detail), no more than
+/// the 10,000 name-and-detail items kept before checks were aggregated plus
+/// their failure details.
 pub const MAX_CHECKS: usize = 10_000;
 /// Failure details kept per check, the first ones (k6 keeps counts only;
 /// the first few failures say what went wrong).
