@@ -22,7 +22,7 @@ use crate::report::model::{
     ErrorKind, HostInfo, RunReport, RunSummary, SCHEMA, ScenarioReport, Status,
 };
 use crate::services::redis_server::{ManagedRedis, ManagedRedisError};
-use crate::thresholds::AbortWatch;
+use crate::thresholds::{AbortWatch, judge_planned};
 
 /// A scenario ready to run.
 pub struct Prepared {
@@ -225,15 +225,19 @@ pub async fn execute(
                 }
             };
             let mut builder = outcome.report;
-            builder.apply_thresholds(&outcome.recorder, planned());
+            // Catalog and command-line thresholds: judged on what was
+            // measured, whatever happened, and never dropped.
+            let errored = matches!(&outcome.result, Err(e) if e.kind != ErrorKind::Aborted);
+            builder.planned_thresholds(judge_planned(&outcome.recorder, planned(), errored));
             let mut metrics = metric_reports(&outcome.recorder);
             attach_series(&mut metrics, &builder.series);
             metrics.extend(throughput_metrics(&metrics, sampler.into_series()));
+            let recorded = builder.finish();
             let status = match &outcome.result {
                 // Stopped by an `abort-on-fail` threshold: a failure, not an error.
                 Err(e) if e.kind == ErrorKind::Aborted => Status::Failed,
                 Err(_) => Status::Errored,
-                Ok(()) if builder.all_passed() => Status::Passed,
+                Ok(()) if recorded.passed => Status::Passed,
                 Ok(()) => Status::Failed,
             };
             if matches!(&outcome.result, Err(e) if e.kind == ErrorKind::Interrupted) {
@@ -248,11 +252,12 @@ pub async fn execute(
                 params: params_map,
                 component: Some(p.component.info.clone()),
                 metrics,
-                checks: builder.checks,
-                thresholds: builder.thresholds,
-                findings: builder.findings,
-                logs: builder.logs,
-                logs_dropped: builder.logs_dropped,
+                checks: recorded.checks,
+                thresholds: recorded.thresholds,
+                findings: recorded.findings,
+                logs: recorded.logs,
+                logs_dropped: recorded.logs_dropped,
+                dropped: recorded.dropped,
                 output: outcome.output,
                 error: outcome.result.err(),
                 skip_reason: None,

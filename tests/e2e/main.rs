@@ -16,3 +16,4 @@ mod redis_latency;
 mod redis_load;
 mod report_readability;
 mod reports;
+mod sandbox_verdicts;

@@ -113,6 +113,7 @@ fn base_scenario(name: &str, status: Status, started: &str, duration_ms: f64) ->
         findings: Vec::new(),
         logs: Vec::new(),
         logs_dropped: 0,
+        dropped: Default::default(),
         output: CapturedOutput::default(),
         error: None,
         skip_reason: None,
@@ -187,6 +188,9 @@ fn fixed_report() -> RunReport {
         name: "get returns what was set".into(),
         passed: true,
         detail: "0 of 1000 GETs differed".into(),
+        passes: 1,
+        fails: 0,
+        failure_details: Vec::new(),
     }];
     passed.logs = vec![LogLine {
         level: LogLevel::Info,
@@ -237,11 +241,17 @@ fn fixed_report() -> RunReport {
             name: "values < 1 MB | pipes & <tags>".into(),
             passed: true,
             detail: String::new(),
+            passes: 1,
+            fails: 0,
+            failure_details: Vec::new(),
         },
         CheckResult {
             name: "cache hit ratio".into(),
             passed: false,
             detail: "hit ratio 0.42, expected at least 0.9".into(),
+            passes: 0,
+            fails: 1,
+            failure_details: Vec::new(),
         },
     ];
     failed.findings = vec![
@@ -599,21 +609,33 @@ fn junit_numbers_repeated_case_names_and_still_validates() {
             name: "cache hit ratio".into(),
             passed: true,
             detail: "hit ratio 0.95".into(),
+            passes: 1,
+            fails: 0,
+            failure_details: Vec::new(),
         },
         CheckResult {
             name: "cache hit ratio".into(),
             passed: false,
             detail: "hit ratio 0.42, expected at least 0.9".into(),
+            passes: 0,
+            fails: 1,
+            failure_details: Vec::new(),
         },
         CheckResult {
             name: "cache hit ratio (2)".into(),
             passed: true,
             detail: String::new(),
+            passes: 1,
+            fails: 0,
+            failure_details: Vec::new(),
         },
         CheckResult {
             name: "cache hit ratio".into(),
             passed: true,
             detail: String::new(),
+            passes: 1,
+            fails: 0,
+            failure_details: Vec::new(),
         },
     ];
     let repeated = s.thresholds[0].clone();

@@ -194,7 +194,7 @@ impl Engine {
             let state = ctx.data_mut();
             if Instant::now() >= deadline_at {
                 Err(wasmtime::Error::new(DeadlineExceeded { deadline }))
-            } else if let Some(failed) = state.abort.check(&state.recorder) {
+            } else if let Some(failed) = state.abort.abort_now(&state.recorder) {
                 // An `abort-on-fail` threshold failed: stop the scenario here.
                 Err(wasmtime::Error::new(failed))
             } else {

@@ -1,5 +1,6 @@
-//! The WIT `report` interface: checks, host-evaluated thresholds, findings
-//! and logs, collected by the scenario's `ReportBuilder`.
+//! The WIT `report` interface: checks, findings and logs recorded into the
+//! scenario's `ReportBuilder`, and thresholds judged by `crate::thresholds`
+//! with their verdicts recorded there too.
 
 use wasmtime::component::HasData;
 
@@ -60,42 +61,28 @@ impl wit::Host for ReportView<'_> {
     ) -> BindingResult<wit::Verdict> {
         let expr = thresholds::parse(&expression)
             .map_err(|e| ProbeError::Invalid(bounded(e.to_string())))?;
-        if self.recorder.get(&metric).is_none() {
-            let known: Vec<&str> = self.recorder.names().collect();
-            return Err(ProbeError::Invalid(bounded(format!(
-                "threshold on unknown metric `{metric}`; recorded metrics: {}",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )))
-            .into());
-        }
-        let result = self
-            .report
-            .threshold(self.recorder, &metric, &expr, ThresholdSource::Guest);
-        if let Some(error) = &result.error {
-            return Err(ProbeError::Invalid(bounded(error.clone())).into());
-        }
-        if expr.abort_on_fail && !result.passed {
+        let judged = thresholds::judge(
+            self.recorder,
+            &bounded(metric),
+            &expr,
+            ThresholdSource::Guest,
+        );
+        // Recorded before anything is returned: a guest that ignores the
+        // error still fails on a threshold that could not be judged.
+        self.report.threshold(judged.clone());
+        if let Some(abort) = thresholds::AbortOnFail::from_judged(&judged) {
             // The guest asked to be stopped on this failure: end the run here.
-            return Err(BindingError::trap(thresholds::AbortOnFail {
-                metric: result.metric.clone(),
-                expression: result.expression.clone(),
-                origin: ThresholdSource::Guest,
-                observed: super::units::value(
-                    result.unit.unwrap_or(crate::metrics::Unit::None),
-                    result.observed.unwrap_or(f64::NAN),
-                ),
-            }));
+            return Err(BindingError::trap(abort));
         }
+        let verdict = judged
+            .outcome
+            .map_err(|why| ProbeError::Invalid(bounded(why.to_string())))?;
         Ok(wit::Verdict {
-            metric: result.metric,
-            expression: result.expression,
-            observed: result.observed.unwrap_or(f64::NAN),
-            limit: result.limit.unwrap_or(f64::NAN),
-            passed: result.passed,
+            metric: judged.metric,
+            expression: expr.to_string(),
+            observed: verdict.observed,
+            limit: verdict.limit,
+            passed: verdict.passed,
         })
     }
 
@@ -144,10 +131,11 @@ mod tests {
         };
         let abort = err.downcast_ref::<AbortOnFail>().expect("an AbortOnFail");
         assert_eq!(abort.origin, ThresholdSource::Guest);
-        assert_eq!(abort.observed, "2 ms");
+        assert_eq!(abort.observed, "2.001ms");
         // The verdict is in the report before the run ends.
-        assert_eq!(state.report.thresholds.len(), 1);
-        assert!(!state.report.thresholds[0].passed);
+        let thresholds = state.report.threshold_results();
+        assert_eq!(thresholds.len(), 1);
+        assert!(!thresholds[0].passed);
     }
 
     #[tokio::test]
@@ -174,5 +162,44 @@ mod tests {
             matches!(&syntax, BindingError::Probe(ProbeError::Invalid(m)) if m.contains("at column 8")),
             "{syntax:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_guest_threshold_on_an_unknown_metric_is_an_error_and_a_failure() {
+        let mut state = state_with_latency();
+        let err = state
+            .report_view()
+            .threshold("gte".into(), "count == 0".into())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, BindingError::Probe(ProbeError::Invalid(m))
+                if m == "metric `gte` was not recorded; recorded metrics: get"),
+            "{err:?}"
+        );
+        // Ignoring the error does not make the scenario pass.
+        let recorded = std::mem::take(&mut state.report).finish();
+        assert!(!recorded.passed);
+        assert_eq!(
+            recorded.thresholds[0].error.as_deref(),
+            Some("metric `gte` was not recorded; recorded metrics: get")
+        );
+    }
+
+    #[tokio::test]
+    async fn checks_recorded_through_the_binding_aggregate_by_name() {
+        let mut state = state_with_latency();
+        for i in 0..100 {
+            state
+                .report_view()
+                .check("ok".into(), i != 42, format!("call {i}"))
+                .await
+                .unwrap();
+        }
+        let recorded = std::mem::take(&mut state.report).finish();
+        assert_eq!(recorded.checks.len(), 1);
+        let c = &recorded.checks[0];
+        assert_eq!((c.passed, c.passes, c.fails), (false, 99, 1));
+        assert_eq!(c.detail, "call 42");
     }
 }

@@ -1,23 +1,47 @@
-//! Collects what a scenario reports while it runs (checks, thresholds,
-//! findings, logs) and turns it, with the metrics, into a `ScenarioReport`.
+//! Collects what a scenario reports while it runs (checks, threshold
+//! verdicts, findings, logs, series) within fixed bounds, and hands it to
+//! the `ScenarioReport` with the metrics. Checks of one name aggregate into
+//! counters, so volume costs counters, not memory; what does not fit is
+//! counted in [`Dropped`], and a failure that was not kept still fails the
+//! scenario. Thresholds are judged in `crate::thresholds`; this only
+//! records their verdicts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use crate::metrics::{Direction, MetricData, Recorder, Unit};
-use crate::thresholds::{Expression, Observed};
+use crate::thresholds::{self, Judged};
 
 use super::model::{
-    CheckResult, Finding, LogLevel, LogLine, MetricReport, ThresholdResult, ThresholdSource,
+    CheckResult, Dropped, Finding, LogLevel, LogLine, MetricReport, ThresholdResult,
 };
 
 /// Most log lines kept per scenario; later lines are counted, not kept.
 pub const MAX_LOG_LINES: usize = 1000;
-/// Longest log line, check detail or finding field kept (bytes); longer text is cut.
+/// Longest log line, check name or detail, or finding field kept (bytes);
+/// longer text is cut.
 pub const MAX_TEXT_LEN: usize = 4096;
-/// Most checks, thresholds and findings per scenario (each), against a guest
-/// that reports in a loop.
-pub const MAX_ITEMS: usize = 10_000;
+/// Most distinct check names per scenario. Reports of a known name are
+/// always counted; reports under further names are counted in
+/// `dropped.checks` (and fail the scenario if they failed). Against a guest
+/// that invents names in a loop, with [`MAX_TEXT_LEN`] and
+/// [`MAX_FAILURE_DETAILS_TOTAL`] the checks hold at most about 120 MiB
+/// (4 KiB per name, first detail and kept failure detail), no more than
+/// the 10,000 name-and-detail items kept before checks were aggregated plus
+/// their failure details.
+pub const MAX_CHECKS: usize = 10_000;
+/// Failure details kept per check, the first ones (k6 keeps counts only;
+/// the first few failures say what went wrong).
+pub const MAX_FAILURE_DETAILS: usize = 10;
+/// Failure details kept per scenario over all checks, so that many
+/// failing names cannot multiply [`MAX_FAILURE_DETAILS`] by [`MAX_CHECKS`].
+pub const MAX_FAILURE_DETAILS_TOTAL: usize = 10_000;
+/// Most distinct thresholds (metric and expression) a scenario may judge
+/// itself; the same threshold judged again keeps one entry. Catalog and
+/// command-line thresholds are never dropped.
+pub const MAX_GUEST_THRESHOLDS: usize = 1_000;
+/// Most findings kept per scenario; later ones are counted.
+pub const MAX_FINDINGS: usize = 10_000;
 /// Most series per scenario: a probe that invents names cannot grow the report.
 pub const MAX_SERIES: usize = 64;
 /// Most points per series; past it every other point is dropped, so the
@@ -26,17 +50,51 @@ pub const MAX_SERIES_POINTS: usize = 4096;
 
 #[derive(Debug, Default)]
 pub struct ReportBuilder {
-    pub checks: Vec<CheckResult>,
-    pub thresholds: Vec<ThresholdResult>,
+    /// Check name → its counters, with the order it was first reported in.
+    checks: HashMap<String, CheckTally>,
+    /// Failure details kept so far, over all checks.
+    failure_details: usize,
+    /// Threshold verdicts: the scenario's own (one per metric and
+    /// expression), then the catalog's and command line's.
+    thresholds: Vec<Judged>,
+    /// `metric \0 expression` → index in `thresholds`, for the scenario's own.
+    guest_thresholds: HashMap<String, usize>,
     pub findings: Vec<Finding>,
     pub logs: Vec<LogLine>,
     pub logs_dropped: u64,
-    /// Items (checks, thresholds, findings) dropped at `MAX_ITEMS`.
-    pub items_dropped: u64,
+    /// What did not fit, counted.
+    pub dropped: Dropped,
     /// Metric name → series, filled by probes through [`ReportBuilder::series_point`].
     pub series: BTreeMap<String, Series>,
     /// When the scenario started: series times count from here.
     origin: Option<Instant>,
+}
+
+/// Every report of one check name so far.
+#[derive(Debug, Default)]
+struct CheckTally {
+    /// Position among the names, for the report's order.
+    order: usize,
+    passes: u64,
+    fails: u64,
+    /// The first failure's detail, or the first report's until one fails.
+    detail: String,
+    failure_details: Vec<String>,
+}
+
+/// What the builder recorded, as the report holds it.
+#[derive(Debug)]
+pub struct Recorded {
+    /// One per check name, in the order first reported.
+    pub checks: Vec<CheckResult>,
+    /// The thresholds that apply, after precedence.
+    pub thresholds: Vec<ThresholdResult>,
+    pub findings: Vec<Finding>,
+    pub logs: Vec<LogLine>,
+    pub logs_dropped: u64,
+    pub dropped: Dropped,
+    /// Every check and applying threshold passed, and nothing dropped had failed.
+    pub passed: bool,
 }
 
 /// Values of one metric over time.
@@ -106,7 +164,7 @@ impl ReportBuilder {
     /// since the scenario started).
     pub fn series_point_at(&mut self, metric: &str, unit: Unit, t_secs: f64, value: f64) {
         if !self.series.contains_key(metric) && self.series.len() >= MAX_SERIES {
-            self.items_dropped += 1;
+            self.dropped.series_points += 1;
             return;
         }
         let series = self.series.entry(bounded(metric.to_owned())).or_default();
@@ -114,21 +172,48 @@ impl ReportBuilder {
         series.push(t_secs, value);
     }
 
+    /// Counts one report of the check `name`.
     pub fn check(&mut self, name: String, passed: bool, detail: String) {
-        if self.checks.len() >= MAX_ITEMS {
-            self.items_dropped += 1;
+        let name = bounded(name);
+        let known = self.checks.len();
+        let tally = match self.checks.get_mut(&name) {
+            Some(tally) => tally,
+            None if known >= MAX_CHECKS => {
+                self.dropped.checks += 1;
+                self.dropped.failed_checks += u64::from(!passed);
+                return;
+            }
+            None => self.checks.entry(name).or_insert(CheckTally {
+                order: known,
+                ..CheckTally::default()
+            }),
+        };
+        let first_report = tally.passes + tally.fails == 0;
+        if passed {
+            tally.passes += 1;
+            if first_report {
+                tally.detail = bounded(detail);
+            }
             return;
         }
-        self.checks.push(CheckResult {
-            name: bounded(name),
-            passed,
-            detail: bounded(detail),
-        });
+        tally.fails += 1;
+        let detail = bounded(detail);
+        if tally.fails == 1 {
+            tally.detail.clone_from(&detail);
+        }
+        if tally.failure_details.len() < MAX_FAILURE_DETAILS
+            && self.failure_details < MAX_FAILURE_DETAILS_TOTAL
+        {
+            tally.failure_details.push(detail);
+            self.failure_details += 1;
+        } else {
+            self.dropped.check_details += 1;
+        }
     }
 
     pub fn finding(&mut self, finding: Finding) {
-        if self.findings.len() >= MAX_ITEMS {
-            self.items_dropped += 1;
+        if self.findings.len() >= MAX_FINDINGS {
+            self.dropped.findings += 1;
             return;
         }
         self.findings.push(Finding {
@@ -150,133 +235,104 @@ impl ReportBuilder {
         });
     }
 
-    /// Evaluates `expression` against `metric` now and records the verdict.
-    pub fn threshold(
-        &mut self,
-        recorder: &Recorder,
-        metric: &str,
-        expression: &Expression,
-        source: ThresholdSource,
-    ) -> ThresholdResult {
-        let result = evaluate(recorder, metric, expression, source);
-        if self.thresholds.len() < MAX_ITEMS {
-            self.thresholds.push(result.clone());
-        } else {
-            self.items_dropped += 1;
+    /// Records the verdict of one of the scenario's own thresholds. The
+    /// same threshold judged again (same metric and expression) keeps one
+    /// entry: its first failure, or else its latest verdict.
+    pub fn threshold(&mut self, judged: Judged) {
+        let key = format!("{}\0{}", judged.metric, judged.expression);
+        if let Some(&i) = self.guest_thresholds.get(&key) {
+            if self.thresholds[i].passed() {
+                self.thresholds[i] = judged;
+            }
+            return;
         }
-        result
+        if self.guest_thresholds.len() >= MAX_GUEST_THRESHOLDS {
+            self.dropped.thresholds += 1;
+            self.dropped.failed_thresholds += u64::from(!judged.passed());
+            return;
+        }
+        self.guest_thresholds.insert(key, self.thresholds.len());
+        self.thresholds.push(judged);
     }
 
-    /// Evaluates the catalog's and the command line's thresholds after the
-    /// run. A threshold replaces those of earlier sources (guest < catalog <
-    /// cli) on the same metric and aggregation; the replaced ones are named
-    /// in its `overrides`.
-    pub fn apply_thresholds<'a>(
-        &mut self,
-        recorder: &Recorder,
-        planned: impl IntoIterator<Item = (&'a str, &'a Expression, ThresholdSource)>,
-    ) {
-        for (metric, expression, source) in planned {
-            let mut result = evaluate(recorder, metric, expression, source);
-            let mut kept = Vec::with_capacity(self.thresholds.len());
-            for earlier in self.thresholds.drain(..) {
-                let same_key = earlier.metric == metric
-                    && crate::thresholds::parse(&earlier.expression)
-                        .is_ok_and(|e| e.aggregation == expression.aggregation);
-                if same_key && earlier.source < source {
-                    result.overrides.push(format!(
-                        "{} [{}]",
-                        earlier.expression,
-                        earlier.source.as_str()
-                    ));
-                } else {
-                    kept.push(earlier);
-                }
-            }
-            self.thresholds = kept;
-            if self.thresholds.len() < MAX_ITEMS {
-                self.thresholds.push(result);
-            } else {
-                self.items_dropped += 1;
-            }
-        }
+    /// Records the verdicts of the catalog's and the command line's
+    /// thresholds (`thresholds::judge_planned`); they are never dropped.
+    pub fn planned_thresholds(&mut self, judged: Vec<Judged>) {
+        self.thresholds.extend(judged);
     }
 
+    /// The thresholds that apply after precedence, as the report shows them.
+    pub fn threshold_results(&self) -> Vec<ThresholdResult> {
+        thresholds::apply(&self.thresholds)
+            .into_iter()
+            .map(|(i, replaced)| threshold_result(&self.thresholds[i], &replaced, &self.thresholds))
+            .collect()
+    }
+
+    /// Whether the scenario passed its checks and thresholds: from the
+    /// counters, so a failure that was not kept still counts.
     pub fn all_passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed) && self.thresholds.iter().all(|t| t.passed)
+        self.checks.values().all(|c| c.fails == 0)
+            && !self.dropped.any_failed()
+            && thresholds::apply(&self.thresholds)
+                .iter()
+                .all(|(i, _)| self.thresholds[*i].passed())
+    }
+
+    /// Everything recorded, as the report holds it.
+    pub fn finish(self) -> Recorded {
+        let passed = self.all_passed();
+        let thresholds = self.threshold_results();
+        let mut checks: Vec<(String, CheckTally)> = self.checks.into_iter().collect();
+        checks.sort_unstable_by_key(|(_, t)| t.order);
+        Recorded {
+            checks: checks
+                .into_iter()
+                .map(|(name, t)| CheckResult {
+                    name,
+                    passed: t.fails == 0,
+                    detail: t.detail,
+                    passes: t.passes,
+                    fails: t.fails,
+                    failure_details: t.failure_details,
+                })
+                .collect(),
+            thresholds,
+            findings: self.findings,
+            logs: self.logs,
+            logs_dropped: self.logs_dropped,
+            dropped: self.dropped,
+            passed,
+        }
     }
 }
 
-/// Evaluates one threshold against the recorder; an unknown metric or a unit
-/// mismatch is a failed threshold carrying the reason.
-pub fn evaluate(
-    recorder: &Recorder,
-    metric: &str,
-    expression: &Expression,
-    source: ThresholdSource,
-) -> ThresholdResult {
-    let mut result = ThresholdResult {
-        metric: metric.to_owned(),
-        expression: expression.to_string(),
-        source,
-        passed: false,
-        observed: None,
-        limit: None,
-        unit: None,
-        error: None,
-        overrides: Vec::new(),
+/// A verdict as the report holds it; `replaced` index into `all`.
+fn threshold_result(judged: &Judged, replaced: &[usize], all: &[Judged]) -> ThresholdResult {
+    let (observed, limit, unit, error) = match &judged.outcome {
+        Ok(v) => (Some(v.observed), Some(v.limit), Some(v.unit), None),
+        Err(why) => (
+            None,
+            None,
+            judged.metric_unit,
+            Some(bounded(why.to_string())),
+        ),
     };
-    let Some(m) = recorder.get(metric) else {
-        let known: Vec<&str> = recorder.names().collect();
-        result.error = Some(if known.is_empty() {
-            format!("metric `{metric}` was not recorded (the scenario recorded no metrics)")
-        } else {
-            format!(
-                "metric `{metric}` was not recorded; recorded metrics: {}",
-                known.join(", ")
-            )
-        });
-        return result;
-    };
-    result.unit = Some(m.unit);
-    let summary;
-    let observed = match &m.data {
-        MetricData::Histogram(d) => {
-            summary = d.summary();
-            Observed {
-                unit: m.unit,
-                summary: Some(&summary),
-                value: None,
-                count: Some(summary.count),
-                elapsed_secs: Some(m.elapsed_secs()),
-            }
-        }
-        MetricData::Gauge(v) => Observed {
-            unit: m.unit,
-            summary: None,
-            value: Some(*v),
-            count: None,
-            elapsed_secs: Some(m.elapsed_secs()),
-        },
-        MetricData::Counter(c) => Observed {
-            unit: m.unit,
-            summary: None,
-            value: Some(*c as f64),
-            count: Some(*c),
-            elapsed_secs: Some(m.elapsed_secs()),
-        },
-    };
-    match expression.evaluate(&observed) {
-        Ok(v) => {
-            result.passed = v.passed;
-            result.observed = Some(v.observed);
-            result.limit = Some(v.limit);
-            // `count > 1000` on a latency histogram compares counts, not ns.
-            result.unit = Some(v.unit);
-        }
-        Err(e) => result.error = Some(format!("cannot evaluate `{expression}` on `{metric}`: {e}")),
+    ThresholdResult {
+        metric: judged.metric.clone(),
+        expression: judged.expression.to_string(),
+        source: judged.source,
+        passed: judged.passed(),
+        observed,
+        limit,
+        // `count > 1000` on a latency histogram compares counts, not ns.
+        unit,
+        error,
+        overrides: replaced
+            .iter()
+            .map(|&r| format!("{} [{}]", all[r].expression, all[r].source.as_str()))
+            .collect(),
     }
-    result
 }
 
 /// The metrics section of a report.
@@ -388,6 +444,7 @@ pub fn throughput_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::model::ThresholdSource;
     use crate::thresholds::parse;
 
     fn recorder() -> Recorder {
@@ -399,37 +456,25 @@ mod tests {
         r
     }
 
+    fn judged(r: &Recorder, metric: &str, text: &str, source: ThresholdSource) -> Judged {
+        thresholds::judge(r, metric, &parse(text).unwrap(), source)
+    }
+
     #[test]
-    fn later_sources_override_earlier_ones_on_the_same_aggregation() {
+    fn thresholds_are_recorded_after_precedence_with_what_they_replace() {
         let r = recorder();
         let mut b = ReportBuilder::new();
-        b.threshold(
-            &r,
-            "get",
-            &parse("p(99) < 1us").unwrap(),
-            ThresholdSource::Guest,
-        );
-        b.threshold(
-            &r,
-            "get",
-            &parse("avg < 1s").unwrap(),
-            ThresholdSource::Guest,
-        );
-        let catalog = parse("p(99) < 10ms").unwrap();
-        let cli = parse("p(99) < 2ms").unwrap();
-        let range = parse("p(99) > 1us").unwrap();
-        b.apply_thresholds(
-            &r,
-            [
-                ("get", &catalog, ThresholdSource::Catalog),
-                ("get", &range, ThresholdSource::Catalog),
-                ("get", &cli, ThresholdSource::Cli),
-            ],
-        );
+        b.threshold(judged(&r, "get", "p(99) < 1us", ThresholdSource::Guest));
+        b.threshold(judged(&r, "get", "avg < 1s", ThresholdSource::Guest));
+        b.planned_thresholds(vec![
+            judged(&r, "get", "p(99) < 10ms", ThresholdSource::Catalog),
+            judged(&r, "get", "p(99) > 1us", ThresholdSource::Catalog),
+            judged(&r, "get", "p(99) < 2ms", ThresholdSource::Cli),
+        ]);
         let shown: Vec<(String, ThresholdSource, Vec<String>)> = b
-            .thresholds
-            .iter()
-            .map(|t| (t.expression.clone(), t.source, t.overrides.clone()))
+            .threshold_results()
+            .into_iter()
+            .map(|t| (t.expression, t.source, t.overrides))
             .collect();
         assert_eq!(
             shown,
@@ -439,6 +484,7 @@ mod tests {
                     "p(99) < 2ms".into(),
                     ThresholdSource::Cli,
                     vec![
+                        "p(99) < 1us [scenario]".into(),
                         "p(99) < 10ms [catalog]".into(),
                         "p(99) > 1us [catalog]".into()
                     ]
@@ -446,23 +492,170 @@ mod tests {
             ]
         );
         // The guest's failing p(99) < 1us was replaced: everything passes.
-        assert!(b.all_passed(), "{:?}", b.thresholds);
+        assert!(b.all_passed());
+        let recorded = b.finish();
+        assert!(recorded.passed);
+        assert_eq!(recorded.thresholds.len(), 2);
     }
 
     #[test]
-    fn same_source_thresholds_do_not_replace_each_other() {
+    fn a_guest_threshold_judged_again_keeps_one_entry_and_its_first_failure() {
+        let mut r = Recorder::new();
+        let h = r.histogram("get", Unit::Nanoseconds).unwrap();
+        let mut b = ReportBuilder::new();
+        r.record(h, 500);
+        for _ in 0..3 {
+            b.threshold(judged(&r, "get", "max < 1us", ThresholdSource::Guest));
+        }
+        assert!(b.all_passed());
+        r.record(h, 5_000);
+        b.threshold(judged(&r, "get", "max < 1us", ThresholdSource::Guest));
+        let failed = b.threshold_results();
+        assert_eq!(failed.len(), 1);
+        assert!(!failed[0].passed);
+        // A later pass does not hide the failure.
+        let mut r2 = Recorder::new();
+        let h2 = r2.histogram("get", Unit::Nanoseconds).unwrap();
+        r2.record(h2, 500);
+        b.threshold(judged(&r2, "get", "max < 1us", ThresholdSource::Guest));
+        let still = b.threshold_results();
+        assert_eq!((still.len(), still[0].passed), (1, false));
+        assert!(still[0].observed.unwrap() > 4_000.0);
+        assert!(!b.all_passed());
+    }
+
+    #[test]
+    fn guest_thresholds_past_the_bound_are_counted_and_a_dropped_failure_fails() {
         let r = recorder();
         let mut b = ReportBuilder::new();
-        let low = parse("p(99) > 1us").unwrap();
-        let high = parse("p(99) < 1s").unwrap();
-        b.apply_thresholds(
-            &r,
-            [
-                ("get", &low, ThresholdSource::Catalog),
-                ("get", &high, ThresholdSource::Catalog),
-            ],
+        for i in 0..MAX_GUEST_THRESHOLDS {
+            b.threshold(judged(
+                &r,
+                "get",
+                &format!("count > {i}"),
+                ThresholdSource::Guest,
+            ));
+        }
+        b.threshold(judged(&r, "get", "count > 1", ThresholdSource::Guest));
+        assert!(b.all_passed(), "a repeat is not a new threshold");
+        b.threshold(judged(&r, "get", "avg < 1s", ThresholdSource::Guest));
+        assert!(b.all_passed(), "a dropped pass is only counted");
+        b.threshold(judged(&r, "get", "avg < 1ns", ThresholdSource::Guest));
+        assert_eq!((b.dropped.thresholds, b.dropped.failed_thresholds), (2, 1));
+        assert!(!b.all_passed(), "a dropped failure still fails");
+        // Planned thresholds are never dropped.
+        b.planned_thresholds(vec![judged(&r, "get", "max < 1ns", ThresholdSource::Cli)]);
+        let recorded = b.finish();
+        assert!(!recorded.passed);
+        assert_eq!(recorded.thresholds.len(), MAX_GUEST_THRESHOLDS + 1);
+        assert_eq!(recorded.thresholds.last().unwrap().expression, "max < 1ns");
+    }
+
+    #[test]
+    fn checks_of_one_name_aggregate_into_counters_and_their_first_failures() {
+        let mut b = ReportBuilder::new();
+        for i in 0..10_000 {
+            b.check("status is 200".into(), true, format!("request {i}"));
+        }
+        b.check("body parses".into(), true, String::new());
+        for i in 0..(MAX_FAILURE_DETAILS + 5) {
+            b.check("status is 200".into(), false, format!("request {i}: 503"));
+        }
+        b.check("status is 200".into(), true, "later".into());
+        assert_eq!(b.dropped.check_details, 5);
+        let recorded = b.finish();
+        assert!(!recorded.passed);
+        assert_eq!(recorded.checks.len(), 2);
+        let c = &recorded.checks[0];
+        assert_eq!(c.name, "status is 200");
+        assert!(!c.passed);
+        assert_eq!(
+            (c.passes, c.fails),
+            (10_001, MAX_FAILURE_DETAILS as u64 + 5)
         );
-        assert_eq!(b.thresholds.len(), 2);
+        assert_eq!(c.detail, "request 0: 503");
+        assert_eq!(c.failure_details.len(), MAX_FAILURE_DETAILS);
+        assert_eq!(c.failure_details[1], "request 1: 503");
+        let ok = &recorded.checks[1];
+        assert_eq!(
+            (ok.name.as_str(), ok.passed, ok.passes, ok.fails),
+            ("body parses", true, 1, 0)
+        );
+    }
+
+    #[test]
+    fn check_names_past_the_bound_are_counted_and_a_failure_among_them_fails() {
+        let mut b = ReportBuilder::new();
+        for i in 0..(MAX_CHECKS + 10) {
+            b.check(format!("check {i}"), true, String::new());
+        }
+        // A known name is still counted past the bound.
+        b.check("check 0".into(), true, String::new());
+        assert!(b.all_passed());
+        assert_eq!((b.dropped.checks, b.dropped.failed_checks), (10, 0));
+        b.check("one more".into(), false, "lost detail".into());
+        assert_eq!((b.dropped.checks, b.dropped.failed_checks), (11, 1));
+        let recorded = b.finish();
+        assert!(!recorded.passed, "a failure past the bound fails");
+        assert_eq!(recorded.checks.len(), MAX_CHECKS);
+        assert!(recorded.checks.iter().all(|c| c.passed));
+        assert_eq!(recorded.checks[0].passes, 2);
+        assert_eq!(
+            recorded.dropped.describe(0).unwrap(),
+            "11 check reports (1 failed)"
+        );
+    }
+
+    #[test]
+    fn failure_details_are_bounded_over_all_checks() {
+        let mut b = ReportBuilder::new();
+        let names = MAX_FAILURE_DETAILS_TOTAL / MAX_FAILURE_DETAILS + 1;
+        for n in 0..names {
+            for _ in 0..MAX_FAILURE_DETAILS {
+                b.check(format!("c{n}"), false, "x".into());
+            }
+        }
+        assert_eq!(b.dropped.check_details, MAX_FAILURE_DETAILS as u64);
+        let recorded = b.finish();
+        let kept: usize = recorded
+            .checks
+            .iter()
+            .map(|c| c.failure_details.len())
+            .sum();
+        assert_eq!(kept, MAX_FAILURE_DETAILS_TOTAL);
+        // Counters and the first detail stay whole.
+        let last = recorded.checks.last().unwrap();
+        assert_eq!(
+            (last.fails, last.detail.as_str()),
+            (MAX_FAILURE_DETAILS as u64, "x")
+        );
+    }
+
+    #[test]
+    fn findings_and_series_past_their_bounds_are_counted() {
+        let mut b = ReportBuilder::new();
+        for _ in 0..(MAX_FINDINGS + 2) {
+            b.finding(Finding {
+                severity: super::super::model::Severity::Info,
+                title: "t".into(),
+                detail: String::new(),
+                action: String::new(),
+            });
+        }
+        for i in 0..(MAX_SERIES + 3) {
+            b.series_point(&format!("m{i}"), Unit::None, 1.0);
+        }
+        for _ in 0..(MAX_LOG_LINES + 4) {
+            b.log(LogLevel::Info, "l".into());
+        }
+        assert_eq!(b.dropped.findings, 2);
+        assert_eq!(b.dropped.series_points, 3);
+        assert!(b.all_passed(), "dropping passing items fails nothing");
+        let recorded = b.finish();
+        assert_eq!(
+            recorded.dropped.describe(recorded.logs_dropped).unwrap(),
+            "2 findings, 3 series points, 4 log lines"
+        );
     }
 
     #[test]

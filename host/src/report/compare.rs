@@ -782,6 +782,9 @@ mod tests {
             name: name.into(),
             passed,
             detail: String::new(),
+            passes: u64::from(passed),
+            fails: u64::from(!passed),
+            failure_details: Vec::new(),
         }
     }
 

@@ -132,7 +132,20 @@ fn render_scenario(out: &mut String, s: &ScenarioReport, color: bool) {
         } else {
             format!(" — {}", c.detail)
         };
-        let _ = writeln!(out, "  {} {}{detail}", mark(c.passed, color), c.name);
+        let counts = c.counts();
+        let _ = writeln!(
+            out,
+            "  {} {}{detail}{counts}",
+            mark(c.passed, color),
+            c.name
+        );
+    }
+    if let Some(dropped) = s.dropped.describe(s.logs_dropped) {
+        let _ = writeln!(
+            out,
+            "  {} {dropped}",
+            paint("not kept (report bounds):", Style::Warn, color)
+        );
     }
     for f in &s.findings {
         let sev = format!("{:?}", f.severity).to_uppercase();

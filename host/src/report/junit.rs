@@ -233,6 +233,22 @@ fn suite(s: &ScenarioReport) -> Suite {
             },
         });
     }
+    // Failures counted past the report's bounds fail the scenario, so
+    // they fail a case too: no reader may see only passes.
+    if s.dropped.any_failed() {
+        let counted = s.dropped.describe(0).unwrap_or_default();
+        cases.push(Case {
+            name: "failures not kept".into(),
+            kind: "check",
+            time_ms: 0.0,
+            outcome: Outcome::Failure {
+                message: format!(
+                    "failures past the report's bounds were counted, not kept: {counted}"
+                ),
+                body: counted,
+            },
+        });
+    }
     number_duplicates(&mut cases);
     Suite { cases }
 }

@@ -612,9 +612,10 @@ fn scenario(doc: &mut Doc, s: &ScenarioReport) {
             };
             doc.push(
                 format!(
-                    "| {} | {} | {} |\n",
+                    "| {} | {}{} | {} |\n",
                     cell(&c.name),
                     if c.passed { "✅ pass" } else { "❌ fail" },
+                    c.counts(),
                     cell(&c.detail)
                 ),
                 keep,
@@ -623,6 +624,15 @@ fn scenario(doc: &mut Doc, s: &ScenarioReport) {
             );
         }
         doc.close(table, "\n");
+    }
+    if let Some(dropped) = s.dropped.describe(s.logs_dropped) {
+        // What the report bounds dropped can hide a failure: keep it with them.
+        doc.push(
+            format!("> **Not kept (report bounds):** {dropped}.\n\n"),
+            Keep::Failure,
+            Some(section),
+            None,
+        );
     }
 }
 
@@ -736,6 +746,16 @@ fn actions(doc: &mut Doc, report: &RunReport) {
                 ),
             ));
         }
+        if s.dropped.any_failed() {
+            items.push((
+                3,
+                format!(
+                    "**{}**: failures past the report's bounds were counted, not kept ({}): fewer distinct check names or thresholds keep every failure in the report.",
+                    s.name,
+                    s.dropped.describe(0).unwrap_or_default()
+                ),
+            ));
+        }
         for f in s.findings.iter().filter(|f| !f.action.is_empty()) {
             let priority = match f.severity {
                 Severity::Critical => 0,
@@ -795,6 +815,9 @@ mod tests {
             } else {
                 "on purpose".into()
             },
+            passes: u64::from(passed),
+            fails: u64::from(!passed),
+            failure_details: Vec::new(),
         }
     }
 

@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Direction, Summary, Unit};
+/// Where a threshold came from; defined with the rest of threshold logic.
+pub use crate::thresholds::ThresholdSource;
 
 /// Schema identifier written into every JSON report.
 pub const SCHEMA: &str = "rigor.report/v1";
@@ -91,6 +93,10 @@ pub struct ScenarioReport {
     pub logs: Vec<LogLine>,
     /// Log lines dropped because the log reached its bound.
     pub logs_dropped: u64,
+    /// Everything else reported beyond the report's bounds. Absent (all
+    /// zero) in reports written before it existed.
+    #[serde(default)]
+    pub dropped: Dropped,
     pub output: CapturedOutput,
     /// Why the scenario errored.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,21 +156,116 @@ pub struct MetricReport {
     pub series: Vec<[f64; 2]>,
 }
 
+/// Every report of one check name, aggregated: a scenario that checks each
+/// request records counters, not one item per call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     pub name: String,
+    /// True when no report of this name failed.
     pub passed: bool,
+    /// The first failure's detail, or the first report's when none failed.
     pub detail: String,
+    /// How many reports of this name passed and failed. Zero in reports
+    /// written before checks were aggregated (one item per report then).
+    #[serde(default)]
+    pub passes: u64,
+    #[serde(default)]
+    pub fails: u64,
+    /// The details of the first failures, in order (at most
+    /// `report::builder::MAX_FAILURE_DETAILS`); the rest are counted in the
+    /// scenario's `dropped.check_details`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failure_details: Vec<String>,
 }
 
-/// Where a threshold came from. Ordered by precedence: a later source
-/// overrides an earlier one on the same metric and aggregation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThresholdSource {
-    Guest,
-    Catalog,
-    Cli,
+impl CheckResult {
+    /// ` (3 of 1,000 failed)` or ` (1,000 passed)` for a check reported
+    /// more than once; empty otherwise.
+    pub fn counts(&self) -> String {
+        let thousands = |n: u64| super::units::thousands(n as f64);
+        let total = self.passes + self.fails;
+        match (total, self.fails) {
+            (0 | 1, _) => String::new(),
+            (_, 0) => format!(" ({} passed)", thousands(total)),
+            (_, fails) => format!(" ({} of {} failed)", thousands(fails), thousands(total)),
+        }
+    }
+}
+
+/// What a scenario reported beyond the report's bounds: counted, not kept.
+/// Dropping never turns a failure into a pass: a failed check or threshold
+/// that was not kept still fails the scenario (`failed_checks`,
+/// `failed_thresholds`). Log lines dropped are in `logs_dropped`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dropped {
+    /// Check reports under names past the bound on distinct check names.
+    pub checks: u64,
+    /// Of `checks`, those that failed.
+    pub failed_checks: u64,
+    /// Failure details not kept (past the first few of a check, or past
+    /// the scenario's total).
+    pub check_details: u64,
+    /// The scenario's own threshold verdicts past the bound on distinct
+    /// thresholds (catalog and command-line thresholds are never dropped).
+    pub thresholds: u64,
+    /// Of `thresholds`, those that failed.
+    pub failed_thresholds: u64,
+    pub findings: u64,
+    /// Series points of metrics past the bound on series.
+    pub series_points: u64,
+}
+
+impl Dropped {
+    /// Nothing was dropped.
+    pub fn is_empty(&self) -> bool {
+        *self == Dropped::default()
+    }
+
+    /// Whether something failed among what was dropped.
+    pub fn any_failed(&self) -> bool {
+        self.failed_checks > 0 || self.failed_thresholds > 0
+    }
+
+    /// "3 check reports (1 failed), 2 findings", naming only what was
+    /// dropped, with `logs` log lines added; `None` when nothing was.
+    pub fn describe(&self, logs: u64) -> Option<String> {
+        let n = |n: u64| super::units::thousands(n as f64);
+        let with_failed = |count: u64, failed: u64, what: &str| {
+            if failed > 0 {
+                format!("{} {what} ({} failed)", n(count), n(failed))
+            } else {
+                format!("{} {what}", n(count))
+            }
+        };
+        let mut parts = Vec::new();
+        if self.checks > 0 {
+            parts.push(with_failed(
+                self.checks,
+                self.failed_checks,
+                "check reports",
+            ));
+        }
+        if self.check_details > 0 {
+            parts.push(format!("{} check failure details", n(self.check_details)));
+        }
+        if self.thresholds > 0 {
+            parts.push(with_failed(
+                self.thresholds,
+                self.failed_thresholds,
+                "scenario thresholds",
+            ));
+        }
+        if self.findings > 0 {
+            parts.push(format!("{} findings", n(self.findings)));
+        }
+        if self.series_points > 0 {
+            parts.push(format!("{} series points", n(self.series_points)));
+        }
+        if logs > 0 {
+            parts.push(format!("{} log lines", n(logs)));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -187,17 +288,6 @@ pub struct ThresholdResult {
     /// `expression [source]` (same metric and aggregation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
-}
-
-impl ThresholdSource {
-    /// How a source is named to people.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ThresholdSource::Guest => "scenario",
-            ThresholdSource::Catalog => "catalog",
-            ThresholdSource::Cli => "cli",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -325,6 +415,7 @@ impl ScenarioReport {
             findings: Vec::new(),
             logs: Vec::new(),
             logs_dropped: 0,
+            dropped: Dropped::default(),
             output: CapturedOutput::default(),
             error: None,
             skip_reason: Some(reason),

@@ -2,22 +2,24 @@
 //!
 //! The limit is converted to the raw unit of the observed quantity (nanoseconds
 //! for durations, bytes for sizes, a plain fraction for ratios) and compared
-//! there, so no precision is lost converting the observations.
+//! there, so no precision is lost converting the observations. Percentiles,
+//! `med`, `min` and `max` are read from the HDR histogram itself
+//! (`value_at_quantile`), never estimated from a summary.
 
-use crate::metrics::{Summary, Unit};
+use crate::metrics::{Distribution, Unit};
 
 use super::{Aggregation, Expression, Limit, UnitKind};
 
 /// What was recorded for one metric, as far as thresholds need it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Observed<'a> {
     /// The unit the metric's raw values are stored in.
     pub unit: Unit,
-    /// The distribution, for histograms.
-    pub summary: Option<&'a Summary>,
+    /// The recorded distribution, for histograms.
+    pub distribution: Option<&'a Distribution>,
     /// A single value (gauge or counter total), e.g. a throughput or an error rate.
     pub value: Option<f64>,
-    /// Number of events (histogram count or counter); falls back to `summary.count`.
+    /// Number of events (counter total); falls back to the distribution's count.
     pub count: Option<u64>,
     /// How long the metric was measured over, for `rate/s`.
     pub elapsed_secs: Option<f64>,
@@ -28,7 +30,7 @@ impl Observed<'_> {
     pub fn new(unit: Unit) -> Self {
         Observed {
             unit,
-            summary: None,
+            distribution: None,
             value: None,
             count: None,
             elapsed_secs: None,
@@ -168,23 +170,25 @@ impl Expression {
 }
 
 fn aggregate(aggregation: Aggregation, obs: &Observed) -> Result<f64, EvalError> {
-    let count = obs.count.or(obs.summary.map(|s| s.count));
-    let summary = || match obs.summary {
-        Some(s) if s.count > 0 => Ok(s),
+    let count = obs.count.or(obs.distribution.map(Distribution::len));
+    let samples = || match obs.distribution {
+        Some(d) if !d.is_empty() => Ok(d),
         _ => Err(EvalError::NoSamples { aggregation }),
     };
     let value = || obs.value.ok_or(EvalError::NoValue { aggregation });
     Ok(match aggregation {
-        Aggregation::Avg => summary()?.mean,
-        Aggregation::Min => summary()?.min as f64,
-        Aggregation::Max => summary()?.max as f64,
-        Aggregation::Med => summary()?.p50 as f64,
-        Aggregation::Stdev => summary()?.stdev,
+        Aggregation::Avg => samples()?.summary().mean,
+        Aggregation::Stdev => samples()?.summary().stdev,
+        // Quantile 0 is the lowest recorded bucket's lowest value and 1 the
+        // highest's highest: the histogram's own min and max.
+        Aggregation::Min => samples()?.value_at_quantile(0.0) as f64,
+        Aggregation::Max => samples()?.value_at_quantile(1.0) as f64,
+        Aggregation::Med => samples()?.value_at_quantile(0.5) as f64,
         Aggregation::Percentile(n) => {
             if !(0.0..=100.0).contains(&n) {
                 return Err(EvalError::PercentileOutOfRange(n));
             }
-            percentile(summary()?, n)
+            samples()?.value_at_quantile(quantile(n)) as f64
         }
         Aggregation::Count => count.ok_or(EvalError::NoCount { aggregation })? as f64,
         Aggregation::Rate | Aggregation::Value => value()?,
@@ -200,36 +204,15 @@ fn aggregate(aggregation: Aggregation, obs: &Observed) -> Result<f64, EvalError>
     })
 }
 
-/// The `n`-th percentile (`0 <= n <= 100`) from a summary.
-///
-/// A summary keeps only min, p50, p90, p95, p99, p99.9 and max. For `n` equal to
-/// one of 0, 50, 90, 95, 99, 99.9 or 100 that field is returned as is; any other
-/// `n` is linearly interpolated between the two neighbouring known points, which
-/// is an estimate (the true distribution between them is unknown).
-fn percentile(s: &Summary, n: f64) -> f64 {
-    let points = [
-        (0.0, s.min as f64),
-        (50.0, s.p50 as f64),
-        (90.0, s.p90 as f64),
-        (95.0, s.p95 as f64),
-        (99.0, s.p99 as f64),
-        (99.9, s.p999 as f64),
-        (100.0, s.max as f64),
-    ];
-    for pair in points.windows(2) {
-        let [(lo_p, lo_v), (hi_p, hi_v)] = [pair[0], pair[1]];
-        if n == lo_p {
-            return lo_v;
-        }
-        if n == hi_p {
-            return hi_v;
-        }
-        if n < hi_p {
-            return lo_v + (n - lo_p) / (hi_p - lo_p) * (hi_v - lo_v);
-        }
-    }
-    // Unreachable for 0 <= n <= 100; the maximum is the safe answer.
-    s.max as f64
+/// The quantile of percentile `n` (`0 <= n <= 100`): the `f64` nearest to
+/// the decimal `n / 100`, so `p(99.9)` asks exactly what the summary's
+/// `0.999` asks. Dividing in binary would give `0.9990000000000001`, whose
+/// rank (`ceil(q × count)`) overshoots by one sample when `q × count` is a
+/// whole number, e.g. the 1000th of 1000 samples instead of the 999th.
+fn quantile(n: f64) -> f64 {
+    // `{}` prints the shortest text that reads back as `n`, never with an
+    // exponent, so shifting its decimal point is exact.
+    format!("{n}e-2").parse().unwrap_or(n / 100.0)
 }
 
 #[cfg(test)]
@@ -237,26 +220,30 @@ mod tests {
     use super::super::{LimitUnit, Operator, parse};
     use super::*;
 
-    /// A latency distribution in nanoseconds with round, distinct statistics.
-    fn latency() -> Summary {
-        Summary {
-            count: 1000,
-            min: 100_000,
-            max: 9_000_000,
-            mean: 600_000.0,
-            stdev: 250_000.0,
-            p50: 500_000,
-            p90: 900_000,
-            p95: 1_000_000,
-            p99: 2_000_000,
-            p999: 5_000_000,
+    /// 1 µs, 2 µs, … 1 ms: a latency distribution in nanoseconds.
+    fn latency() -> Distribution {
+        let mut d = Distribution::new();
+        for v in 1..=1000u64 {
+            d.record(v * 1000);
         }
+        d
     }
 
-    fn histogram(unit: Unit, s: &Summary) -> Observed<'_> {
+    /// The same values in a bare `hdrhistogram` set up as `Distribution`
+    /// sets up its own: what the exact figures are checked against.
+    fn reference(values: impl IntoIterator<Item = u64>) -> hdrhistogram::Histogram<u64> {
+        let mut h =
+            hdrhistogram::Histogram::<u64>::new(crate::metrics::SIGNIFICANT_DIGITS).unwrap();
+        h.auto(true);
+        for v in values {
+            h.record(v.max(1)).unwrap();
+        }
+        h
+    }
+
+    fn histogram(unit: Unit, d: &Distribution) -> Observed<'_> {
         Observed {
-            summary: Some(s),
-            count: Some(s.count),
+            distribution: Some(d),
             elapsed_secs: Some(2.0),
             ..Observed::new(unit)
         }
@@ -282,27 +269,99 @@ mod tests {
 
     #[test]
     fn every_aggregation_on_a_histogram() {
-        let s = latency();
-        let obs = histogram(Unit::Nanoseconds, &s);
+        let d = latency();
+        let obs = histogram(Unit::Nanoseconds, &d);
+        let h = reference((1..=1000u64).map(|v| v * 1000));
         let cases = [
-            ("avg < 1", 600_000.0),
-            ("min < 1", 100_000.0),
-            ("max < 1", 9_000_000.0),
-            ("med < 1", 500_000.0),
-            ("stdev < 1", 250_000.0),
-            ("p(0) < 1", 100_000.0),
-            ("p(50) < 1", 500_000.0),
-            ("p(90) < 1", 900_000.0),
-            ("p(95) < 1", 1_000_000.0),
-            ("p(99) < 1", 2_000_000.0),
-            ("p(99.9) < 1", 5_000_000.0),
-            ("p(100) < 1", 9_000_000.0),
+            ("avg < 1", h.mean()),
+            ("min < 1", h.min() as f64),
+            ("max < 1", h.max() as f64),
+            ("med < 1", h.value_at_quantile(0.5) as f64),
+            ("stdev < 1", h.stdev()),
+            ("p(0) < 1", h.min() as f64),
+            ("p(50) < 1", h.value_at_quantile(0.5) as f64),
+            ("p(90) < 1", h.value_at_quantile(0.9) as f64),
+            ("p(99.9) < 1", h.value_at_quantile(0.999) as f64),
+            ("p(100) < 1", h.max() as f64),
             ("count < 1", 1000.0),
             ("rate/s < 1", 500.0),
         ];
         for (text, want) in cases {
             assert_eq!(observed(text, &obs), want, "{text}");
         }
+        // The histogram's own figures, within its 0.1 % resolution of the values.
+        let near = |text: &str, want: f64| {
+            let got = observed(text, &obs);
+            assert!((got - want).abs() <= want * 1e-3, "{text}: {got} vs {want}");
+        };
+        near("min < 1", 1_000.0);
+        near("max < 1", 1_000_000.0);
+        near("med < 1", 500_000.0);
+        near("p(99) < 1", 990_000.0);
+        near("avg < 1", 500_500.0);
+    }
+
+    /// `p(N)` is the histogram's `value_at_quantile(N / 100)`, for any N, on
+    /// a skewed distribution where an interpolation between summary points
+    /// would be far off.
+    #[test]
+    fn percentiles_are_exact_on_the_histogram() {
+        // 10,000 samples: most fast, a long tail, a few outliers.
+        let values: Vec<u64> = (0..10_000u64)
+            .map(|i| match i % 100 {
+                0..=89 => 50_000 + (i * 7919) % 20_000,
+                90..=98 => 200_000 + (i * 104_729) % 800_000,
+                _ => 5_000_000 + i * 1_000,
+            })
+            .collect();
+        let mut d = Distribution::new();
+        for &v in &values {
+            d.record(v);
+        }
+        let h = reference(values.iter().copied());
+        let obs = histogram(Unit::Nanoseconds, &d);
+        let cases: [(&str, f64); 14] = [
+            ("0", 0.0),
+            ("1", 0.01),
+            ("12.5", 0.125),
+            ("25", 0.25),
+            ("33.3", 0.333),
+            ("50", 0.5),
+            ("75", 0.75),
+            ("90", 0.9),
+            ("92.5", 0.925),
+            ("97", 0.97),
+            ("99", 0.99),
+            ("99.9", 0.999),
+            ("99.99", 0.9999),
+            ("100", 1.0),
+        ];
+        for (n, q) in cases {
+            let text = format!("p({n}) < 1");
+            assert_eq!(
+                observed(&text, &obs),
+                h.value_at_quantile(q) as f64,
+                "{text}"
+            );
+        }
+    }
+
+    /// `p(99.9)` of 1000 samples is the 999th, not the largest: the quantile
+    /// is the decimal 0.999, not the binary 99.9 / 100 that overshoots.
+    #[test]
+    fn a_decimal_percentile_does_not_round_up_a_rank() {
+        let mut d = Distribution::new();
+        for v in 1..=999u64 {
+            d.record(v);
+        }
+        d.record(1_000_000);
+        let obs = histogram(Unit::None, &d);
+        assert_eq!(observed("p(99.9) < 1", &obs), 999.0);
+        assert_eq!(quantile(99.9), 0.999);
+        assert_eq!(quantile(12.5), 0.125);
+        assert_eq!(quantile(0.0), 0.0);
+        assert_eq!(quantile(100.0), 1.0);
+        assert_eq!(quantile(0.0001), 0.000001);
     }
 
     #[test]
@@ -319,24 +378,6 @@ mod tests {
         assert_eq!(observed("count < 1", &counter), 40.0);
         assert_eq!(observed("value < 1", &counter), 40.0);
         assert_eq!(observed("rate/s < 1", &counter), 5.0);
-    }
-
-    #[test]
-    fn interpolated_percentiles() {
-        let s = latency();
-        let obs = histogram(Unit::Nanoseconds, &s);
-        let cases = [
-            ("p(25) < 1", 300_000.0),      // halfway min → p50
-            ("p(70) < 1", 700_000.0),      // halfway p50 → p90
-            ("p(92.5) < 1", 950_000.0),    // halfway p90 → p95
-            ("p(97) < 1", 1_500_000.0),    // halfway p95 → p99
-            ("p(99.45) < 1", 3_500_000.0), // halfway p99 → p99.9
-            ("p(99.95) < 1", 7_000_000.0), // halfway p99.9 → max
-        ];
-        for (text, want) in cases {
-            let got = observed(text, &obs);
-            assert!((got - want).abs() < 1e-6 * want, "{text}: {got} != {want}");
-        }
     }
 
     #[test]
@@ -394,16 +435,12 @@ mod tests {
 
     #[test]
     fn one_millisecond_is_a_million_nanoseconds() {
-        let s = Summary {
-            p99: 1_000_000,
-            ..latency()
-        };
-        let obs = histogram(Unit::Nanoseconds, &s);
-        assert!(eval("p(99) <= 1ms", &obs).unwrap().passed);
-        assert!(!eval("p(99) < 1ms", &obs).unwrap().passed);
-        assert!(eval("p(99) == 1000us", &obs).unwrap().passed);
-        assert!(eval("p(99) == 1000000", &obs).unwrap().passed);
-        assert!(eval("p(99) > 0.999ms", &obs).unwrap().passed);
+        let obs = gauge(Unit::Nanoseconds, 1_000_000.0);
+        assert!(eval("value <= 1ms", &obs).unwrap().passed);
+        assert!(!eval("value < 1ms", &obs).unwrap().passed);
+        assert!(eval("value == 1000us", &obs).unwrap().passed);
+        assert!(eval("value == 1000000", &obs).unwrap().passed);
+        assert!(eval("value > 0.999ms", &obs).unwrap().passed);
     }
 
     #[test]
@@ -423,10 +460,10 @@ mod tests {
 
     #[test]
     fn rate_per_second() {
-        let s = latency();
+        let d = latency();
         let obs = Observed {
             elapsed_secs: Some(0.5),
-            ..histogram(Unit::Nanoseconds, &s)
+            ..histogram(Unit::Nanoseconds, &d)
         };
         let v = eval("rate/s >= 2000ops/s", &obs).unwrap();
         assert_eq!(
@@ -434,16 +471,16 @@ mod tests {
             (2000.0, 2000.0, true, Unit::OpsPerSecond)
         );
         assert!(!eval("rate/s > 2000", &obs).unwrap().passed);
-        // The count may come from the summary alone.
+        // The count comes from the distribution when none is given.
         let obs = Observed { count: None, ..obs };
         assert_eq!(observed("rate/s > 1", &obs), 2000.0);
     }
 
     #[test]
     fn unit_mismatches() {
-        let s = latency();
-        let sizes = histogram(Unit::Bytes, &s);
-        let durations = histogram(Unit::Nanoseconds, &s);
+        let d = latency();
+        let sizes = histogram(Unit::Bytes, &d);
+        let durations = histogram(Unit::Nanoseconds, &d);
         let cases = [
             (
                 "p(99) < 1ms",
@@ -553,7 +590,7 @@ mod tests {
     #[test]
     fn missing_data() {
         let no_samples = "metric has no samples, so `avg` cannot be computed";
-        let empty = Summary::default();
+        let empty = Distribution::new();
         let cases: [(&str, Observed, &str); 12] = [
             ("avg < 1ms", Observed::new(Unit::Nanoseconds), no_samples),
             (
@@ -646,8 +683,8 @@ mod tests {
                 Err(EvalError::BadElapsed { .. })
             ));
         }
-        let s = latency();
-        let obs = histogram(Unit::Nanoseconds, &s);
+        let d = latency();
+        let obs = histogram(Unit::Nanoseconds, &d);
         for n in [-1.0, 100.5, f64::NAN, f64::INFINITY] {
             let e = Expression {
                 aggregation: Aggregation::Percentile(n),

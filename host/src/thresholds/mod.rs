@@ -1,14 +1,19 @@
-//! Threshold expressions in the style of k6 (`p(99) < 1ms`, `rate < 1%`,
-//! `count > 1000`): their syntax tree, parsing (see [`parse()`] for the grammar),
-//! canonical printing, and evaluation against a recorded metric.
+//! Threshold verdicts, in one place: k6-style expressions (`p(99) < 1ms`,
+//! `rate < 1%`, `count > 1000`), their syntax tree and canonical printing,
+//! parsing (see [`parse()`] for the grammar), evaluation against a recorded
+//! metric (percentiles read exactly from its HDR histogram), the precedence
+//! of sources (guest < catalog < cli), and the `abort-on-fail` watch.
 //!
 //! A threshold names an aggregation of a metric, an operator and a limit with an
 //! optional unit. The limit is kept as written (number and unit) so the canonical
 //! form prints back what the user meant; it is converted to the metric's raw unit
-//! only when evaluated.
+//! only when evaluated. The report records the verdicts made here; it never
+//! judges or re-reads a threshold itself.
 
 mod eval;
+mod judge;
 mod parse;
+mod precedence;
 pub mod watch;
 
 use std::fmt;
@@ -17,8 +22,35 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use eval::{EvalError, Observed, Verdict};
+pub use judge::{Judged, MAX_NAMES_LISTED, Unjudged, judge, judge_planned};
 pub use parse::{Expected, Found, ParseError, parse};
+pub use precedence::{apply, effective};
 pub use watch::{AbortOnFail, AbortWatch};
+
+/// Where a threshold came from. Ordered by precedence: a later source
+/// replaces an earlier one's thresholds on the same metric and aggregation
+/// (see [`apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdSource {
+    /// The scenario's own `report.threshold(…)`.
+    Guest,
+    /// `[scenario.thresholds]` in the catalog.
+    Catalog,
+    /// `--threshold 'scenario:metric:expression'`.
+    Cli,
+}
+
+impl ThresholdSource {
+    /// How a source is named to people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdSource::Guest => "scenario",
+            ThresholdSource::Catalog => "catalog",
+            ThresholdSource::Cli => "cli",
+        }
+    }
+}
 
 /// One threshold: `aggregation operator limit`, optionally followed by
 /// `, abort-on-fail`.

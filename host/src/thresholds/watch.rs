@@ -1,20 +1,19 @@
 //! `abort-on-fail`: thresholds checked while the scenario runs, which stop it
 //! as soon as one fails.
 //!
-//! The engine calls [`AbortWatch::check`] from its epoch callback (every
-//! millisecond of guest execution); the check itself runs at most every
+//! The engine asks [`AbortWatch::abort_now`] from its epoch callback (every
+//! millisecond of guest execution); the thresholds are judged at most every
 //! [`CHECK_EVERY`], so the cost on the hot path is one clock read. A metric
 //! that has not been recorded yet, or has no samples, does not abort: only a
-//! threshold that evaluates and fails does. A long probe call is judged when
-//! it returns to the guest.
+//! threshold that evaluates and fails does (the final verdict, after the
+//! run, still fails a threshold on nothing). A long probe call is judged
+//! when it returns to the guest.
 
 use std::time::{Duration, Instant};
 
-use crate::metrics::Recorder;
-use crate::report::builder::evaluate;
-use crate::report::model::ThresholdSource;
+use crate::metrics::{Recorder, Unit};
 
-use super::Expression;
+use super::{Expression, Judged, ThresholdSource, effective, judge};
 
 /// How often watched thresholds are evaluated while the guest runs.
 pub const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -38,27 +37,37 @@ pub struct AbortOnFail {
     pub metric: String,
     pub expression: String,
     pub origin: ThresholdSource,
-    /// The observed value, formatted for people.
+    /// The observed value, in the terms of the limit (`2ms` against `< 1ms`).
     pub observed: String,
+}
+
+impl AbortOnFail {
+    /// The stop a judged `abort-on-fail` threshold asks for: one that was
+    /// judged and failed. Nothing to judge is no reason to stop.
+    pub fn from_judged(judged: &Judged) -> Option<Self> {
+        let failed = judged.outcome.as_ref().is_ok_and(|v| !v.passed);
+        (judged.expression.abort_on_fail && failed).then(|| AbortOnFail {
+            metric: judged.metric.clone(),
+            expression: judged.expression.to_string(),
+            origin: judged.source,
+            observed: judged.observed_text().unwrap_or_default(),
+        })
+    }
 }
 
 impl AbortWatch {
     /// Watches the thresholds of `planned` that say `abort-on-fail`, except
-    /// those a later source replaces (same metric and aggregation), as the
-    /// final verdicts do.
+    /// those a later source replaces, as the final verdicts do.
     pub fn new<'a>(
         planned: impl IntoIterator<Item = (&'a str, &'a Expression, ThresholdSource)>,
     ) -> Self {
         let all: Vec<_> = planned.into_iter().collect();
-        let replaced = |i: usize| {
-            let (metric, e, source) = all[i];
-            all.iter().any(|&(m, other, s)| {
-                m == metric && other.aggregation == e.aggregation && s > source
-            })
-        };
-        let items: Vec<_> = (0..all.len())
-            .filter(|&i| all[i].1.abort_on_fail && !replaced(i))
-            .map(|i| (all[i].0.to_owned(), *all[i].1, all[i].2))
+        let applies = effective(all.iter().map(|(m, e, s)| (*m, e.aggregation, *s)));
+        let items = all
+            .iter()
+            .zip(applies)
+            .filter(|((_, e, _), applies)| e.abort_on_fail && applies.is_some())
+            .map(|((m, e, s), _)| ((*m).to_owned(), **e, *s))
             .collect();
         Self {
             items,
@@ -71,10 +80,11 @@ impl AbortWatch {
         self.items.is_empty()
     }
 
-    /// Evaluates the watched thresholds if [`CHECK_EVERY`] has passed since
-    /// the last evaluation; the first that fails is returned.
+    /// Whether to stop the scenario now: judges the watched thresholds if
+    /// [`CHECK_EVERY`] has passed since they were last judged, and returns
+    /// the first that failed.
     #[inline]
-    pub fn check(&mut self, recorder: &Recorder) -> Option<AbortOnFail> {
+    pub fn abort_now(&mut self, recorder: &Recorder) -> Option<AbortOnFail> {
         if self.items.is_empty() {
             return None;
         }
@@ -86,7 +96,7 @@ impl AbortWatch {
         self.check_now(recorder)
     }
 
-    /// Evaluates every watched threshold whose delay has passed, now.
+    /// Judges every watched threshold whose delay has passed, now.
     pub fn check_now(&self, recorder: &Recorder) -> Option<AbortOnFail> {
         let since_start = self
             .started
@@ -94,24 +104,12 @@ impl AbortWatch {
         self.items.iter().find_map(|(metric, expression, source)| {
             let delay_ns = expression
                 .abort_delay
-                .and_then(|d| d.in_unit(crate::metrics::Unit::Nanoseconds))
+                .and_then(|d| d.in_unit(Unit::Nanoseconds))
                 .unwrap_or(0.0);
             if since_start < delay_ns {
                 return None;
             }
-            let result = evaluate(recorder, metric, expression, *source);
-            match (result.passed, result.observed, result.error) {
-                (false, Some(observed), None) => Some(AbortOnFail {
-                    metric: metric.clone(),
-                    expression: expression.to_string(),
-                    origin: *source,
-                    observed: crate::report::units::value(
-                        result.unit.unwrap_or(crate::metrics::Unit::None),
-                        observed,
-                    ),
-                }),
-                _ => None,
-            }
+            AbortOnFail::from_judged(&judge(recorder, metric, expression, *source))
         })
     }
 }
@@ -119,7 +117,6 @@ impl AbortWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Unit;
     use crate::thresholds::parse;
 
     #[test]
@@ -133,7 +130,7 @@ mod tests {
             ("not-yet", &missing, ThresholdSource::Catalog),
         ]);
         let mut r = Recorder::new();
-        assert_eq!(watch.check(&r), None, "nothing recorded yet");
+        assert_eq!(watch.abort_now(&r), None, "nothing recorded yet");
         let h = r.histogram("get", Unit::Nanoseconds).unwrap();
         r.record(h, 5_000);
         assert_eq!(watch.check_now(&r), None, "5 µs passes `max < 1ms`");
@@ -143,7 +140,7 @@ mod tests {
         assert_eq!(failed.origin, ThresholdSource::Cli);
         assert_eq!(
             failed.to_string(),
-            "stopped early: threshold `get: max < 1ms, abort-on-fail` [cli] failed with 2 ms (abort-on-fail)"
+            "stopped early: threshold `get: max < 1ms, abort-on-fail` [cli] failed with 2.001ms (abort-on-fail)"
         );
     }
 
@@ -180,12 +177,12 @@ mod tests {
         let mut watch = AbortWatch::new([("get", &e, ThresholdSource::Catalog)]);
         let mut r = Recorder::new();
         let h = r.histogram("get", Unit::Nanoseconds).unwrap();
-        assert_eq!(watch.check(&r), None);
+        assert_eq!(watch.abort_now(&r), None);
         r.record(h, 2_000_000);
         // Within CHECK_EVERY of the previous check: not evaluated yet.
-        assert_eq!(watch.check(&r), None);
+        assert_eq!(watch.abort_now(&r), None);
         std::thread::sleep(CHECK_EVERY + Duration::from_millis(10));
-        assert!(watch.check(&r).is_some());
+        assert!(watch.abort_now(&r).is_some());
         assert!(
             AbortWatch::new([("get", &parse("max < 1ms").unwrap(), ThresholdSource::Guest)])
                 .is_empty()
