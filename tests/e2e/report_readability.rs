@@ -82,6 +82,9 @@ fn check(name: String, passed: bool, detail: &str) -> CheckResult {
         name,
         passed,
         detail: detail.into(),
+        passes: u64::from(passed),
+        fails: u64::from(!passed),
+        failure_details: Vec::new(),
     }
 }
 
@@ -100,6 +103,7 @@ fn scenario_report(name: &str, status: Status) -> ScenarioReport {
         findings: Vec::new(),
         logs: Vec::new(),
         logs_dropped: 0,
+        dropped: Default::default(),
         output: CapturedOutput::default(),
         error: None,
         skip_reason: None,
