@@ -61,9 +61,8 @@ fn hyperfine(line: &str) -> Result<(f64, f64)> {
 
 /// rigor's mean and median in milliseconds.
 fn rigor(runtime: &tokio::runtime::Runtime, program: &Path, args: &[&str]) -> Result<(f64, f64)> {
-    let mut spec = CommandSpec::new(program);
+    let mut spec = CommandSpec::new(program)?.inherit_env();
     spec.args = args.iter().map(|a| (*a).to_owned()).collect();
-    spec.inherit_env = true;
     let stats = runtime
         .block_on(time_startup(spec, WARMUP, RUNS, ProgressSink::detached()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -154,7 +153,7 @@ pub fn run() -> Result<()> {
     // A service-style spawn of `true`, waited for to its exit.
     let pids = ChildPids::default();
     let mut times = Vec::with_capacity(SPAWNS);
-    let spec = CommandSpec::new(&truth);
+    let spec = CommandSpec::new(&truth)?;
     runtime.block_on(async {
         for _ in 0..SPAWNS {
             let t = Instant::now();

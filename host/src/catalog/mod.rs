@@ -252,6 +252,11 @@ impl Catalog {
                     grants.exec.insert(program.get_ref().clone(), grant);
                 }
                 grants.inherit_env = entry.grants.inherit_env;
+                for var in &entry.grants.env {
+                    let var_name = crate::probes::process::env::grant_name(var.get_ref())
+                        .map_err(|e| at(var.span().start, format!("scenario `{name}`: {e}")))?;
+                    grants.env.insert(var_name);
+                }
                 for host in &entry.grants.http {
                     let host = crate::probes::http::grant_host(host.get_ref())
                         .map_err(|e| at(host.span().start, format!("scenario `{name}`: {e}")))?;
