@@ -58,8 +58,10 @@ struct HostSetup {
     children_files: bool,
 }
 
+/// Set up on the first spawn; until then rigor has no marked descendants.
+static SETUP: OnceLock<HostSetup> = OnceLock::new();
+
 fn host() -> &'static HostSetup {
-    static SETUP: OnceLock<HostSetup> = OnceLock::new();
     SETUP.get_or_init(|| {
         // SAFETY: prctl with these arguments only sets a flag of this process.
         unsafe {
@@ -252,9 +254,11 @@ fn orphans() -> (Vec<Proc>, Vec<Proc>) {
 
 /// Kills every marked orphan re-parented to rigor, with its subtree, and
 /// reaps them, round after round until none is left or [`SWEEP_WAIT`]
-/// passed. Returns how many processes were killed.
+/// passed. Returns how many kill signals were sent (a process that takes a
+/// while to die is counted once per round).
 pub fn sweep_orphans() -> usize {
-    if !host().mark_usable {
+    // Nothing was ever spawned (and rigor is not a subreaper): nothing to do.
+    if !SETUP.get().is_some_and(|h| h.mark_usable) {
         return 0;
     }
     let deadline = Instant::now() + SWEEP_WAIT;
