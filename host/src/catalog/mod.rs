@@ -496,4 +496,22 @@ mod tests {
         .to_string();
         assert!(twice.contains("two directories named `data`"), "{twice}");
     }
+
+    #[test]
+    fn env_grants_name_single_variables() {
+        let entry = "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[scenario.grants]\nexec = [\"env\"]\n";
+        let c = parse(&format!("{entry}env = [\"PORT\", \"LD_PRELOAD\"]\n")).unwrap();
+        let g = &c.scenarios[0].grants;
+        assert!(g.env.contains("PORT") && g.env.contains("LD_PRELOAD"));
+        assert!(g.describe().contains(&"env:PORT".to_owned()));
+        for bad in ["LD_*", "A=1", " PORT", ""] {
+            let err = parse(&format!("{entry}env = [\"{bad}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(":6:") && err.contains("is not a variable name"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

@@ -354,8 +354,10 @@ mod tests {
     use crate::policy::Grants;
 
     fn policy(env: &[&str]) -> Policy {
-        let mut grants = Grants::default();
-        grants.env = env.iter().map(|s| (*s).to_owned()).collect();
+        let grants = Grants {
+            env: env.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        };
         Policy::new("env-test", grants)
     }
 
