@@ -6,8 +6,9 @@
 //!    drift hits both alike: means, medians and the ratio of means.
 //! 2. Spawn overhead: the mean of `true` under each tool is the cost of
 //!    starting and reaping one process; next to it, a service-style spawn
-//!    (`ChildProcess`: fork with the death-signal hook, pipes, drain and
-//!    exit-watch threads) of `true` waited for to its exit.
+//!    (`ChildProcess`: `clone(CLONE_VM | CLONE_VFORK)` + `execveat` with the
+//!    death signal, pipes, drain and exit-watch threads, the orphan sweep
+//!    at the reap) of `true` waited for to its exit.
 //!
 //! Both tools get the same absolute program path and rigor's children
 //! inherit the environment, as hyperfine's do.
@@ -61,9 +62,8 @@ fn hyperfine(line: &str) -> Result<(f64, f64)> {
 
 /// rigor's mean and median in milliseconds.
 fn rigor(runtime: &tokio::runtime::Runtime, program: &Path, args: &[&str]) -> Result<(f64, f64)> {
-    let mut spec = CommandSpec::new(program);
+    let mut spec = CommandSpec::new(program)?.inherit_env();
     spec.args = args.iter().map(|a| (*a).to_owned()).collect();
-    spec.inherit_env = true;
     let stats = runtime
         .block_on(time_startup(spec, WARMUP, RUNS, ProgressSink::detached()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -154,7 +154,7 @@ pub fn run() -> Result<()> {
     // A service-style spawn of `true`, waited for to its exit.
     let pids = ChildPids::default();
     let mut times = Vec::with_capacity(SPAWNS);
-    let spec = CommandSpec::new(&truth);
+    let spec = CommandSpec::new(&truth)?;
     runtime.block_on(async {
         for _ in 0..SPAWNS {
             let t = Instant::now();
@@ -169,7 +169,7 @@ pub fn run() -> Result<()> {
     })?;
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     println!(
-        "\nservice-style spawn of `true` (fork + PDEATHSIG hook, pipes, drain and exit-watch threads), to exit: mean {mean:.3} ms, median {:.3} ms over {SPAWNS}",
+        "\nservice-style spawn of `true` (vfork-style clone + execveat, pipes, drain and exit-watch threads, orphan sweep), to exit: mean {mean:.3} ms, median {:.3} ms over {SPAWNS}",
         crate::median(times)
     );
     Ok(())

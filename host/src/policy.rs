@@ -13,6 +13,9 @@ pub struct Grants {
     pub exec: BTreeMap<String, ExecGrant>,
     /// Whether children may start from the host's environment.
     pub inherit_env: bool,
+    /// Environment variables a child may be given besides the safe set,
+    /// each named exactly (`LD_PRELOAD` only if `LD_PRELOAD` is listed).
+    pub env: BTreeSet<String>,
     /// HTTP hosts (`127.0.0.1`: every port) and `host:port` pairs.
     pub http: BTreeSet<String>,
     /// Directories the fs probe may open, by name.
@@ -45,6 +48,7 @@ impl Grants {
                 .map(|d| format!("dir:{}:{}", d.name, d.mode.as_str())),
         );
         items.extend(self.pids.iter().map(|p| format!("pid:{p}")));
+        items.extend(self.env.iter().map(|v| format!("env:{v}")));
         if self.inherit_env {
             items.push("inherit-env".to_owned());
         }
@@ -112,6 +116,25 @@ impl Policy {
             what: "inheriting the host's environment".to_owned(),
             grant_line: "inherit-env = true".to_owned(),
         })
+    }
+
+    /// Whether a child may be given the environment variable `name`, which
+    /// is not in the safe set or was refused for `why` (what the variable
+    /// could do). Only an exact `env` grant allows it.
+    pub fn check_env(&self, name: &str, why: &str) -> Result<(), Denied> {
+        if self.grants.env.contains(name) {
+            return Ok(());
+        }
+        Err(Denied {
+            scenario: self.scenario.clone(),
+            what: format!("environment variable `{name}` ({why})"),
+            grant_line: format!("env = [\"{name}\"]"),
+        })
+    }
+
+    /// Whether the environment variable `name` is granted by name.
+    pub fn env_granted(&self, name: &str) -> bool {
+        self.grants.env.contains(name)
     }
 
     /// Whether `host:port` may be reached over HTTP.
@@ -212,6 +235,15 @@ mod tests {
             .to_string();
         assert!(denied.contains(r#"http = ["localhost:8081"]"#), "{denied}");
         assert!(policy.check_inherit_env().is_err());
+        let denied = policy
+            .check_env("LD_PRELOAD", "it loads code")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            denied.contains("environment variable `LD_PRELOAD` (it loads code)"),
+            "{denied}"
+        );
+        assert!(denied.contains(r#"add `env = ["LD_PRELOAD"]`"#), "{denied}");
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn catalog_granting_only_localhost(dir: &Path) -> std::path::PathBuf {
     std::fs::write(
         &catalog,
         format!(
-            "[[scenario]]\nname = \"production-simulation\"\nsource = \"{}\"\ngrants = {{ exec = [\"./sut/service.py\"], http = [\"localhost\"] }}\n{PARAMS}",
+            "[[scenario]]\nname = \"production-simulation\"\nsource = \"{}\"\ngrants = {{ exec = [\"./sut/service.py\"], http = [\"localhost\"], env = [\"PORT\", \"APP_ENV\", \"SECRET_KEY\", \"PYTHONUNBUFFERED\"] }}\n{PARAMS}",
             repo_root().join("scenarios/production-simulation").display()
         ),
     )

@@ -16,4 +16,5 @@ mod redis_latency;
 mod redis_load;
 mod report_readability;
 mod reports;
+mod sandbox_process;
 mod sandbox_verdicts;

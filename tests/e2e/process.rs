@@ -157,7 +157,7 @@ fn env_startup_reports_both_means_and_their_ratio() {
 const ENV_STARTUP_PARAMS: &str = r#"[scenario.params]
 command-a = { default = "python3 -c pass" }
 command-b = { default = "{work}/venv/bin/python -c pass" }
-setup-b = { default = "python3 -m venv --without-pip {work}/venv" }
+setup-b = { default = "python3 -m venv --copies --without-pip {work}/venv" }
 runs = { default = 30 }
 warmup = { default = 3 }
 max-difference-pct = { default = 25.0 }

@@ -99,6 +99,10 @@ pub struct GrantsDecl {
     /// Whether children may start from the host's environment.
     #[serde(default, rename = "inherit-env")]
     pub inherit_env: bool,
+    /// Environment variables a child may be given besides the safe set,
+    /// each named exactly.
+    #[serde(default)]
+    pub env: Vec<Spanned<String>>,
     /// HTTP hosts (`127.0.0.1`) or `host:port` pairs the http probe may reach.
     #[serde(default)]
     pub http: Vec<Spanned<String>>,

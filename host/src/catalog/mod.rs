@@ -252,6 +252,11 @@ impl Catalog {
                     grants.exec.insert(program.get_ref().clone(), grant);
                 }
                 grants.inherit_env = entry.grants.inherit_env;
+                for var in &entry.grants.env {
+                    let var_name = crate::probes::process::env::grant_name(var.get_ref())
+                        .map_err(|e| at(var.span().start, format!("scenario `{name}`: {e}")))?;
+                    grants.env.insert(var_name);
+                }
                 for host in &entry.grants.http {
                     let host = crate::probes::http::grant_host(host.get_ref())
                         .map_err(|e| at(host.span().start, format!("scenario `{name}`: {e}")))?;
@@ -490,5 +495,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(twice.contains("two directories named `data`"), "{twice}");
+    }
+
+    #[test]
+    fn env_grants_name_single_variables() {
+        let entry = "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[scenario.grants]\nexec = [\"env\"]\n";
+        let c = parse(&format!("{entry}env = [\"PORT\", \"LD_PRELOAD\"]\n")).unwrap();
+        let g = &c.scenarios[0].grants;
+        assert!(g.env.contains("PORT") && g.env.contains("LD_PRELOAD"));
+        assert!(g.describe().contains(&"env:PORT".to_owned()));
+        for bad in ["LD_*", "A=1", " PORT", ""] {
+            let err = parse(&format!("{entry}env = [\"{bad}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(":6:") && err.contains("is not a variable name"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -78,7 +78,7 @@ impl Scenario for EnvStartup {
         )
         .param(
             "setup-b",
-            "python3 -m venv --without-pip {work}/venv",
+            "python3 -m venv --copies --without-pip {work}/venv",
             "run once before timing to prepare command B's environment; empty for none",
         )
         .param("runs", "30", "timed runs per command")

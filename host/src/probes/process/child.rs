@@ -1,9 +1,10 @@
 //! A spawned child: its own process group, output drained into bounded
 //! rings, exit watched by a thread blocked in `waitid(WNOWAIT)` (the child is
 //! not reaped until its owner says so, so its pid and group id cannot be
-//! reused while they are signalled), stopped and reaped on drop.
+//! reused while they are signalled), stopped with its whole subtree and
+//! reaped on drop; the orphans it leaves are swept when it is reaped.
 
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use tokio::sync::watch;
 
 use super::CommandSpec;
 use super::output::{self, OutputRing};
+use super::{reaper, spawn};
 use crate::probes::children::ChildPids;
 
 /// How long SIGTERM gets before SIGKILL when a child is stopped without an
@@ -138,56 +140,42 @@ pub(crate) fn reap(pid: u32) -> (ExitStatus, libc::rusage) {
 
 impl ChildProcess {
     /// Spawns `spec` with stdout and stderr captured. The child gets
-    /// `PR_SET_PDEATHSIG = SIGKILL`: the kernel kills it when the thread
-    /// that forked it exits, which for the host's runtime threads means when
-    /// the host itself goes away.
+    /// `PR_SET_PDEATHSIG = SIGKILL` (the kernel kills it when the thread
+    /// that spawned it exits, which for the host's runtime threads means
+    /// when the host itself goes away) and is a subreaper, so what it starts
+    /// stays in its subtree.
     pub fn spawn(spec: &CommandSpec, pids: &ChildPids) -> Result<ChildProcess, SpawnError> {
         let program = spec.program.display().to_string();
         let failed = |source| SpawnError {
             program: program.clone(),
             source,
         };
-        let mut cmd = spec.std_command();
-        cmd.stdout(std::process::Stdio::piped());
-        cmd.stderr(std::process::Stdio::piped());
-        // SAFETY: getpid is async-signal-safe and called before fork.
-        let parent = unsafe { libc::getpid() };
-        // SAFETY: the closure only calls async-signal-safe functions (prctl,
-        // getppid) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                ) == -1
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent died between fork and prctl: do not run orphaned.
-                if libc::getppid() != parent {
-                    return Err(std::io::Error::other("the host exited during spawn"));
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(failed)?;
+        let prepared = spec.prepare().map_err(failed)?;
+        let (out_reader, out_writer) = std::io::pipe().map_err(failed)?;
+        let (err_reader, err_writer) = std::io::pipe().map_err(failed)?;
+        let null = std::fs::File::open("/dev/null").map_err(failed)?;
+        let pid = spawn::spawn(
+            &prepared,
+            spawn::Stdio {
+                stdin: null.as_fd(),
+                stdout: out_writer.as_fd(),
+                stderr: err_writer.as_fd(),
+            },
+            spawn::Options {
+                death_signal: true,
+                subreaper: true,
+            },
+        )
+        .map_err(failed)?;
         let started = Instant::now();
-        let pid = child.id();
+        // The child has its copies: the readers see the end of the streams
+        // when it (and whatever inherited them) is gone.
+        drop((out_writer, err_writer, null));
         pids.insert(pid);
         let stdout = Arc::new(OutputRing::default());
         let stderr = Arc::new(OutputRing::default());
-        if let Some(out) = child.stdout.take() {
-            output::drain(format!("rigor-out-{pid}"), out, Arc::clone(&stdout));
-        }
-        if let Some(err) = child.stderr.take() {
-            output::drain(format!("rigor-err-{pid}"), err, Arc::clone(&stderr));
-        }
-        // `std::process::Child` neither kills nor reaps on drop; from here on
-        // the pid is managed by hand.
-        drop(child);
+        output::drain(format!("rigor-out-{pid}"), out_reader, Arc::clone(&stdout));
+        output::drain(format!("rigor-err-{pid}"), err_reader, Arc::clone(&stderr));
         let (exit_tx, exited) = watch::channel(None);
         let watcher = std::thread::Builder::new()
             .name(format!("rigor-wait-{pid}"))
@@ -206,12 +194,19 @@ impl ChildProcess {
         };
         if let Err(source) = watcher {
             // Without a watcher the exit would go unnoticed: stop it now.
-            signal_group(pid, libc::SIGKILL);
+            this.signal_all(libc::SIGKILL);
             wait_exited_no_reap(pid);
             this.finish(Instant::now());
             return Err(failed(source));
         }
         Ok(this)
+    }
+
+    /// Sends `sig` to the child's group and to its whole subtree, including
+    /// descendants that left the group or the session.
+    fn signal_all(&self, sig: libc::c_int) {
+        signal_group(self.pid, sig);
+        reaper::signal_subtree(self.pid, sig);
     }
 
     pub fn pid(&self) -> u32 {
@@ -245,13 +240,17 @@ impl ChildProcess {
     }
 
     /// Reaps an exited child: first SIGKILL to what is left of its group
-    /// (the leader is a zombie, so the group id is still ours), then wait4.
+    /// (the leader is a zombie, so the group id is still ours), then wait4,
+    /// then the sweep of the orphans it left (its subtree was re-parented
+    /// to the host when it exited).
     fn finish(&mut self, exited_at: Instant) -> ExitInfo {
         if let Some(e) = self.exit {
             return e;
         }
         signal_group(self.pid, libc::SIGKILL);
         let (status, _) = reap(self.pid);
+        reaper::forget(self.pid);
+        reaper::sweep_orphans();
         self.pids.remove(self.pid);
         let info = ExitInfo {
             status,
@@ -291,11 +290,11 @@ impl ChildProcess {
         if let Some(e) = self.try_exit() {
             return e;
         }
-        signal_group(self.pid, libc::SIGTERM);
+        self.signal_all(libc::SIGTERM);
         if let Some(e) = self.wait(grace).await {
             return e;
         }
-        signal_group(self.pid, libc::SIGKILL);
+        self.signal_all(libc::SIGKILL);
         if let Some(e) = self.wait(KILL_WAIT).await {
             return e;
         }
@@ -331,9 +330,9 @@ impl ChildProcess {
                 std::thread::sleep(DROP_POLL);
             }
         };
-        signal_group(self.pid, libc::SIGTERM);
+        self.signal_all(libc::SIGTERM);
         let at = exited(&self.exited, grace).or_else(|| {
-            signal_group(self.pid, libc::SIGKILL);
+            self.signal_all(libc::SIGKILL);
             exited(&self.exited, KILL_WAIT)
         });
         if let Some(at) = at {
@@ -353,7 +352,7 @@ mod tests {
     use super::*;
 
     fn sh(script: &str) -> CommandSpec {
-        CommandSpec::new("/bin/sh").arg("-c").arg(script)
+        CommandSpec::new("/bin/sh").unwrap().arg("-c").arg(script)
     }
 
     fn alive(pid: u32) -> bool {
@@ -384,7 +383,9 @@ mod tests {
     #[tokio::test]
     async fn environment_is_empty_unless_given() {
         let pids = ChildPids::default();
-        let spec = CommandSpec::new("/usr/bin/env").env("ONLY", "this");
+        let spec = CommandSpec::new("/usr/bin/env")
+            .unwrap()
+            .env("ONLY", "this");
         let mut child = ChildProcess::spawn(&spec, &pids).unwrap();
         child.wait(Duration::from_secs(5)).await.unwrap();
         assert_eq!(child.stdout().text(), "ONLY=this");
@@ -448,6 +449,7 @@ mod tests {
     async fn output_stays_bounded_for_a_child_writing_100_mb() {
         let pids = ChildPids::default();
         let spec = CommandSpec::new("/usr/bin/head")
+            .unwrap()
             .arg("-c")
             .arg("100000000")
             .arg("/dev/zero");
@@ -459,11 +461,114 @@ mod tests {
         assert_eq!(child.stdout().kept(), output::TAIL_BYTES);
     }
 
+    #[test]
+    fn a_missing_program_cannot_even_be_described() {
+        let err = CommandSpec::new("/nonexistent/x").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    }
+
     #[tokio::test]
-    async fn a_missing_program_is_a_spawn_error() {
+    async fn a_program_that_fails_to_exec_is_a_spawn_error() {
         let pids = ChildPids::default();
-        let err = ChildProcess::spawn(&CommandSpec::new("/nonexistent/x"), &pids).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/x"), "{err}");
+        // Readable but not executable.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, "not a program").unwrap();
+        let err = ChildProcess::spawn(&CommandSpec::new(&file).unwrap(), &pids).unwrap_err();
+        assert!(err.to_string().contains("data"), "{err}");
+        assert!(err.to_string().contains("ermission denied"), "{err}");
         assert!(pids.snapshot().is_empty());
+    }
+
+    /// The pid a child printed on its first line.
+    async fn printed_pid(child: &ChildProcess) -> u32 {
+        let mut rx = child.stdout().subscribe();
+        loop {
+            let text = child.stdout().text();
+            if let Some(line) = text.lines().next()
+                && let Ok(pid) = line.trim().parse()
+            {
+                return pid;
+            }
+            rx.changed().await.unwrap();
+        }
+    }
+
+    /// The process group and session of `pid`.
+    fn group_and_session(pid: u32) -> (u32, u32) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let rest: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        (rest[2].parse().unwrap(), rest[3].parse().unwrap())
+    }
+
+    async fn gone(pid: u32) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        !alive(pid)
+    }
+
+    #[tokio::test]
+    async fn descendants_that_left_the_group_or_session_are_killed_with_the_child() {
+        let pids = ChildPids::default();
+        for (how, script) in [
+            ("setsid", "setsid sleep 300 & echo $!; wait"),
+            (
+                "setpgid",
+                "perl -e 'setpgrp(0, 0); exec \"sleep\", \"300\"' & echo $!; wait",
+            ),
+            // A double fork: the grandchild is re-parented to the child.
+            ("daemon", "(setsid sleep 300 & echo $!) ; sleep 300"),
+        ] {
+            let mut child = ChildProcess::spawn(&sh(script), &pids).unwrap();
+            let escaped = printed_pid(&child).await;
+            assert!(alive(escaped), "{how}");
+            // It really left the child's group.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while group_and_session(escaped).0 == child.pid() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_ne!(group_and_session(escaped).0, child.pid(), "{how}");
+            child.kill(Duration::from_millis(500)).await;
+            assert!(
+                gone(escaped).await,
+                "{how}: {escaped} survived its parent's stop"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn orphans_left_by_a_child_that_exited_are_swept_when_it_is_reaped() {
+        let pids = ChildPids::default();
+        let mut child = ChildProcess::spawn(&sh("setsid sleep 300 & echo $!"), &pids).unwrap();
+        let escaped = printed_pid(&child).await;
+        let exit = child.wait(Duration::from_secs(10)).await.unwrap();
+        assert!(exit.status.success());
+        assert!(gone(escaped).await, "{escaped} survived");
+    }
+
+    #[tokio::test]
+    async fn unmarked_children_of_the_host_are_left_alone() {
+        // Like the host's own redis-server: a direct child spawned without
+        // the process probe.
+        let mut bystander = std::process::Command::new("sleep")
+            .arg("300")
+            .spawn()
+            .unwrap();
+        let pids = ChildPids::default();
+        let mut child = ChildProcess::spawn(&sh("setsid sleep 300 & echo $!"), &pids).unwrap();
+        let escaped = printed_pid(&child).await;
+        child.wait(Duration::from_secs(10)).await.unwrap();
+        assert!(gone(escaped).await);
+        reaper::sweep_orphans();
+        assert!(alive(bystander.id()), "the bystander was killed");
+        bystander.kill().unwrap();
+        bystander.wait().unwrap();
     }
 }

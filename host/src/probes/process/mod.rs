@@ -2,23 +2,36 @@
 //! output tails, readiness waits, hyperfine-style start-up timing, and the
 //! WIT binding that resolves only programs the catalog granted.
 //!
-//! No orphans: a child is stopped (SIGTERM to its group, SIGKILL after a
-//! grace period) and reaped when its handle drops, which happens when the
-//! guest drops it and when the scenario's store is dropped (normal end,
-//! error, deadline, Ctrl-C). Children are spawned with
-//! `PR_SET_PDEATHSIG = SIGKILL`, so the kernel kills them if the host dies
-//! without running any of that (SIGKILL, second Ctrl-C).
+//! What a child gets: the program its grant names, opened once and executed
+//! from that descriptor (`program`, `spawn`); a working directory inside the
+//! work directory, entered by descriptor; an environment built by the rules
+//! in `env` (empty but for the safe set and the variables granted by name).
+//!
+//! No orphans: a child is stopped (SIGTERM to its group and subtree, SIGKILL
+//! after a grace period) and reaped when its handle drops, which happens
+//! when the guest drops it and when the scenario's store is dropped (normal
+//! end, error, deadline, Ctrl-C). Descendants that left the group are found
+//! and killed through the child subreaper (`reaper`). Children are spawned
+//! with `PR_SET_PDEATHSIG = SIGKILL`, so the kernel kills them if the host
+//! dies without running any of that (SIGKILL, second Ctrl-C).
 
 mod binding;
 pub mod child;
+pub mod env;
 pub mod output;
+pub mod program;
 pub mod ready;
+pub mod reaper;
+pub mod spawn;
 pub mod startup;
 
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 pub use binding::{ProcessBinding, ProcessView};
 pub use child::{ChildProcess, ExitInfo, ExitStatus};
+pub use program::Executable;
 pub use ready::{NotReady, Ready};
 pub use startup::{StartupStats, time_startup};
 
@@ -44,26 +57,33 @@ pub fn check_capacity(children: &crate::probes::children::ChildPids) -> Result<(
 /// What `{work}` stands for in a command.
 pub const WORK_PLACEHOLDER: &str = "{work}";
 
-/// A command ready to spawn: the program resolved to a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A command ready to spawn: the program and working directory opened, the
+/// environment complete.
+#[derive(Debug, Clone)]
 pub struct CommandSpec {
+    /// Where the program was opened (`argv[0]`, messages).
     pub program: PathBuf,
+    /// The program itself, executed from its descriptor.
+    pub exe: Arc<Executable>,
     pub args: Vec<String>,
+    /// The child's whole environment.
     pub env: Vec<(String, String)>,
-    pub inherit_env: bool,
-    pub cwd: Option<PathBuf>,
+    /// The working directory, opened; rigor's own when `None`.
+    pub cwd: Option<Arc<OwnedFd>>,
 }
 
 impl CommandSpec {
-    /// A command with an empty environment.
-    pub fn new(program: impl Into<PathBuf>) -> Self {
-        Self {
-            program: program.into(),
+    /// The program at `path` (opened now, following symlinks: for programs
+    /// rigor itself chooses), with no arguments and an empty environment.
+    pub fn new(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let exe = Executable::open(path.as_ref())?;
+        Ok(Self {
+            program: exe.path().to_owned(),
+            exe: Arc::new(exe),
             args: Vec::new(),
             env: Vec::new(),
-            inherit_env: false,
             cwd: None,
-        }
+        })
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -76,22 +96,34 @@ impl CommandSpec {
         self
     }
 
-    /// The `std` command: no shell, stdin closed, the environment empty
-    /// unless inherited, and the child leading its own process group.
-    pub(crate) fn std_command(&self) -> std::process::Command {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new(&self.program);
-        cmd.args(&self.args);
-        if !self.inherit_env {
-            cmd.env_clear();
-        }
-        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        if let Some(dir) = &self.cwd {
-            cmd.current_dir(dir);
-        }
-        cmd.stdin(std::process::Stdio::null());
-        cmd.process_group(0);
-        cmd
+    /// Starts from rigor's environment, minus the injection variables
+    /// (see [`env::injection`]).
+    pub fn inherit_env(mut self) -> Self {
+        let mut env = env::inherited(|_| false);
+        env.append(&mut self.env);
+        self.env = env;
+        self
+    }
+
+    /// The argument and environment blocks for [`spawn::spawn`].
+    pub(crate) fn prepare(&self) -> std::io::Result<spawn::Prepared> {
+        spawn::Prepared::new(
+            Arc::clone(&self.exe),
+            &self.args,
+            &self.env,
+            self.cwd.clone(),
+        )
+    }
+}
+
+/// Kills the scenario's leftover marked orphans when the last clone of its
+/// process context drops with the scenario's store (see `reaper`).
+#[derive(Debug)]
+struct SweepOnDrop;
+
+impl Drop for SweepOnDrop {
+    fn drop(&mut self) {
+        reaper::sweep_orphans();
     }
 }
 
@@ -101,17 +133,21 @@ impl CommandSpec {
 #[derive(Debug, Clone)]
 pub struct ProcessCtx {
     pub policy: Policy,
+    _sweep: Arc<SweepOnDrop>,
 }
 
 impl ProcessCtx {
     pub fn new(policy: Policy) -> Self {
-        Self { policy }
+        Self {
+            policy,
+            _sweep: Arc::new(SweepOnDrop),
+        }
     }
 
-    /// Checks the program against the grants and resolves the command;
-    /// `work` yields the work directory (creating it) and is called only
-    /// once the program is granted, so nothing is created or spawned for a
-    /// denied command.
+    /// Checks the program and the environment against the grants and
+    /// resolves the command; `work` yields the work directory (creating it)
+    /// and is called only once the program and the variable names are
+    /// granted, so nothing is created or spawned for a denied command.
     pub fn resolve(
         &self,
         work: impl FnOnce() -> Result<PathBuf, ProbeError>,
@@ -125,47 +161,48 @@ impl ProcessCtx {
         if inherit_env {
             self.policy.check_inherit_env()?;
         }
-        for (key, _) in &env {
-            if key.is_empty() || key.contains(['=', '\0']) {
-                return Err(ProbeError::Invalid(format!(
-                    "environment variable name `{key}` is empty or contains `=` or NUL"
-                )));
-            }
-        }
+        env::check_names(&self.policy, &env)?;
         let work = work()?;
         let work_text = work.to_string_lossy().into_owned();
         let fill = |s: String| s.replace(WORK_PLACEHOLDER, &work_text);
-        let program = match grant {
-            ExecGrant::OnPath(name) => find_on_path(&name).ok_or_else(|| {
+        let env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k, fill(v))).collect();
+        env::check_values(&self.policy, &env::Writable::of(&self.policy, &work), &env)?;
+        let work_dir = crate::probes::fs::Root::open(
+            WORK_PLACEHOLDER,
+            &work,
+            crate::probes::fs::DirMode::ReadWrite,
+        )
+        .map_err(|e| ProbeError::Io(format!("work directory: {e}")))?;
+        let host_program = |path: &Path| {
+            Executable::open(path).map_err(|e| {
                 ProbeError::Io(format!(
-                    "program `{name}` is granted but not found on PATH; install it or grant its full path"
+                    "program `{program}` is granted but cannot be opened at `{}`: {e}",
+                    path.display()
                 ))
-            })?,
-            ExecGrant::Path(path) => path,
-            ExecGrant::InWorkDir(rel) => work.join(rel),
+            })
         };
-        let cwd = match cwd {
-            None => work.clone(),
-            Some(dir) => {
-                let dir = fill(dir);
-                let path = Path::new(&dir);
-                if path.is_absolute() && path.starts_with(&work) {
-                    path.to_owned()
-                } else if confined(path) {
-                    work.join(path)
-                } else {
-                    return Err(ProbeError::Denied(format!(
-                        "working directory `{dir}` is outside the work directory; give a path relative to it without `..`"
-                    )));
-                }
+        let exe = match grant {
+            ExecGrant::OnPath(name) => {
+                let path = find_on_path(&name).ok_or_else(|| {
+                    ProbeError::Io(format!(
+                        "program `{name}` is granted but not found on PATH; install it or grant its full path"
+                    ))
+                })?;
+                host_program(&path)?
+            }
+            ExecGrant::Path(path) => host_program(&path)?,
+            ExecGrant::InWorkDir(rel) => {
+                Executable::open_in_work(work_dir.fd(), &work, &rel, program)?
             }
         };
+        let cwd = fill(cwd.unwrap_or_else(|| ".".to_owned()));
+        let cwd = program::open_cwd(work_dir.fd(), &work, &cwd)?;
         Ok(CommandSpec {
-            program,
+            program: exe.path().to_owned(),
+            exe: Arc::new(exe),
             args: args.into_iter().map(fill).collect(),
-            env: env.into_iter().map(|(k, v)| (k, fill(v))).collect(),
-            inherit_env,
-            cwd: Some(cwd),
+            env: env::build(&self.policy, inherit_env, env),
+            cwd: Some(Arc::new(cwd)),
         })
     }
 }
@@ -285,11 +322,19 @@ mod tests {
 
     #[test]
     fn work_placeholders_and_cwd_are_resolved_and_confined() {
-        let c = ctx(&[
-            ("true", ExecGrant::OnPath("true".into())),
-            ("{work}/bin/x", ExecGrant::InWorkDir("bin/x".into())),
-        ]);
+        let mut grants = Grants::default();
+        grants
+            .exec
+            .insert("true".into(), ExecGrant::OnPath("true".into()));
+        grants
+            .exec
+            .insert("{work}/bin/x".into(), ExecGrant::InWorkDir("bin/x".into()));
+        grants.env.insert("D".into());
+        let c = ProcessCtx::new(Policy::new("proc-test", grants));
         let (_d, work) = workdir();
+        std::fs::create_dir_all(work.join("bin")).unwrap();
+        std::fs::create_dir_all(work.join("sub")).unwrap();
+        std::fs::copy("/bin/true", work.join("bin/x")).unwrap();
         let w = || Ok(work.clone());
         let spec = c
             .resolve(
@@ -303,16 +348,27 @@ mod tests {
             .unwrap();
         assert_eq!(spec.program, work.join("bin/x"));
         assert_eq!(spec.args, vec![format!("{}/a", work.display())]);
-        assert_eq!(spec.env[0].1, work.display().to_string());
-        assert_eq!(spec.cwd, Some(work.join("sub")));
+        assert_eq!(spec.env, vec![("D".into(), work.display().to_string())]);
+        assert!(spec.cwd.is_some());
         let spec = c.resolve(w, "true", vec![], vec![], false, None).unwrap();
         assert!(spec.program.is_absolute());
-        for bad in ["../x", "/etc"] {
+        let escape = format!("{WORK_PLACEHOLDER}/../../../../etc");
+        for bad in ["../x", "/etc", escape.as_str()] {
             let err = c
                 .resolve(w, "true", vec![], vec![], false, Some(bad.into()))
                 .unwrap_err();
-            assert!(matches!(err, ProbeError::Denied(_)), "{bad}");
+            assert!(matches!(err, ProbeError::Denied(_)), "{bad}: {err}");
         }
+        // The program under {work} swapped for a symlink leading out.
+        std::fs::remove_file(work.join("bin/x")).unwrap();
+        std::os::unix::fs::symlink("/bin/sh", work.join("bin/x")).unwrap();
+        let err = c
+            .resolve(w, "{work}/bin/x", vec![], vec![], false, None)
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::Denied(m) if m.contains("program `{work}/bin/x`")),
+            "{err}"
+        );
         let err = c
             .resolve(
                 w,
@@ -324,6 +380,57 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(err, ProbeError::Invalid(_)));
+    }
+
+    #[test]
+    fn environment_rules_apply_before_anything_is_created() {
+        let c = ctx(&[("true", ExecGrant::OnPath("true".into()))]);
+        let mut created = false;
+        let err = c
+            .resolve(
+                || {
+                    created = true;
+                    Ok(PathBuf::from("/nonexistent"))
+                },
+                "true",
+                vec![],
+                vec![("LD_PRELOAD".into(), "{work}/evil.so".into())],
+                false,
+                None,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::Denied(m) if m.contains("`LD_PRELOAD`") && m.contains(r#"env = ["LD_PRELOAD"]"#)),
+            "{err}"
+        );
+        assert!(!created);
+        // A safe variable whose value points into the work directory.
+        let (_d, work) = workdir();
+        let err = c
+            .resolve(
+                || Ok(work.clone()),
+                "true",
+                vec![],
+                vec![("PATH".into(), "{work}:/usr/bin".into())],
+                false,
+                None,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::Denied(m) if m.contains("`PATH`")),
+            "{err}"
+        );
+        let spec = c
+            .resolve(
+                || Ok(work.clone()),
+                "true",
+                vec![],
+                vec![("TZ".into(), "UTC".into())],
+                false,
+                None,
+            )
+            .unwrap();
+        assert_eq!(spec.env, vec![("TZ".into(), "UTC".into())]);
     }
 
     #[test]

@@ -248,7 +248,7 @@ mod tests {
     use crate::probes::children::ChildPids;
 
     fn sh(script: &str) -> CommandSpec {
-        CommandSpec::new("/bin/sh").arg("-c").arg(script)
+        CommandSpec::new("/bin/sh").unwrap().arg("-c").arg(script)
     }
 
     #[tokio::test]

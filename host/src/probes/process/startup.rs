@@ -1,16 +1,21 @@
 //! Start-up timing in the discipline of `hyperfine -N`: no shell, runs one
 //! after the other, warm-up runs discarded, each run the wall time from spawn
-//! to exit, user and system CPU time from `wait4`. Children are spawned
-//! through `posix_spawn` (no `pre_exec` hook) like hyperfine's, so the two
-//! measure the same thing; the end of a run is detected with
-//! `waitid(WNOWAIT)` before the reap, so nothing after the exit is timed.
+//! to exit, user and system CPU time from `wait4`. Children are spawned with
+//! `clone(CLONE_VM | CLONE_VFORK)` and `execveat` on the program's
+//! descriptor (`spawn`), the same kind of spawn as hyperfine's
+//! `posix_spawn`, so the two measure the same thing; the end of a run is
+//! detected with `waitid(WNOWAIT)` before the reap, so nothing after the
+//! exit is timed. After each reap, whatever the run left behind (its group,
+//! orphans that left it) is killed, outside the timed part.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::CommandSpec;
+use std::os::fd::AsFd;
+
 use super::child::{ExitStatus, reap, wait_exited_no_reap};
+use super::{CommandSpec, reaper, spawn};
 use crate::events::ProgressSink;
 use crate::probes::ProbeError;
 
@@ -119,36 +124,79 @@ struct Run {
     status: ExitStatus,
 }
 
-fn run_once(spec: &CommandSpec, current: &Current, cancel: &AtomicBool) -> Result<Run, ProbeError> {
-    let mut cmd = spec.std_command();
-    cmd.stdout(std::process::Stdio::null());
-    cmd.stderr(std::process::Stdio::null());
-    let start = Instant::now();
-    let child = cmd
-        .spawn()
-        .map_err(|e| ProbeError::Io(format!("cannot start `{}`: {e}", spec.program.display())))?;
-    let pid = child.id();
-    *current.lock().unwrap_or_else(|p| p.into_inner()) = pid;
-    if cancel.load(Ordering::SeqCst) {
+/// What every run of one timing shares: the prepared command and
+/// `/dev/null` for its streams.
+struct Runner {
+    prepared: spawn::Prepared,
+    null: std::fs::File,
+}
+
+impl Runner {
+    fn new(spec: &CommandSpec) -> Result<Self, ProbeError> {
+        let failed = |e: std::io::Error| {
+            ProbeError::Io(format!("cannot start `{}`: {e}", spec.program.display()))
+        };
+        Ok(Self {
+            prepared: spec.prepare().map_err(failed)?,
+            null: std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(failed)?,
+        })
+    }
+
+    fn run_once(&self, current: &Current, cancel: &AtomicBool) -> Result<Run, ProbeError> {
+        let null = self.null.as_fd();
+        let start = Instant::now();
+        let pid = spawn::spawn(
+            &self.prepared,
+            spawn::Stdio {
+                stdin: null,
+                stdout: null,
+                stderr: null,
+            },
+            spawn::Options {
+                death_signal: true,
+                subreaper: false,
+            },
+        )
+        .map_err(|e| {
+            ProbeError::Io(format!(
+                "cannot start `{}`: {e}",
+                self.prepared.executable().path().display()
+            ))
+        })?;
+        *current.lock().unwrap_or_else(|p| p.into_inner()) = pid;
+        if cancel.load(Ordering::SeqCst) {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            }
+        }
+        wait_exited_no_reap(pid);
+        let wall = start.elapsed();
+        let mut cur = current.lock().unwrap_or_else(|p| p.into_inner());
+        *cur = 0;
+        // What is left of the run's group (the leader is a zombie, so the
+        // group id is still this run's), then the reap, under the lock so
+        // the guard never signals a reused pid.
         // SAFETY: kill(2) has no memory-safety preconditions.
         unsafe {
             libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
         }
+        let (status, usage) = reap(pid);
+        reaper::forget(pid);
+        drop(cur);
+        // Descendants that left the group were re-parented to the host.
+        reaper::sweep_orphans();
+        Ok(Run {
+            wall,
+            user: usage_ns(usage.ru_utime),
+            system: usage_ns(usage.ru_stime),
+            status,
+        })
     }
-    wait_exited_no_reap(pid);
-    let wall = start.elapsed();
-    let mut cur = current.lock().unwrap_or_else(|p| p.into_inner());
-    *cur = 0;
-    // Reaped under the lock, so the guard never signals a reused pid.
-    let (status, usage) = reap(pid);
-    drop(cur);
-    drop(child);
-    Ok(Run {
-        wall,
-        user: usage_ns(usage.ru_utime),
-        system: usage_ns(usage.ru_stime),
-        status,
-    })
 }
 
 /// Times `spec`: `warmup` untimed runs, then `runs` timed ones.
@@ -175,11 +223,12 @@ pub async fn time_startup(
         current: Arc::clone(&current),
     };
     let task = tokio::task::spawn_blocking(move || {
+        let runner = Runner::new(&spec)?;
         for _ in 0..warmup {
             if cancel.load(Ordering::SeqCst) {
                 return Err(ProbeError::Timeout("start-up timing was cancelled".into()));
             }
-            run_once(&spec, &current, &cancel)?;
+            runner.run_once(&current, &cancel)?;
             progress.advance(1);
         }
         let mut samples = Vec::with_capacity(runs as usize);
@@ -190,7 +239,7 @@ pub async fn time_startup(
             if cancel.load(Ordering::SeqCst) {
                 return Err(ProbeError::Timeout("start-up timing was cancelled".into()));
             }
-            let run = run_once(&spec, &current, &cancel)?;
+            let run = runner.run_once(&current, &cancel)?;
             progress.advance(1);
             samples.push(u64::try_from(run.wall.as_nanos()).unwrap_or(u64::MAX));
             user.push(run.user);
@@ -230,23 +279,33 @@ mod tests {
     #[tokio::test]
     async fn times_true_and_counts_failures() {
         let truth = super::super::find_on_path("true").unwrap();
-        let s = time_startup(CommandSpec::new(truth), 2, 10, ProgressSink::detached())
-            .await
-            .unwrap();
+        let s = time_startup(
+            CommandSpec::new(truth).unwrap(),
+            2,
+            10,
+            ProgressSink::detached(),
+        )
+        .await
+        .unwrap();
         assert_eq!((s.runs, s.failed_runs, s.samples.len()), (10, 0, 10));
         assert!(s.min > 0 && s.min as f64 <= s.median && s.median <= s.max as f64);
         assert!(s.mean < 1e9, "{s:?}");
         let falsy = super::super::find_on_path("false").unwrap();
-        let s = time_startup(CommandSpec::new(falsy), 0, 3, ProgressSink::detached())
-            .await
-            .unwrap();
+        let s = time_startup(
+            CommandSpec::new(falsy).unwrap(),
+            0,
+            3,
+            ProgressSink::detached(),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.failed_runs, 3);
         assert_eq!(s.last_failure, Some(ExitStatus::Code(1)));
     }
 
     #[tokio::test]
     async fn bad_counts_and_missing_programs_are_errors() {
-        let spec = CommandSpec::new("/bin/true");
+        let spec = CommandSpec::new("/bin/true").unwrap();
         assert!(matches!(
             time_startup(spec.clone(), 0, 0, ProgressSink::detached()).await,
             Err(ProbeError::Invalid(_))
@@ -255,15 +314,19 @@ mod tests {
             time_startup(spec, 5000, 1, ProgressSink::detached()).await,
             Err(ProbeError::Invalid(_))
         ));
+        // Opened, but not executable: every run fails to start.
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::write(&data, "not a program").unwrap();
         let err = time_startup(
-            CommandSpec::new("/nonexistent/x"),
+            CommandSpec::new(&data).unwrap(),
             0,
             1,
             ProgressSink::detached(),
         )
         .await
         .unwrap_err();
-        assert!(matches!(err, ProbeError::Io(m) if m.contains("/nonexistent/x")));
+        assert!(matches!(err, ProbeError::Io(m) if m.contains("data")));
     }
 
     #[tokio::test]
@@ -271,6 +334,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pid_file = dir.path().join("pid");
         let spec = CommandSpec::new("/bin/sh")
+            .unwrap()
             .arg("-c")
             .arg(format!("echo $$ > '{}'; exec sleep 30", pid_file.display()));
         let r = tokio::time::timeout(
@@ -300,5 +364,38 @@ mod tests {
             pid.to_string(),
             "a new run started"
         );
+    }
+
+    #[tokio::test]
+    async fn what_a_run_leaves_behind_is_killed_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pids = dir.path().join("pids");
+        let spec = CommandSpec::new("/bin/sh").unwrap().arg("-c").arg(format!(
+            "setsid sleep 300 & echo $! >> '{p}'; sleep 300 & echo $! >> '{p}'",
+            p = pids.display()
+        ));
+        let s = time_startup(spec, 0, 2, ProgressSink::detached())
+            .await
+            .unwrap();
+        assert_eq!(s.failed_runs, 0);
+        let left: Vec<u32> = std::fs::read_to_string(&pids)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(left.len(), 4);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let alive = |pid: u32| {
+            std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z")
+        };
+        while left.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for pid in left {
+            assert!(!alive(pid), "{pid} outlived its run");
+        }
     }
 }
