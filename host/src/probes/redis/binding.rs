@@ -90,6 +90,9 @@ impl HostState {
             None => None,
         };
         let connection = self.table.get_mut(conn)?;
+        if let Err(refused) = connection.guard.check(args) {
+            return Ok(Err(refused.into()));
+        }
         let target = connection.target.clone();
         let client = match connection.client().await {
             Ok(c) => c,
@@ -127,9 +130,10 @@ impl wit::HostConnection for HostState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<Resource<Connection>, WitProbeError>> {
-        if let Err(denied) = self.probes.redis.policy.check_redis(&target) {
-            return Ok(Err(ProbeError::from(denied).into()));
-        }
+        let guard = match self.probes.redis.policy.check_redis(&target) {
+            Ok(grant) => grant.guard(self.probes.redis.policy.scenario(), &target),
+            Err(denied) => return Ok(Err(ProbeError::from(denied).into())),
+        };
         let Some(url) = self.probes.redis.targets.get(&target).cloned() else {
             return Ok(Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
@@ -140,6 +144,7 @@ impl wit::HostConnection for HostState {
             target,
             url,
             client: None,
+            guard,
         };
         if let Err(e) = connection.client().await {
             return Ok(Err(e.into()));
@@ -262,6 +267,9 @@ impl wit::HostConnection for HostState {
             .into()));
         }
         let connection = self.table.get_mut(&conn)?;
+        if let Err(refused) = connection.guard.check_prefix(&prefix) {
+            return Ok(Err(ProbeError::from(refused).into()));
+        }
         let client = match connection.client().await {
             Ok(c) => c,
             Err(e) => return Ok(Err(e.into())),
