@@ -58,7 +58,10 @@ fn info(port: u16, section: &str, key: &str) -> String {
 fn plant_sentinels(port: u16) {
     assert_eq!(redis_cli(port, &["SET", "sandbox:sentinel", "keep"]), "OK");
     assert_eq!(redis_cli(port, &["SET", "other:key", "keep"]), "OK");
-    assert_eq!(redis_cli(port, &["-n", "1", "SET", "db1:key", "keep"]), "OK");
+    assert_eq!(
+        redis_cli(port, &["-n", "1", "SET", "db1:key", "keep"]),
+        "OK"
+    );
 }
 
 fn assert_sentinels(port: u16) {
@@ -69,17 +72,52 @@ fn assert_sentinels(port: u16) {
 
 /// Each hostile call: check name, the command as refused, why, the rule to add.
 const REFUSED: &[(&str, &str, &str, &str)] = &[
-    ("flushall", "FLUSHALL", "is a @dangerous command", "+flushall"),
+    (
+        "flushall",
+        "FLUSHALL",
+        "is a @dangerous command",
+        "+flushall",
+    ),
     ("flushdb", "FLUSHDB", "is a @dangerous command", "+flushdb"),
-    ("config-set", "CONFIG SET", "is an @admin/@dangerous command", "+config|set"),
-    ("shutdown", "SHUTDOWN", "is an @admin/@dangerous command", "+shutdown"),
+    (
+        "config-set",
+        "CONFIG SET",
+        "is an @admin/@dangerous command",
+        "+config|set",
+    ),
+    (
+        "shutdown",
+        "SHUTDOWN",
+        "is an @admin/@dangerous command",
+        "+shutdown",
+    ),
     ("migrate", "MIGRATE", "is a @dangerous command", "+migrate"),
-    ("replicaof", "REPLICAOF", "is an @admin/@dangerous command", "+replicaof"),
+    (
+        "replicaof",
+        "REPLICAOF",
+        "is an @admin/@dangerous command",
+        "+replicaof",
+    ),
     ("eval", "EVAL", "is a @scripting command", "+eval"),
     ("save", "SAVE", "is an @admin/@dangerous command", "+save"),
-    ("debug-sleep", "DEBUG", "is an @admin/@dangerous command", "+debug"),
-    ("monitor", "MONITOR", "is an @admin/@dangerous command", "+monitor"),
-    ("client-kill", "CLIENT KILL", "is an @admin/@dangerous command", "+client|kill"),
+    (
+        "debug-sleep",
+        "DEBUG",
+        "is an @admin/@dangerous command",
+        "+debug",
+    ),
+    (
+        "monitor",
+        "MONITOR",
+        "is an @admin/@dangerous command",
+        "+monitor",
+    ),
+    (
+        "client-kill",
+        "CLIENT KILL",
+        "is an @admin/@dangerous command",
+        "+client|kill",
+    ),
 ];
 
 #[test]
@@ -123,12 +161,24 @@ fn administration_is_refused_on_every_path_and_the_server_is_untouched() {
 
     // Nothing outside the scenario changed.
     assert!(process_alive(redis.pid()), "the server was shut down");
-    assert_eq!(redis_cli(port, &["PING"]), "PONG", "the server is not answering (BUSY?)");
+    assert_eq!(
+        redis_cli(port, &["PING"]),
+        "PONG",
+        "the server is not answering (BUSY?)"
+    );
     assert_sentinels(port);
-    assert_eq!(redis_cli(port, &["CONFIG", "GET", "requirepass"]), "requirepass");
+    assert_eq!(
+        redis_cli(port, &["CONFIG", "GET", "requirepass"]),
+        "requirepass"
+    );
     assert_eq!(info(port, "replication", "role"), "master");
     assert_eq!(info(port, "persistence", "rdb_last_save_time"), last_save);
-    assert_eq!(dump.exists(), dump_before, "a dump file appeared at {}", dump.display());
+    assert_eq!(
+        dump.exists(),
+        dump_before,
+        "a dump file appeared at {}",
+        dump.display()
+    );
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "the server connected to the test's listener"
@@ -142,7 +192,10 @@ fn granted_administration_runs_and_stays_within_what_was_granted() {
     let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
     let port = redis.port();
     plant_sentinels(port);
-    assert_eq!(redis_cli(port, &["-n", "3", "SET", "db3:key", "gone"]), "OK");
+    assert_eq!(
+        redis_cli(port, &["-n", "3", "SET", "db3:key", "gone"]),
+        "OK"
+    );
     // Database 3: FLUSHDB empties it and nothing else.
     let s = run("redis-granted", &format!("{}/3", redis.url()), &[]);
     passed(&s, "short EVAL runs when granted");
@@ -176,19 +229,54 @@ fn keys_outside_the_granted_pattern_are_refused_on_every_path() {
     }
     let tail = "refused on redis target `default` for scenario `redis-keys`: add `redis = [{ target = \"default\", keys = [\"app:*\", ";
     let outside = [
-        ("set outside", "key `sandbox:sentinel` of SET is outside the keys granted (`app:*`)", "\"sandbox:sentinel\"] }]`"),
-        ("get outside", "key `sandbox:sentinel` of GET is outside the keys granted (`app:*`)", "\"sandbox:sentinel\"] }]`"),
-        ("del outside", "key `sandbox:sentinel` of DEL is outside the keys granted (`app:*`)", "\"sandbox:sentinel\"] }]`"),
-        ("command outside", "key `sandbox:sentinel` of MSET is outside the keys granted (`app:*`)", "\"sandbox:sentinel\"] }]`"),
-        ("clear-prefix outside", "clear-prefix `sandbox:` reaches keys outside the keys granted (`app:*`)", "\"sandbox:*\"] }]`"),
-        ("clear-prefix wider", "clear-prefix `app` reaches keys outside the keys granted (`app:*`)", "\"app*\"] }]`"),
-        ("run-load key space outside", "key space `sandbox:` (`{key}`) of DEL in run-load op `del` reaches keys outside the keys granted (`app:*`)", "\"sandbox:*\"] }]`"),
-        ("run-load literal key outside", "key `sandbox:sentinel` of COPY in run-load op `copy` is outside the keys granted (`app:*`)", "\"sandbox:sentinel\"] }]`"),
+        (
+            "set outside",
+            "key `sandbox:sentinel` of SET is outside the keys granted (`app:*`)",
+            "\"sandbox:sentinel\"] }]`",
+        ),
+        (
+            "get outside",
+            "key `sandbox:sentinel` of GET is outside the keys granted (`app:*`)",
+            "\"sandbox:sentinel\"] }]`",
+        ),
+        (
+            "del outside",
+            "key `sandbox:sentinel` of DEL is outside the keys granted (`app:*`)",
+            "\"sandbox:sentinel\"] }]`",
+        ),
+        (
+            "command outside",
+            "key `sandbox:sentinel` of MSET is outside the keys granted (`app:*`)",
+            "\"sandbox:sentinel\"] }]`",
+        ),
+        (
+            "clear-prefix outside",
+            "clear-prefix `sandbox:` reaches keys outside the keys granted (`app:*`)",
+            "\"sandbox:*\"] }]`",
+        ),
+        (
+            "clear-prefix wider",
+            "clear-prefix `app` reaches keys outside the keys granted (`app:*`)",
+            "\"app*\"] }]`",
+        ),
+        (
+            "run-load key space outside",
+            "key space `sandbox:` (`{key}`) of DEL in run-load op `del` reaches keys outside the keys granted (`app:*`)",
+            "\"sandbox:*\"] }]`",
+        ),
+        (
+            "run-load literal key outside",
+            "key `sandbox:sentinel` of COPY in run-load op `copy` is outside the keys granted (`app:*`)",
+            "\"sandbox:sentinel\"] }]`",
+        ),
     ];
     for (name, start, added) in outside {
         let detail = passed(&s, name);
         assert!(detail.starts_with(start), "{name}: {detail}");
-        assert!(detail.contains(&format!("{tail}{added}")), "{name}: {detail}");
+        assert!(
+            detail.contains(&format!("{tail}{added}")),
+            "{name}: {detail}"
+        );
     }
     assert_sentinels(port);
     // The guest cleaned its own keys; nothing of `app:` is left.

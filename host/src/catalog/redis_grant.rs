@@ -25,15 +25,17 @@ pub(super) fn resolve(
             RedisGrantDecl::Table(table) => {
                 let mut rules = Vec::new();
                 for rule in bounded(&table.commands, "commands", decl)? {
-                    rules.push(Rule::parse(rule.get_ref()).map_err(|e| {
-                        (rule.span().start, format!("scenario `{name}`: {e}"))
-                    })?);
+                    rules.push(
+                        Rule::parse(rule.get_ref())
+                            .map_err(|e| (rule.span().start, format!("scenario `{name}`: {e}")))?,
+                    );
                 }
                 let mut extra = Vec::new();
                 for item in bounded(&table.extra_commands, "extra-commands", decl)? {
-                    extra.push(RedisGrant::extra_command(item.get_ref()).map_err(|e| {
-                        (item.span().start, format!("scenario `{name}`: {e}"))
-                    })?);
+                    extra.push(
+                        RedisGrant::extra_command(item.get_ref())
+                            .map_err(|e| (item.span().start, format!("scenario `{name}`: {e}")))?,
+                    );
                 }
                 let keys = match &table.keys {
                     None => None,
@@ -129,17 +131,19 @@ mod tests {
             default.describe(),
             "+@scripting +flushdb -@write +json.get (extra) keys app:*"
         );
-        assert!(
-            g.describe()
-                .contains(&"redis:default(+@scripting +flushdb -@write +json.get (extra) keys app:*)".to_owned())
-        );
+        assert!(g.describe().contains(
+            &"redis:default(+@scripting +flushdb -@write +json.get (extra) keys app:*)".to_owned()
+        ));
     }
 
     #[test]
     fn bad_items_are_located_at_the_item() {
         let at = |grants: &str, place: &str, words: &str| {
             let err = parse(grants).unwrap_err();
-            assert!(err.starts_with(&format!("/nonexistent/catalog.toml:{place}:")), "{err}");
+            assert!(
+                err.starts_with(&format!("/nonexistent/catalog.toml:{place}:")),
+                "{err}"
+            );
             assert!(err.contains(words), "{err}");
         };
         at(
@@ -162,7 +166,11 @@ mod tests {
             "7:21",
             "unknown redis target `nope`",
         );
-        at(r#"redis = ["default", { target = "default" }]"#, "7:32", "twice");
+        at(
+            r#"redis = ["default", { target = "default" }]"#,
+            "7:32",
+            "twice",
+        );
         at(
             r#"redis = [{ target = "default", keys = [] }]"#,
             "7:10",
@@ -173,7 +181,11 @@ mod tests {
             "7:10",
             "unknown field `command`",
         );
-        at(r#"redis = [{ commands = ["+get"] }]"#, "7:10", "missing field `target`");
+        at(
+            r#"redis = [{ commands = ["+get"] }]"#,
+            "7:10",
+            "missing field `target`",
+        );
         at(r#"redis = [42]"#, "7:10", "a redis target name, or a table");
     }
 }

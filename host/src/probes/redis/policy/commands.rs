@@ -174,8 +174,14 @@ mod tests {
     #[test]
     fn lookup_is_case_insensitive_and_resolves_subcommands() {
         assert_eq!(name(lookup(&["GeT", "k"])), Some("get"));
-        assert_eq!(name(lookup(&["config", "SET", "x", "y"])), Some("config|set"));
-        assert_eq!(name(lookup(&["CLIENT", "kill", "id", "1"])), Some("client|kill"));
+        assert_eq!(
+            name(lookup(&["config", "SET", "x", "y"])),
+            Some("config|set")
+        );
+        assert_eq!(
+            name(lookup(&["CLIENT", "kill", "id", "1"])),
+            Some("client|kill")
+        );
         // A container alone is the container (Redis answers with an arity error).
         assert_eq!(name(lookup(&["config"])), Some("config"));
         // Unknown subcommands, commands, and names too long to be commands.
@@ -299,7 +305,11 @@ mod tests {
         let specs: Vec<KeySpec> = items(&fields[8]).iter().map(live_spec).collect();
         assert_eq!(specs, ours.key_specs, "key specs of {what}");
         let subs = items(&fields[9]);
-        assert_eq!(subs.len(), usize::from(ours.subcommands), "subcommands of {what}");
+        assert_eq!(
+            subs.len(),
+            usize::from(ours.subcommands),
+            "subcommands of {what}"
+        );
         for sub in subs {
             compare(sub);
         }
@@ -326,9 +336,28 @@ mod tests {
         // Data commands of each key-spec shape, the containers with admin
         // subcommands, and the commands the policy refuses by name.
         let sample: [&[u8]; 22] = [
-            b"get", b"set", b"del", b"mset", b"expire", b"eval", b"fcall", b"zunionstore",
-            b"xread", b"xreadgroup", b"georadius", b"sort", b"migrate", b"lmpop", b"bitfield",
-            b"spublish", b"config", b"client", b"cluster", b"flushall", b"shutdown", b"object",
+            b"get",
+            b"set",
+            b"del",
+            b"mset",
+            b"expire",
+            b"eval",
+            b"fcall",
+            b"zunionstore",
+            b"xread",
+            b"xreadgroup",
+            b"georadius",
+            b"sort",
+            b"migrate",
+            b"lmpop",
+            b"bitfield",
+            b"spublish",
+            b"config",
+            b"client",
+            b"cluster",
+            b"flushall",
+            b"shutdown",
+            b"object",
         ];
         let mut args: Vec<&[u8]> = vec![b"COMMAND", b"INFO"];
         args.extend(sample);
@@ -341,9 +370,17 @@ mod tests {
         let categories = client.request(&[b"ACL", b"CAT"]).await.unwrap();
         let mut live: Vec<String> = items(&categories).iter().map(text).collect();
         live.sort();
-        assert_eq!(live, table::CATEGORIES, "ACL categories differ: regenerate the table");
+        assert_eq!(
+            live,
+            table::CATEGORIES,
+            "ACL categories differ: regenerate the table"
+        );
         let count = client.request(&[b"COMMAND", b"COUNT"]).await.unwrap();
         let top_level = COMMANDS.iter().filter(|c| c.parent.is_none()).count();
-        assert_eq!(int(&count) as usize, top_level, "command count differs: regenerate the table");
+        assert_eq!(
+            int(&count) as usize,
+            top_level,
+            "command count differs: regenerate the table"
+        );
     }
 }

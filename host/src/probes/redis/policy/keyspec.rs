@@ -8,6 +8,12 @@ use std::fmt;
 
 use super::commands::{BeginSearch, Command, FindKeys, ks};
 
+/// Most occurrences of a begin-search keyword followed in one call. Each
+/// occurrence may name every later argument as a key, so the bound keeps a
+/// call of many repeated keywords (`XREAD STREAMS STREAMS ...`) from costing
+/// the square of its length; real calls have one.
+pub const MAX_KEYWORD_OCCURRENCES: usize = 8;
+
 /// The arguments of a call (the command name is argument 0).
 pub trait CallArgs {
     fn count(&self) -> usize;
@@ -41,6 +47,8 @@ pub enum Unlocatable {
     BadKeyCount { index: usize },
     /// The specs point past the arguments (too few for the command).
     OutOfRange,
+    /// A begin-search keyword occurs more than [`MAX_KEYWORD_OCCURRENCES`] times.
+    TooManyKeywords { keyword: &'static str },
 }
 
 impl fmt::Display for Unlocatable {
@@ -48,7 +56,10 @@ impl fmt::Display for Unlocatable {
         match self {
             Unlocatable::Incomplete => write!(f, "its key specification is incomplete"),
             Unlocatable::Undescribed => {
-                write!(f, "where its keys are depends on data, not on its arguments")
+                write!(
+                    f,
+                    "where its keys are depends on data, not on its arguments"
+                )
             }
             Unlocatable::NoSpecs => write!(f, "it has movable keys and no key specification"),
             Unlocatable::Templated { index } => write!(
@@ -59,6 +70,10 @@ impl fmt::Display for Unlocatable {
                 write!(f, "argument {index} is not a number of keys")
             }
             Unlocatable::OutOfRange => write!(f, "it has too few arguments for its keys"),
+            Unlocatable::TooManyKeywords { keyword } => write!(
+                f,
+                "`{keyword}` occurs more than {MAX_KEYWORD_OCCURRENCES} times"
+            ),
         }
     }
 }
@@ -104,12 +119,19 @@ pub fn for_each_key<A: CallArgs + ?Sized, E>(
                 } else {
                     (argc + startfrom, -1)
                 };
+                let mut occurrences = 0;
                 while (1..argc).contains(&i) {
                     let index = i as usize;
                     let arg = args
                         .known(index)
                         .ok_or(KeyError::Unlocatable(Unlocatable::Templated { index }))?;
                     if arg.eq_ignore_ascii_case(keyword.as_bytes()) {
+                        occurrences += 1;
+                        if occurrences > MAX_KEYWORD_OCCURRENCES {
+                            return Err(KeyError::Unlocatable(Unlocatable::TooManyKeywords {
+                                keyword,
+                            }));
+                        }
                         keys_from(spec.find, i + 1, args, &mut visit)?;
                     }
                     i += step;
@@ -251,18 +273,38 @@ mod tests {
 
     #[test]
     fn keyword_specs_count_every_occurrence() {
-        assert_eq!(ok(&["XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"]), ["a", "b"]);
+        assert_eq!(
+            ok(&["XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"]),
+            ["a", "b"]
+        );
         assert_eq!(
             ok(&["GEORADIUS", "src", "0", "0", "1", "km", "STORE", "d"]),
             ["src", "d"]
         );
         // GEORADIUS's parser stores into the last STORE: both are keys here.
         assert_eq!(
-            ok(&["GEORADIUS", "src", "0", "0", "1", "km", "STORE", "a", "STORE", "b"]),
+            ok(&[
+                "GEORADIUS",
+                "src",
+                "0",
+                "0",
+                "1",
+                "km",
+                "STORE",
+                "a",
+                "STORE",
+                "b"
+            ]),
             ["src", "a", "b"]
         );
         assert_eq!(ok(&["GEORADIUS", "src", "0", "0", "1", "km"]), ["src"]);
         assert_eq!(keys(&["XREAD", "STREAMS"]), Err(Unlocatable::OutOfRange));
+        let mut many = vec!["XREAD"];
+        many.extend(["STREAMS"; 20_000]);
+        assert_eq!(
+            keys(&many),
+            Err(Unlocatable::TooManyKeywords { keyword: "STREAMS" })
+        );
     }
 
     #[test]

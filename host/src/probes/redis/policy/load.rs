@@ -116,8 +116,7 @@ pub(super) fn check(at: &At<'_>, spec: &LoadSpec) -> Result<(), Refused> {
         }
         let cmd = &COMMANDS[usize::from(index)];
         keyspec::for_each_key(cmd, &t, |i| match t.known(i) {
-            Some(key) if at.keys().iter().any(|k| k.matches(&key)) => Ok(()),
-            Some(key) => Err(at.key_refused(cmd, &key, &context)),
+            Some(key) => at.check_key(cmd, &key, &context),
             None => {
                 let start = t.fixed_start(i, &spec.key_prefix);
                 let what = format!(

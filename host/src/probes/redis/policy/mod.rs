@@ -29,6 +29,11 @@ use crate::probes::ProbeError;
 /// recognise it, and a bound on what one refused call makes the host format.
 pub const MAX_QUOTED: usize = 100;
 
+/// Longest key matched against a grant's patterns: matching costs up to
+/// key length × pattern length, and a guest chooses the key. Redis allows
+/// 512 MiB; a scenario confined to patterns has no use for that.
+pub const MAX_CHECKED_KEY_LEN: usize = 64 * 1024;
+
 /// Most `commands`, `extra-commands` or `keys` items in one grant: a bound
 /// on the catalog's say over per-call work (keys are matched one pattern
 /// after another).
@@ -270,8 +275,10 @@ impl CommandGuard {
     /// Whether `clear-prefix prefix` may run: every key it can remove must
     /// be inside the granted keys.
     pub fn check_prefix(&self, prefix: &str) -> Result<(), Refused> {
-        self.at()
-            .check_prefix(prefix.as_bytes(), &format!("clear-prefix `{}`", quote(prefix.as_bytes())))
+        self.at().check_prefix(
+            prefix.as_bytes(),
+            &format!("clear-prefix `{}`", quote(prefix.as_bytes())),
+        )
     }
 
     fn at(&self) -> At<'_> {
@@ -302,7 +309,11 @@ impl At<'_> {
     }
 
     fn keys_text(&self) -> String {
-        let keys: Vec<String> = self.keys().iter().map(|k| format!("`{}`", k.as_str())).collect();
+        let keys: Vec<String> = self
+            .keys()
+            .iter()
+            .map(|k| format!("`{}`", k.as_str()))
+            .collect();
         keys.join(", ")
     }
 
@@ -366,11 +377,14 @@ impl At<'_> {
         let top = lower_name(first);
         let name = match commands::lookup(&args[..1]) {
             // A known container with a subcommand the table lacks.
-            Some(_) => format!("{top}|{}", args.get(1).map_or(String::new(), |a| lower_name(a))),
+            Some(_) => format!(
+                "{top}|{}",
+                args.get(1).map_or(String::new(), |a| lower_name(a))
+            ),
             None => top,
         };
         let what = format!("{}{context}", name.replace('|', " ").to_ascii_uppercase());
-        if !self.grant.0.extra.iter().any(|e| *e == name) {
+        if !self.grant.0.extra.contains(&name) {
             return Err(self.refused(
                 what,
                 format!(
@@ -396,17 +410,31 @@ impl At<'_> {
     /// Every key of an allowed call must match a granted pattern.
     fn check_keys(&self, index: u16, args: &[&[u8]]) -> Result<(), Refused> {
         let cmd = &COMMANDS[usize::from(index)];
-        keyspec::for_each_key(cmd, args, |i| {
-            if self.keys().iter().any(|k| k.matches(args[i])) {
-                Ok(())
-            } else {
-                Err(i)
-            }
-        })
-        .map_err(|e| match e {
-            KeyError::Refused(i) => self.key_refused(cmd, args[i], ""),
-            KeyError::Unlocatable(why) => self.unlocatable(cmd, why, ""),
-        })
+        keyspec::for_each_key(cmd, args, |i| self.check_key(cmd, args[i], "")).map_err(
+            |e| match e {
+                KeyError::Refused(r) => r,
+                KeyError::Unlocatable(why) => self.unlocatable(cmd, why, ""),
+            },
+        )
+    }
+
+    /// One key of `cmd` against the granted patterns.
+    fn check_key(&self, cmd: &Command, key: &[u8], context: &str) -> Result<(), Refused> {
+        if key.len() > MAX_CHECKED_KEY_LEN {
+            return Err(self.refused(
+                format!("a key of {}{context}", cmd.display()),
+                format!(
+                    "is {} bytes, longer than the {MAX_CHECKED_KEY_LEN} bytes checked against the keys granted ({})",
+                    key.len(),
+                    self.keys_text()
+                ),
+                "use shorter keys".into(),
+            ));
+        }
+        if self.keys().iter().any(|k| k.matches(key)) {
+            return Ok(());
+        }
+        Err(self.key_refused(cmd, key, context))
     }
 
     fn key_refused(&self, cmd: &Command, key: &[u8], context: &str) -> Refused {

@@ -233,18 +233,62 @@ mod tests {
     fn the_default_allows_data_commands_only() {
         let set = CommandSet::data_only();
         for data in [
-            "get", "set", "del", "expire", "ttl", "hset", "zadd", "xadd", "ping", "incr", "mget",
-            "scan", "client|setname", "multi", "exec", "publish",
+            "get",
+            "set",
+            "del",
+            "expire",
+            "ttl",
+            "hset",
+            "zadd",
+            "xadd",
+            "ping",
+            "incr",
+            "mget",
+            "scan",
+            "client|setname",
+            "multi",
+            "exec",
+            "publish",
         ] {
             assert!(allowed(&set, data), "{data}");
         }
         for refused in [
-            "flushall", "flushdb", "config|set", "config|get", "config|help", "shutdown",
-            "migrate", "replicaof", "slaveof", "eval", "evalsha", "eval_ro", "evalsha_ro",
-            "fcall", "fcall_ro", "script|load", "function|load", "save", "bgsave",
-            "bgrewriteaof", "acl|setuser", "acl|whoami", "client|kill", "monitor", "debug",
-            "module|load", "swapdb", "failover", "cluster|meet", "cluster|reset", "keys", "info",
-            "sort", "restore", "sync", "psync",
+            "flushall",
+            "flushdb",
+            "config|set",
+            "config|get",
+            "config|help",
+            "shutdown",
+            "migrate",
+            "replicaof",
+            "slaveof",
+            "eval",
+            "evalsha",
+            "eval_ro",
+            "evalsha_ro",
+            "fcall",
+            "fcall_ro",
+            "script|load",
+            "function|load",
+            "save",
+            "bgsave",
+            "bgrewriteaof",
+            "acl|setuser",
+            "acl|whoami",
+            "client|kill",
+            "monitor",
+            "debug",
+            "module|load",
+            "swapdb",
+            "failover",
+            "cluster|meet",
+            "cluster|reset",
+            "keys",
+            "info",
+            "sort",
+            "restore",
+            "sync",
+            "psync",
         ] {
             assert!(!allowed(&set, refused), "{refused}");
         }
@@ -288,7 +332,10 @@ mod tests {
         assert!(err("+flushdbb").contains("unknown Redis command `flushdbb`"));
         assert!(err("+flushdbb").contains("extra-commands"));
         assert!(err("+get|x").contains("`get` has no subcommands"));
-        assert!(err("+config|frob").contains("subcommands: get,") || err("+config|frob").contains("get"));
+        assert!(
+            err("+config|frob").contains("subcommands: get,")
+                || err("+config|frob").contains("get")
+        );
         assert!(err("+").contains("empty command rule"));
         assert_eq!(Rule::parse("FLUSHDB").unwrap().as_str(), "+flushdb");
         assert_eq!(Rule::parse("-@Write").unwrap().as_str(), "-@write");
@@ -302,7 +349,10 @@ mod tests {
             }
         }
         for name in REFUSED_BY_NAME {
-            assert!(commands::by_name(name).is_some(), "{name} is not in the table");
+            assert!(
+                commands::by_name(name).is_some(),
+                "{name} is not in the table"
+            );
         }
     }
 }

@@ -38,7 +38,9 @@ fn the_default_refuses_administration_with_the_grant_to_add() {
     );
     let config = check(&g, &["config", "set", "requirepass", "x"]).unwrap_err();
     assert!(
-        config.starts_with("CONFIG SET is an @admin/@dangerous command, refused on redis target `default`"),
+        config.starts_with(
+            "CONFIG SET is an @admin/@dangerous command, refused on redis target `default`"
+        ),
         "{config}"
     );
     assert!(config.contains(r#"commands = ["+config|set"]"#), "{config}");
@@ -46,8 +48,15 @@ fn the_default_refuses_administration_with_the_grant_to_add() {
     assert!(eval.starts_with("EVAL is a @scripting command"), "{eval}");
     assert!(eval.contains(r#"commands = ["+eval"]"#), "{eval}");
     let help = check(&g, &["CONFIG", "HELP"]).unwrap_err();
-    assert!(help.starts_with("CONFIG HELP is a server-administration command"), "{help}");
-    assert!(check(&g, &["CLIENT", "KILL", "ID", "1"]).unwrap_err().starts_with("CLIENT KILL is an @admin"));
+    assert!(
+        help.starts_with("CONFIG HELP is a server-administration command"),
+        "{help}"
+    );
+    assert!(
+        check(&g, &["CLIENT", "KILL", "ID", "1"])
+            .unwrap_err()
+            .starts_with("CLIENT KILL is an @admin")
+    );
     for data in [
         &["SET", "k", "v", "EX", "10"][..],
         &["get", "k"],
@@ -76,7 +85,10 @@ fn grants_widen_and_narrow_in_acl_order() {
         "{set}"
     );
     assert!(check(&g, &["FLUSHDB"]).is_err(), "-@write came last");
-    assert_eq!(check(&grant(&["+flushdb"], &[], None), &["flushdb"]), Ok(()));
+    assert_eq!(
+        check(&grant(&["+flushdb"], &[], None), &["flushdb"]),
+        Ok(())
+    );
 }
 
 #[test]
@@ -107,9 +119,24 @@ fn unknown_commands_are_refused_unless_named_in_extra_commands() {
 
 #[test]
 fn extra_commands_must_be_unknown_to_the_table() {
-    assert!(RedisGrant::extra_command("GET").unwrap_err().0.contains("`+get`"));
-    assert!(RedisGrant::extra_command("config|get").unwrap_err().0.contains("known subcommand"));
-    assert!(RedisGrant::extra_command("get|x").unwrap_err().0.contains("no subcommands"));
+    assert!(
+        RedisGrant::extra_command("GET")
+            .unwrap_err()
+            .0
+            .contains("`+get`")
+    );
+    assert!(
+        RedisGrant::extra_command("config|get")
+            .unwrap_err()
+            .0
+            .contains("known subcommand")
+    );
+    assert!(
+        RedisGrant::extra_command("get|x")
+            .unwrap_err()
+            .0
+            .contains("no subcommands")
+    );
     assert!(RedisGrant::extra_command("a b").is_err());
     assert_eq!(RedisGrant::extra_command("JSON.SET").unwrap(), "json.set");
 }
@@ -120,7 +147,10 @@ fn keys_are_checked_where_the_key_specs_put_them() {
     assert_eq!(check(&g, &["SET", "app:1", "v"]), Ok(()));
     assert_eq!(check(&g, &["GET", "shared"]), Ok(()));
     assert_eq!(check(&g, &["MSET", "app:1", "v", "app:2", "w"]), Ok(()));
-    assert_eq!(check(&g, &["EVAL", "return 1", "1", "app:x", "other:arg"]), Ok(()));
+    assert_eq!(
+        check(&g, &["EVAL", "return 1", "1", "app:x", "other:arg"]),
+        Ok(())
+    );
     assert_eq!(check(&g, &["EVAL", "return 1", "0"]), Ok(()));
     assert_eq!(check(&g, &["PING"]), Ok(()));
     let err = check(&g, &["MSET", "app:1", "v", "other", "w"]).unwrap_err();
@@ -137,6 +167,12 @@ fn keys_are_checked_where_the_key_specs_put_them() {
     );
     let err = check(&g, &["XREAD", "STREAMS", "app:s", "other:s", "0", "0"]).unwrap_err();
     assert!(err.starts_with("key `other:s` of XREAD"), "{err}");
+    let long = format!("app:{}", "x".repeat(MAX_CHECKED_KEY_LEN));
+    let err = check(&g, &["GET", &long]).unwrap_err();
+    assert!(
+        err.starts_with("a key of GET is 65540 bytes, longer than the 65536"),
+        "{err}"
+    );
     // Glob characters in a key are escaped in the suggested pattern.
     let err = check(&g, &["GET", "a*b"]).unwrap_err();
     assert!(err.contains(r#""a\\*b""#), "{err}");
@@ -149,9 +185,15 @@ fn clear_prefix_must_lie_inside_a_granted_pattern() {
     assert_eq!(guard.check_prefix("app:sess:"), Ok(()));
     assert_eq!(guard.check_prefix("app:"), Ok(()));
     let err = guard.check_prefix("app").unwrap_err().to_string();
-    assert!(err.starts_with("clear-prefix `app` reaches keys outside the keys granted (`app:*`)"), "{err}");
+    assert!(
+        err.starts_with("clear-prefix `app` reaches keys outside the keys granted (`app:*`)"),
+        "{err}"
+    );
     assert!(err.contains(r#"keys = ["app:*", "app*"]"#), "{err}");
-    assert_eq!(RedisGrant::data_only().guard("x", "d").check_prefix("any"), Ok(()));
+    assert_eq!(
+        RedisGrant::data_only().guard("x", "d").check_prefix("any"),
+        Ok(())
+    );
 }
 
 fn spec(mix: Vec<(&str, Op)>, prefix: &str) -> LoadSpec {
@@ -192,7 +234,11 @@ fn check_load(g: &RedisGrant, s: &LoadSpec) -> Result<(), String> {
 fn load_ops_are_checked_once_like_calls() {
     let g = RedisGrant::data_only();
     let ok = spec(
-        vec![("set", Op::Set), ("get", Op::Get), ("hset", raw(&["HSET", "h:{key}", "f", "{value}"]))],
+        vec![
+            ("set", Op::Set),
+            ("get", Op::Get),
+            ("hset", raw(&["HSET", "h:{key}", "f", "{value}"])),
+        ],
         "p:",
     );
     assert_eq!(check_load(&g, &ok), Ok(()));
@@ -201,8 +247,14 @@ fn load_ops_are_checked_once_like_calls() {
         err.starts_with("FLUSHALL in run-load op `wipe` is a @dangerous command, refused on redis target `default` for scenario `x`"),
         "{err}"
     );
-    let err = check_load(&g, &spec(vec![("cfg", raw(&["config", "set", "requirepass", "x"]))], "p:"))
-        .unwrap_err();
+    let err = check_load(
+        &g,
+        &spec(
+            vec![("cfg", raw(&["config", "set", "requirepass", "x"]))],
+            "p:",
+        ),
+    )
+    .unwrap_err();
     assert!(err.starts_with("CONFIG SET in run-load op `cfg`"), "{err}");
     let err = check_load(&g, &spec(vec![("t", raw(&["{key}"]))], "p:")).unwrap_err();
     assert!(err.contains("is a `{key}` template"), "{err}");
@@ -230,21 +282,39 @@ fn load_key_spaces_and_literal_keys_must_lie_inside_granted_patterns() {
     );
     assert!(err.contains(r#"keys = ["app:*", "other:*"]"#), "{err}");
     // A literal prefix before `{key}` counts.
-    let err = check_load(&g, &spec(vec![("h", raw(&["HSET", "x{key}", "f", "v"]))], "app:"))
-        .unwrap_err();
+    let err = check_load(
+        &g,
+        &spec(vec![("h", raw(&["HSET", "x{key}", "f", "v"]))], "app:"),
+    )
+    .unwrap_err();
     assert!(err.starts_with("key space `xapp:`"), "{err}");
-    let err = check_load(&g, &spec(vec![("c", raw(&["COPY", "{key}", "elsewhere"]))], "app:"))
-        .unwrap_err();
-    assert!(err.starts_with("key `elsewhere` of COPY in run-load op `c`"), "{err}");
+    let err = check_load(
+        &g,
+        &spec(vec![("c", raw(&["COPY", "{key}", "elsewhere"]))], "app:"),
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("key `elsewhere` of COPY in run-load op `c`"),
+        "{err}"
+    );
     // The number of keys may not be a template.
-    let err = check_load(&g, &spec(vec![("e", raw(&["EVAL", "return 1", "{key}"]))], "app:"))
-        .unwrap_err();
-    assert!(err.contains("argument 2 decides where the keys are"), "{err}");
+    let err = check_load(
+        &g,
+        &spec(vec![("e", raw(&["EVAL", "return 1", "{key}"]))], "app:"),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("argument 2 decides where the keys are"),
+        "{err}"
+    );
 }
 
 #[test]
 fn describe_lists_what_the_grant_changes() {
     assert!(RedisGrant::data_only().is_data_only());
     let g = grant(&["+flushdb", "-@write"], &["json.set"], Some(&["app:*"]));
-    assert_eq!(g.describe(), "+flushdb -@write +json.set (extra) keys app:*");
+    assert_eq!(
+        g.describe(),
+        "+flushdb -@write +json.set (extra) keys app:*"
+    );
 }
