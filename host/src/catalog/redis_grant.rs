@@ -38,6 +38,14 @@ pub(super) fn resolve(
                     );
                 }
                 let keys = match &table.keys {
+                    Some(_) if !extra.is_empty() => {
+                        return Err((
+                            table.extra_commands[0].span().start,
+                            format!(
+                                "scenario `{name}`: `extra-commands` cannot be used with `keys`: the keys of a command outside rigor's table cannot be located, so every call of it would be refused"
+                            ),
+                        ));
+                    }
                     None => None,
                     Some(items) if items.is_empty() => {
                         return Err((
@@ -121,7 +129,7 @@ mod tests {
     #[test]
     fn names_and_tables_mix_in_one_list() {
         let c = parse(
-            r#"redis = ["cache", { target = "default", commands = ["+@scripting", "FLUSHDB", "-@write"], keys = ["app:*"], extra-commands = ["json.get"] }]"#,
+            r#"redis = ["cache", { target = "default", commands = ["+@scripting", "FLUSHDB", "-@write"], extra-commands = ["json.get"] }]"#,
         )
         .unwrap();
         let g = &c.scenarios[0].grants;
@@ -129,11 +137,15 @@ mod tests {
         let default = g.redis.get("default").unwrap();
         assert_eq!(
             default.describe(),
-            "+@scripting +flushdb -@write +json.get (extra) keys app:*"
+            "+@scripting +flushdb -@write +json.get (extra)"
         );
-        assert!(g.describe().contains(
-            &"redis:default(+@scripting +flushdb -@write +json.get (extra) keys app:*)".to_owned()
-        ));
+        assert!(g.describe().contains(&"redis:cache".to_owned()));
+        let c = parse(r#"redis = [{ target = "default", keys = ["app:*", "s?[ab]"] }]"#).unwrap();
+        let g = &c.scenarios[0].grants;
+        assert_eq!(
+            g.describe(),
+            ["redis:default(keys app:* s?[ab])".to_owned()]
+        );
     }
 
     #[test]
@@ -187,5 +199,10 @@ mod tests {
             "missing field `target`",
         );
         at(r#"redis = [42]"#, "7:10", "a redis target name, or a table");
+        at(
+            r#"redis = [{ target = "default", extra-commands = ["json.get"], keys = ["a:*"] }]"#,
+            "7:50",
+            "`extra-commands` cannot be used with `keys`",
+        );
     }
 }

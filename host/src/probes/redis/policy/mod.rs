@@ -384,6 +384,17 @@ impl At<'_> {
             None => top,
         };
         let what = format!("{}{context}", name.replace('|', " ").to_ascii_uppercase());
+        if self.grant.0.keys.is_some() {
+            return Err(self.refused(
+                what,
+                format!(
+                    "is outside rigor's command table (Redis {}), so its keys cannot be located, and the grant restricts keys to {}",
+                    table::REDIS_VERSION,
+                    self.keys_text()
+                ),
+                "drop `keys` from its grant and name it in `extra-commands` to allow it".into(),
+            ));
+        }
         if !self.grant.0.extra.contains(&name) {
             return Err(self.refused(
                 what,
@@ -392,16 +403,6 @@ impl At<'_> {
                     table::REDIS_VERSION
                 ),
                 self.add(None, Some(&name), None),
-            ));
-        }
-        if self.grant.0.keys.is_some() {
-            return Err(self.refused(
-                what,
-                format!(
-                    "is outside rigor's command table, so its keys cannot be located, and the grant restricts keys to {}",
-                    self.keys_text()
-                ),
-                "drop `keys` from its grant to allow it".into(),
             ));
         }
         Ok(())
