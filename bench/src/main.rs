@@ -9,6 +9,7 @@ mod fs;
 mod languages;
 mod process;
 mod redis_load;
+mod redis_policy;
 mod reports;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ type Section = (&'static str, fn() -> Result<()>);
 /// Every section, in the order a full run prints them.
 const SECTIONS: &[Section] = &[
     ("redis", redis_section),
+    ("redis-policy", redis_policy::run),
     ("fs", fs::run),
     ("reports", reports::run),
     ("process", process::run),

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The capabilities granted to one scenario.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
-    /// Redis target names the scenario may open.
-    pub redis: BTreeSet<String>,
+    /// Redis targets the scenario may open, each with its command policy.
+    pub redis: crate::probes::redis::policy::RedisGrants,
     /// Programs the scenario may run, keyed by the name as the catalog
     /// spells it (the name a guest passes to `process.spawn`).
     pub exec: BTreeMap<String, ExecGrant>,
@@ -39,7 +39,14 @@ impl Grants {
     /// Every grant as `kind:value` (`redis:default`), for `rigor list`.
     /// A new kind of grant adds its items here.
     pub fn describe(&self) -> Vec<String> {
-        let mut items: Vec<String> = self.redis.iter().map(|t| format!("redis:{t}")).collect();
+        let mut items: Vec<String> = self
+            .redis
+            .iter()
+            .map(|(t, g)| match g.is_data_only() {
+                true => format!("redis:{t}"),
+                false => format!("redis:{t}({})", g.describe()),
+            })
+            .collect();
         items.extend(self.exec.keys().map(|p| format!("exec:{p}")));
         items.extend(self.http.iter().map(|h| format!("http:{h}")));
         items.extend(
@@ -182,9 +189,13 @@ impl Policy {
         })
     }
 
-    pub fn check_redis(&self, target: &str) -> Result<(), Denied> {
-        if self.grants.redis.contains(target) {
-            return Ok(());
+    /// The grant on redis target `target`, with its command policy.
+    pub fn check_redis(
+        &self,
+        target: &str,
+    ) -> Result<&crate::probes::redis::policy::RedisGrant, Denied> {
+        if let Some(grant) = self.grants.redis.get(target) {
+            return Ok(grant);
         }
         Err(Denied {
             scenario: self.scenario.clone(),

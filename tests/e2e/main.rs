@@ -17,4 +17,5 @@ mod redis_load;
 mod report_readability;
 mod reports;
 mod sandbox_process;
+mod sandbox_redis;
 mod sandbox_verdicts;

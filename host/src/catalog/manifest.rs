@@ -83,9 +83,10 @@ pub struct ParamDecl {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrantsDecl {
-    /// Redis target names the scenario may open.
+    /// Redis targets the scenario may open: a name (data commands, every
+    /// key) or a table that widens or narrows commands and keys.
     #[serde(default)]
-    pub redis: Vec<Spanned<String>>,
+    pub redis: Vec<Spanned<RedisGrantDecl>>,
     /// Directories the fs probe may open besides the scratch directory.
     #[serde(default)]
     pub dirs: Vec<Spanned<DirDecl>>,
@@ -106,6 +107,80 @@ pub struct GrantsDecl {
     /// HTTP hosts (`127.0.0.1`) or `host:port` pairs the http probe may reach.
     #[serde(default)]
     pub http: Vec<Spanned<String>>,
+}
+
+/// One item of `redis = [...]`: `"default"`, or
+/// `{ target = "default", commands = ["+flushdb"], keys = ["app:*"] }`.
+#[derive(Debug)]
+pub enum RedisGrantDecl {
+    Target(String),
+    Table(RedisGrantTable),
+}
+
+/// The table form of a redis grant.
+#[derive(Debug)]
+pub struct RedisGrantTable {
+    pub target: Spanned<String>,
+    /// ACL rules applied in order on top of the data-only default.
+    pub commands: Vec<Spanned<String>>,
+    /// Commands rigor's table does not know (modules, newer servers).
+    pub extra_commands: Vec<Spanned<String>>,
+    /// Key glob patterns; absent: every key.
+    pub keys: Option<Vec<Spanned<String>>>,
+}
+
+/// By hand rather than `#[serde(untagged)]`: items keep their own spans
+/// (so errors name their line and column) and unknown fields are named.
+impl<'de> Deserialize<'de> for RedisGrantDecl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        const FIELDS: &[&str] = &["target", "commands", "extra-commands", "keys"];
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RedisGrantDecl;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a redis target name, or a table `{ target = \"NAME\", commands = [...], keys = [...] }`",
+                )
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RedisGrantDecl::Target(v.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut target = None;
+                let mut commands = None;
+                let mut extra_commands = None;
+                let mut keys = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "target" if target.is_none() => target = Some(map.next_value()?),
+                        "commands" if commands.is_none() => commands = Some(map.next_value()?),
+                        "extra-commands" if extra_commands.is_none() => {
+                            extra_commands = Some(map.next_value()?)
+                        }
+                        "keys" if keys.is_none() => keys = Some(map.next_value()?),
+                        "target" | "commands" | "extra-commands" | "keys" => {
+                            return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                        }
+                        other => return Err(A::Error::unknown_field(other, FIELDS)),
+                    }
+                }
+                Ok(RedisGrantDecl::Table(RedisGrantTable {
+                    target: target.ok_or_else(|| A::Error::missing_field("target"))?,
+                    commands: commands.unwrap_or_default(),
+                    extra_commands: extra_commands.unwrap_or_default(),
+                    keys,
+                }))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// `{ path = "data", mode = "ro", name = "data" }`.

@@ -7,6 +7,7 @@ mod language;
 mod manifest;
 pub mod params;
 pub mod plan;
+mod redis_grant;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -208,23 +209,11 @@ impl Catalog {
                     });
                 }
 
-                let mut grants = Grants::default();
-                for target in &entry.grants.redis {
-                    let t = target.get_ref();
-                    if t != DEFAULT_REDIS_TARGET && !redis_targets.contains_key(t) {
-                        let known: Vec<&str> = std::iter::once(DEFAULT_REDIS_TARGET)
-                            .chain(redis_targets.keys().map(String::as_str))
-                            .collect();
-                        return Err(at(
-                            target.span().start,
-                            format!(
-                                "scenario `{name}` is granted unknown redis target `{t}`; known targets: {} (declare it under [targets.redis])",
-                                known.join(", ")
-                            ),
-                        ));
-                    }
-                    grants.redis.insert(t.clone());
-                }
+                let mut grants = Grants {
+                    redis: redis_grant::resolve(&name, &entry.grants.redis, &redis_targets)
+                        .map_err(|(offset, message)| at(offset, message))?,
+                    ..Grants::default()
+                };
                 for dir in &entry.grants.dirs {
                     let d = dir.get_ref();
                     let decl = crate::probes::fs::grant::DirDecl {

@@ -107,6 +107,7 @@ impl RedisView<'_> {
             None => None,
         };
         let connection = self.table.get_mut(conn)?;
+        connection.guard.check(args).map_err(ProbeError::from)?;
         let target = connection.target.clone();
         let client = connection.client().await?;
         match client.timed_request(args).await {
@@ -136,7 +137,11 @@ impl wit::Host for RedisView<'_> {
 
 impl wit::HostConnection for RedisView<'_> {
     async fn open(&mut self, target: String) -> BindingResult<Resource<Connection>> {
-        self.redis.policy.check_redis(&target)?;
+        let guard = self
+            .redis
+            .policy
+            .check_redis(&target)?
+            .guard(self.redis.policy.scenario(), &target);
         let Some(url) = self.redis.targets.get(&target).cloned() else {
             return Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
@@ -147,6 +152,7 @@ impl wit::HostConnection for RedisView<'_> {
             target,
             url,
             client: None,
+            guard,
         };
         connection.client().await?;
         Ok(self.table.push(connection)?)
@@ -243,6 +249,10 @@ impl wit::HostConnection for RedisView<'_> {
             .into());
         }
         let connection = self.table.get_mut(&conn)?;
+        connection
+            .guard
+            .check_prefix(&prefix)
+            .map_err(ProbeError::from)?;
         let client = connection.client().await?;
         Ok(client
             .clear_prefix(&prefix)

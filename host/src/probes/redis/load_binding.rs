@@ -204,10 +204,8 @@ impl RedisView<'_> {
         spec: wit::LoadSpec,
     ) -> BindingResult<wit::LoadResult> {
         let target = spec.target.clone();
-        self.redis
-            .policy
-            .check_redis(&target)
-            .map_err(ProbeError::from)?;
+        let policy = &self.redis.policy;
+        let grant = policy.check_redis(&target).map_err(ProbeError::from)?;
         let Some(url) = self.redis.targets.get(&target).cloned() else {
             return Err(ProbeError::Connection(format!(
                 "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
@@ -215,6 +213,9 @@ impl RedisView<'_> {
             .into());
         };
         let (native, prefix) = convert(&spec)?;
+        grant
+            .check_load(&native, policy.scenario(), &target)
+            .map_err(ProbeError::from)?;
         let expected = match (native.model, native.amount) {
             (_, Amount::OpsPerWorker(n)) => Some(n * u64::from(native.workers)),
             (Model::Open { rate }, Amount::Duration(d)) => Some((rate * d.as_secs_f64()) as u64),

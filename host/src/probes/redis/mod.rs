@@ -6,6 +6,7 @@ mod binding;
 pub mod client;
 pub mod load;
 mod load_binding;
+pub mod policy;
 pub mod resp;
 
 use std::collections::BTreeMap;
@@ -33,4 +34,6 @@ pub struct Connection {
     target: String,
     url: RedisUrl,
     client: Option<Client>,
+    /// The grant's command policy, checked before every call.
+    guard: policy::CommandGuard,
 }
