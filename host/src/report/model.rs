@@ -353,7 +353,7 @@ pub enum ErrorKind {
     Guest,
     /// The component could not be loaded or instantiated.
     Load,
-    /// The run was interrupted (Ctrl-C) while the scenario ran.
+    /// The run was interrupted (Ctrl-C or SIGTERM) while the scenario ran.
     Interrupted,
     /// An `abort-on-fail` threshold failed and stopped the scenario early;
     /// the scenario's status is `failed`, not `errored`.
