@@ -16,5 +16,6 @@ mod redis_latency;
 mod redis_load;
 mod report_readability;
 mod reports;
+mod run_signals;
 mod sandbox_process;
 mod sandbox_verdicts;
