@@ -330,10 +330,13 @@ fn check(target: &Target) -> Result<Identity, TargetError> {
     };
     // Creating (and at once removing) a file is the only reliable test:
     // permissions, read-only mounts and ACLs all answer here.
-    tempfile::Builder::new()
-        .prefix(".rigor-check-")
-        .tempfile_in(folder)
+    let probe = folder.join(format!(".rigor-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
         .map_err(unwritable)?;
+    let _ = std::fs::remove_file(&probe);
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| {
         let folder = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_owned());
         folder.join(path.file_name().unwrap_or_default())

@@ -22,7 +22,8 @@ pub struct RunReport {
     pub started_at: String,
     pub duration_ms: f64,
     pub host: HostInfo,
-    /// True when the run was interrupted and not every scenario ran.
+    /// True when the run was interrupted and not every scenario ran, and in
+    /// the report rewritten after each scenario while the run goes.
     pub partial: bool,
     pub summary: RunSummary,
     pub scenarios: Vec<ScenarioReport>,
