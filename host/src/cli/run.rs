@@ -11,8 +11,9 @@ use rigor::catalog::plan::{CliThreshold, Selection, plan};
 use rigor::engine::Engine;
 use rigor::report::console;
 use rigor::report::manager::{Format, ReportManager, Target};
+use rigor::report::model::RunReport;
 use rigor::report::progress::{LiveDisplay, Mode};
-use rigor::runner::{self, Executor, Interrupt, RedisSetup};
+use rigor::runner::{self, Executor, Interrupt, Outcome, RedisSetup};
 use tokio::sync::watch;
 
 use super::{
@@ -108,31 +109,7 @@ fn use_color(choice: ColorChoice) -> bool {
 
 pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let invalid = |e: String| CliError::Invalid(e);
-
-    let selection = Selection {
-        selectors: args.scenarios.clone(),
-        params: args
-            .params
-            .iter()
-            .map(|p| ParamOverride::parse(p))
-            .collect::<Result<_, _>>()
-            .map_err(invalid)?,
-        thresholds: args
-            .thresholds
-            .iter()
-            .map(|t| CliThreshold::parse(t))
-            .collect::<Result<_, _>>()
-            .map_err(invalid)?,
-    };
-    let mut redis_targets = BTreeMap::new();
-    for spec in &args.redis_targets {
-        let (name, url) = spec.split_once('=').ok_or_else(|| {
-            invalid(format!(
-                "invalid --redis-target `{spec}`: expected `NAME=URL`"
-            ))
-        })?;
-        redis_targets.insert(name.trim().to_owned(), url.trim().to_owned());
-    }
+    let (selection, redis_targets) = selection(&args)?;
 
     // Without selectors the catalog is required; with only file paths it is
     // optional, unless asked for explicitly.
@@ -213,29 +190,68 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     reports
         .finish(&outcome.report, &mut std::io::stdout())
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    let report = &outcome.report;
     if !args.quiet {
-        let text = console::render(report, use_color(args.color));
-        // A report written to stdout keeps stdout to itself.
-        let to_stdout = [&args.json, &args.markdown, &args.junit, &args.html]
-            .into_iter()
-            .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
-        if to_stdout {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-        }
+        print_summary(&args, &outcome.report);
     }
     drop(prepared);
     drop(engine);
     runtime.shutdown_background();
+    Ok(exit_code(&outcome))
+}
 
-    Ok(match outcome.interrupted {
+/// The scenarios, parameters and thresholds asked for, and the named Redis
+/// targets.
+fn selection(args: &RunArgs) -> Result<(Selection, BTreeMap<String, String>), CliError> {
+    let invalid = |e: String| CliError::Invalid(e);
+
+    let selection = Selection {
+        selectors: args.scenarios.clone(),
+        params: args
+            .params
+            .iter()
+            .map(|p| ParamOverride::parse(p))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        thresholds: args
+            .thresholds
+            .iter()
+            .map(|t| CliThreshold::parse(t))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+    };
+    let mut redis_targets = BTreeMap::new();
+    for spec in &args.redis_targets {
+        let (name, url) = spec.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "invalid --redis-target `{spec}`: expected `NAME=URL`"
+            ))
+        })?;
+        redis_targets.insert(name.trim().to_owned(), url.trim().to_owned());
+    }
+    Ok((selection, redis_targets))
+}
+
+/// The console summary: on stdout, unless a report is written there.
+fn print_summary(args: &RunArgs, report: &RunReport) {
+    let text = console::render(report, use_color(args.color));
+    let to_stdout = [&args.json, &args.markdown, &args.junit, &args.html]
+        .into_iter()
+        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
+    if to_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+fn exit_code(outcome: &Outcome) -> u8 {
+    let summary = &outcome.report.summary;
+    match outcome.interrupted {
         Some(Interrupt::CtrlC) => EXIT_INTERRUPTED,
         Some(Interrupt::Terminate) => EXIT_TERMINATED,
-        None if report.summary.failed + report.summary.errored > 0 => EXIT_FAILED,
+        None if summary.failed + summary.errored > 0 => EXIT_FAILED,
         None => EXIT_OK,
-    })
+    }
 }
 
 /// The report files asked for, each named by its flag for errors.
