@@ -1,5 +1,7 @@
-//! Live progress of a run: what the console status line, the NDJSON stream
-//! and any other live consumer read while scenarios run.
+//! Live events of a run: what the console status line, the report manager
+//! (JSON rewritten after each scenario, NDJSON stream) and any other live
+//! consumer read while scenarios run — [`RunEvent`]s delivered to
+//! [`RunObserver`]s, and the progress probes report through [`ProgressSink`].
 //!
 //! # For probes: reporting progress
 //!
@@ -30,9 +32,9 @@
 //!
 //! # For consumers
 //!
-//! [`ProgressSampler`] is the reading half. The runner owns it and forwards
-//! each sample through its `on_event` callback (`runner::RunEvent::Progress`),
-//! so the live display and the NDJSON writer see the same events. The samples
+//! [`ProgressSampler`] is the reading half. The runner owns it and hands each
+//! sample to its observers as a [`RunEvent::Progress`], so the live display
+//! and the NDJSON writer see the same events. The samples
 //! of a scenario also become its throughput-over-time series in the report
 //! (a `<phase>.throughput` gauge), unless a probe records its own.
 
@@ -40,6 +42,39 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::report::model::{RunReport, ScenarioReport};
+
+/// Something happened during the run. Events flow one way, from the runner
+/// to its observers; an observer never steers the run.
+pub enum RunEvent<'a> {
+    /// The run begins: `run` is the empty report (marked partial) that the
+    /// finished scenarios will be added to.
+    RunStarted { total: usize, run: &'a RunReport },
+    /// A scenario starts.
+    Started {
+        name: &'a str,
+        index: usize,
+        total: usize,
+    },
+    /// A scenario finished: its report, and the run's report so far (marked
+    /// partial until the run ends), complete enough to be written as is.
+    Finished {
+        report: &'a ScenarioReport,
+        run: &'a RunReport,
+    },
+    /// A sample of the running scenario's progress (every [`SAMPLE_EVERY`]
+    /// while a probe reports a phase).
+    Progress {
+        name: &'a str,
+        progress: &'a Progress,
+    },
+}
+
+/// A consumer of [`RunEvent`]s (the live display, the report manager).
+pub trait RunObserver {
+    fn event(&mut self, event: &RunEvent<'_>);
+}
 
 /// How often the runner samples a scenario's progress.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);

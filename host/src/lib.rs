@@ -13,10 +13,11 @@
 //!   ─► engine::Engine::run: Store<HostState> per scenario (memory cap, deadline)
 //!        guest run(params) ─► probes (policy check, timed natively) ─► metrics::Recorder
 //!        guest checks / thresholds / findings ─► report::builder
-//!   ─► runner: catalog and CLI thresholds ─► report::model::ScenarioReport
+//!   ─► runner::Executor: catalog and CLI thresholds ─► report::model::ScenarioReport
+//!   ─► events::RunEvent ─► observers: report::manager (targets checked before
+//!        the run, JSON rewritten after each scenario, NDJSON stream), progress line
 //!   ─► RunReport ─► writers (console, JSON, Markdown, JUnit, HTML) ─► exit code
-//!   (live: runner events ─► progress line, NDJSON stream; probes report
-//!    progress through `events::ProgressSink`)
+//!   (probes report progress through `events::ProgressSink`)
 //! ```
 //!
 //! Probes never write reports; writers never run probes; the guest never

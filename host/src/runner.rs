@@ -1,28 +1,35 @@
-//! Runs a plan: loads every component first (so invalid input fails before
-//! anything runs), provides the Redis targets (a managed redis-server when no
-//! URL is given), runs each scenario in its own store, evaluates catalog and
-//! command-line thresholds, and assembles the `RunReport`.
+//! Runs a plan. [`prepare`] loads every component first (so invalid input
+//! fails before anything runs); an [`Executor`] then runs the scenarios in
+//! order, each in its own store with its capabilities, judges catalog and
+//! command-line thresholds on what it measured, and assembles the
+//! `RunReport`. What happens is told to [`RunObserver`]s as [`RunEvent`]s
+//! (plan → executor → events → report → writers): the executor never writes
+//! a report, reads a signal or decides an exit code.
+
+mod redis_targets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use tokio::sync::watch;
 
+use crate::catalog::Source;
 use crate::catalog::plan::PlannedScenario;
-use crate::catalog::{DEFAULT_REDIS_TARGET, Source};
-use crate::engine::{Engine, EngineError, LoadedComponent, RunSetup};
-use crate::events::ProgressSink;
+use crate::engine::{Engine, EngineError, LoadedComponent, RunOutcome, RunSetup};
+use crate::events::{ProgressSampler, ProgressSink, RunObserver};
 use crate::policy::Policy;
 use crate::probes::Capabilities;
-use crate::probes::redis::{RedisCtx, RedisUrl};
+use crate::probes::redis::{RedisCtx, RedisError};
 use crate::report::builder::{attach_series, metric_reports, throughput_metrics};
 use crate::report::model::{
-    ErrorKind, HostInfo, RunReport, RunSummary, SCHEMA, ScenarioReport, Status,
+    ErrorKind, HostInfo, RunReport, RunSummary, SCHEMA, ScenarioReport, Status, ThresholdSource,
 };
-use crate::services::redis_server::{ManagedRedis, ManagedRedisError};
-use crate::thresholds::{AbortWatch, judge_planned};
+use crate::thresholds::{AbortWatch, Expression, judge_planned};
+
+pub use crate::events::RunEvent;
+pub use redis_targets::RedisSetup;
+use redis_targets::RedisTargets;
 
 /// A scenario ready to run.
 pub struct Prepared {
@@ -56,230 +63,285 @@ pub fn prepare(
         .collect()
 }
 
-/// How the run reaches Redis.
-#[derive(Debug, Clone, Default)]
-pub struct RedisSetup {
-    /// URL of the `default` target; `None` starts a managed redis-server.
-    pub default_url: Option<String>,
-    /// Other named targets.
-    pub targets: BTreeMap<String, String>,
-    /// The redis-server program for the managed default (PATH lookup if `None`).
-    pub server_program: Option<PathBuf>,
+/// Why a run was stopped from outside before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT (Ctrl-C).
+    CtrlC,
+    /// SIGTERM (CI cancellation, `timeout`, `kill`).
+    Terminate,
 }
 
-/// Something happened during the run (for live progress).
-pub enum RunEvent<'a> {
-    Started {
-        name: &'a str,
-        index: usize,
-        total: usize,
-    },
-    Finished {
-        report: &'a ScenarioReport,
-    },
-    /// A sample of the running scenario's progress (every `events::SAMPLE_EVERY`
-    /// while a probe reports a phase).
-    Progress {
-        name: &'a str,
-        progress: &'a crate::events::Progress,
-    },
+impl Interrupt {
+    /// The name users know it by, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interrupt::CtrlC => "Ctrl-C",
+            Interrupt::Terminate => "SIGTERM",
+        }
+    }
 }
 
-/// Runs the prepared scenarios in order. `interrupt` turning true stops the
-/// current scenario and skips the rest; the report is then marked partial.
-pub async fn execute(
-    engine: &Engine,
-    prepared: &[Prepared],
-    redis: &RedisSetup,
+/// How a run ended.
+pub struct Outcome {
+    /// The run's report; `partial` when it was interrupted.
+    pub report: RunReport,
+    /// What stopped the run early, if anything did.
+    pub interrupted: Option<Interrupt>,
+}
+
+/// Runs prepared scenarios one after another.
+pub struct Executor<'a> {
+    engine: &'a Engine,
+    redis: &'a RedisSetup,
     keep_scratch: bool,
-    interrupt: watch::Receiver<bool>,
-    mut on_event: impl FnMut(RunEvent<'_>),
-) -> Result<RunReport, crate::probes::redis::RedisError> {
-    let started_at = SystemTime::now();
-    let started = Instant::now();
+}
 
-    let mut urls = BTreeMap::new();
-    for (name, url) in &redis.targets {
-        urls.insert(name.clone(), RedisUrl::parse(url)?);
-    }
-    let needs_default = prepared
-        .iter()
-        .any(|p| p.plan.grants.redis.contains(DEFAULT_REDIS_TARGET));
-    // Kept alive for the whole run; dropping it stops the server, also on
-    // error or interrupt.
-    let mut _managed: Option<ManagedRedis> = None;
-    let mut default_unavailable: Option<String> = None;
-    match &redis.default_url {
-        Some(url) => {
-            urls.insert(DEFAULT_REDIS_TARGET.to_owned(), RedisUrl::parse(url)?);
+impl<'a> Executor<'a> {
+    pub fn new(engine: &'a Engine, redis: &'a RedisSetup, keep_scratch: bool) -> Self {
+        Self {
+            engine,
+            redis,
+            keep_scratch,
         }
-        None if needs_default => {
-            // Starting blocks (up to ~10 s waiting for readiness): off the
-            // async workers.
-            let program = redis.server_program.clone();
-            let started = tokio::task::spawn_blocking(move || match program {
-                Some(program) => ManagedRedis::start_with_program(&program),
-                None => ManagedRedis::start(),
-            })
-            .await
-            .unwrap_or_else(|e| {
-                Err(ManagedRedisError::Spawn {
-                    program: "redis-server".into(),
-                    source: std::io::Error::other(e.to_string()),
-                })
-            });
-            match started {
-                Ok(server) => {
-                    urls.insert(
-                        DEFAULT_REDIS_TARGET.to_owned(),
-                        RedisUrl::parse(&server.url())?,
-                    );
-                    _managed = Some(server);
-                }
-                Err(e @ ManagedRedisError::NotInstalled { .. }) => {
-                    default_unavailable = Some(e.to_string());
-                }
-                Err(e) => {
-                    default_unavailable = Some(format!(
-                        "could not start a redis-server for the run: {e}; pass `--redis redis://HOST:PORT` to use a running server"
-                    ));
-                }
-            }
-        }
-        None => {}
     }
-    let urls = Arc::new(urls);
 
-    let mut scenarios = Vec::with_capacity(prepared.len());
-    let mut interrupted = false;
-    for (index, p) in prepared.iter().enumerate() {
-        if *interrupt.borrow() {
-            interrupted = true;
-            break;
-        }
-        on_event(RunEvent::Started {
-            name: &p.plan.name,
-            index,
-            total: prepared.len(),
+    /// Runs `prepared` in order. `interrupt` becoming `Some` stops the current
+    /// scenario (its store, children and scratch directory are dropped) and
+    /// skips the rest; the report is then marked partial.
+    pub async fn run(
+        &self,
+        prepared: &[Prepared],
+        interrupt: watch::Receiver<Option<Interrupt>>,
+        observers: &mut [&mut dyn RunObserver],
+    ) -> Result<Outcome, RedisError> {
+        let mut session = Session::start(prepared.len());
+        notify(
+            observers,
+            RunEvent::RunStarted {
+                total: prepared.len(),
+                run: &session.report,
+            },
+        );
+        let needs_default = prepared.iter().any(|p| {
+            p.plan
+                .grants
+                .redis
+                .contains(crate::catalog::DEFAULT_REDIS_TARGET)
         });
-        let params_map: BTreeMap<String, String> = p.plan.params.iter().cloned().collect();
-        let source = p.component.path.display().to_string();
-        let report = if let (true, Some(reason)) = (
-            p.plan.grants.redis.contains(DEFAULT_REDIS_TARGET),
-            &default_unavailable,
-        ) {
-            ScenarioReport::skipped(&p.plan.name, &source, params_map, reason.clone())
-        } else {
-            let events = ProgressSink::detached();
-            let mut sampler = events.sampler();
-            let planned = || {
-                p.plan
-                    .thresholds
-                    .iter()
-                    .map(|t| (t.metric.as_str(), &t.expression, t.source))
-            };
-            let setup = RunSetup {
-                params: p.plan.params.clone(),
-                limits: p.plan.limits,
-                probes: Capabilities {
-                    children: Default::default(),
-                    redis: RedisCtx {
-                        targets: urls.clone(),
-                        policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
-                    },
-                    process: crate::probes::process::ProcessCtx::new(Policy::new(
-                        &p.plan.name,
-                        p.plan.grants.clone(),
-                    )),
-                    http: crate::probes::http::HttpCtx {
-                        policy: Policy::new(&p.plan.name, p.plan.grants.clone()),
-                    },
-                    fs: crate::probes::fs::FsCtx::new(
-                        &p.plan.name,
-                        Policy::new(&p.plan.name, p.plan.grants.clone()),
-                        keep_scratch,
-                    ),
-                    memory: crate::probes::memory::MemoryCtx::new(Policy::new(
-                        &p.plan.name,
-                        p.plan.grants.clone(),
-                    )),
-                    events,
-                    abort: AbortWatch::new(planned()),
+        let redis = RedisTargets::provide(self.redis, needs_default).await?;
+
+        for (index, p) in prepared.iter().enumerate() {
+            if let Some(why) = *interrupt.borrow() {
+                session.interrupted = Some(why);
+                break;
+            }
+            notify(
+                observers,
+                RunEvent::Started {
+                    name: &p.plan.name,
+                    index,
+                    total: prepared.len(),
                 },
-            };
-            let mut rx = interrupt.clone();
-            let stop = async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            let run = engine.run(&p.component, setup, stop);
-            tokio::pin!(run);
-            let mut tick = tokio::time::interval(crate::events::SAMPLE_EVERY);
-            let outcome = loop {
-                tokio::select! {
-                    outcome = &mut run => break outcome,
-                    _ = tick.tick() => {
-                        if let Some(progress) = sampler.sample() {
-                            on_event(RunEvent::Progress { name: &p.plan.name, progress: &progress });
-                        }
-                    }
+            );
+            let report = match redis.unavailable_for(&p.plan) {
+                Some(reason) => ScenarioReport::skipped(
+                    &p.plan.name,
+                    &p.component.path.display().to_string(),
+                    p.plan.params.iter().cloned().collect(),
+                    reason.to_owned(),
+                ),
+                None => {
+                    self.run_scenario(p, &redis, interrupt.clone(), observers)
+                        .await
                 }
             };
-            let mut builder = outcome.report;
-            // Catalog and command-line thresholds: judged on what was
-            // measured, whatever happened, and never dropped.
-            let errored = matches!(&outcome.result, Err(e) if e.kind != ErrorKind::Aborted);
-            builder.planned_thresholds(judge_planned(&outcome.recorder, planned(), errored));
-            let mut metrics = metric_reports(&outcome.recorder);
-            attach_series(&mut metrics, &builder.series);
-            metrics.extend(throughput_metrics(&metrics, sampler.into_series()));
-            let recorded = builder.finish();
-            let status = match &outcome.result {
-                // Stopped by an `abort-on-fail` threshold: a failure, not an error.
-                Err(e) if e.kind == ErrorKind::Aborted => Status::Failed,
-                Err(_) => Status::Errored,
-                Ok(()) if recorded.passed => Status::Passed,
-                Ok(()) => Status::Failed,
-            };
-            if matches!(&outcome.result, Err(e) if e.kind == ErrorKind::Interrupted) {
-                interrupted = true;
+            if matches!(&report.error, Some(e) if e.kind == ErrorKind::Interrupted) {
+                session.interrupted = *interrupt.borrow();
             }
-            ScenarioReport {
-                name: p.plan.name.clone(),
-                source,
-                status,
-                started_at: Some(crate::report::model::started_ago(outcome.duration)),
-                duration_ms: outcome.duration.as_secs_f64() * 1e3,
-                params: params_map,
-                component: Some(p.component.info.clone()),
-                metrics,
-                checks: recorded.checks,
-                thresholds: recorded.thresholds,
-                findings: recorded.findings,
-                logs: recorded.logs,
-                logs_dropped: recorded.logs_dropped,
-                dropped: recorded.dropped,
-                output: outcome.output,
-                error: outcome.result.err(),
-                skip_reason: None,
+            session.add(report);
+            let report = session.report.scenarios.last().expect("just added");
+            notify(
+                observers,
+                RunEvent::Finished {
+                    report,
+                    run: &session.report,
+                },
+            );
+            if session.interrupted.is_some() {
+                break;
+            }
+        }
+        Ok(session.finish())
+    }
+
+    /// Runs one scenario in its own store, sampling its progress for the
+    /// observers, and reports it.
+    async fn run_scenario(
+        &self,
+        p: &Prepared,
+        redis: &RedisTargets,
+        mut interrupt: watch::Receiver<Option<Interrupt>>,
+        observers: &mut [&mut dyn RunObserver],
+    ) -> ScenarioReport {
+        let events = ProgressSink::detached();
+        let mut sampler = events.sampler();
+        let setup = RunSetup {
+            params: p.plan.params.clone(),
+            limits: p.plan.limits,
+            probes: self.capabilities(p, redis, events),
+        };
+        let stop = async move {
+            match interrupt.wait_for(Option::is_some).await {
+                Ok(why) => why.map_or("interrupt", Interrupt::name),
+                // Nobody can interrupt any more: run to the end.
+                Err(_) => std::future::pending().await,
             }
         };
-        on_event(RunEvent::Finished { report: &report });
-        scenarios.push(report);
-        if interrupted {
-            break;
+        let run = self.engine.run(&p.component, setup, stop);
+        tokio::pin!(run);
+        let mut tick = tokio::time::interval(crate::events::SAMPLE_EVERY);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut run => break outcome,
+                _ = tick.tick() => {
+                    if let Some(progress) = sampler.sample() {
+                        notify(observers, RunEvent::Progress { name: &p.plan.name, progress: &progress });
+                    }
+                }
+            }
+        };
+        scenario_report(p, outcome, sampler)
+    }
+
+    /// What the scenario may reach: every probe's context scoped to its
+    /// grants.
+    fn capabilities(
+        &self,
+        p: &Prepared,
+        redis: &RedisTargets,
+        events: ProgressSink,
+    ) -> Capabilities {
+        let name = &p.plan.name;
+        let policy = Policy::new(name, p.plan.grants.clone());
+        Capabilities {
+            children: Default::default(),
+            redis: RedisCtx {
+                targets: redis.urls.clone(),
+                policy: policy.clone(),
+            },
+            process: crate::probes::process::ProcessCtx::new(policy.clone()),
+            http: crate::probes::http::HttpCtx {
+                policy: policy.clone(),
+            },
+            fs: crate::probes::fs::FsCtx::new(name, policy.clone(), self.keep_scratch),
+            memory: crate::probes::memory::MemoryCtx::new(policy),
+            events,
+            abort: AbortWatch::new(planned_thresholds(&p.plan)),
+        }
+    }
+}
+
+/// The scenario's catalog and command-line thresholds, as the threshold
+/// module takes them.
+fn planned_thresholds(
+    plan: &PlannedScenario,
+) -> impl Iterator<Item = (&str, &Expression, ThresholdSource)> {
+    plan.thresholds
+        .iter()
+        .map(|t| (t.metric.as_str(), &t.expression, t.source))
+}
+
+/// The scenario's report from what its run produced. Catalog and
+/// command-line thresholds are judged on what was measured, whatever
+/// happened, and never dropped.
+fn scenario_report(p: &Prepared, outcome: RunOutcome, sampler: ProgressSampler) -> ScenarioReport {
+    let mut builder = outcome.report;
+    let errored = matches!(&outcome.result, Err(e) if e.kind != ErrorKind::Aborted);
+    builder.planned_thresholds(judge_planned(
+        &outcome.recorder,
+        planned_thresholds(&p.plan),
+        errored,
+    ));
+    let mut metrics = metric_reports(&outcome.recorder);
+    attach_series(&mut metrics, &builder.series);
+    metrics.extend(throughput_metrics(&metrics, sampler.into_series()));
+    let recorded = builder.finish();
+    let status = match &outcome.result {
+        // Stopped by an `abort-on-fail` threshold: a failure, not an error.
+        Err(e) if e.kind == ErrorKind::Aborted => Status::Failed,
+        Err(_) => Status::Errored,
+        Ok(()) if recorded.passed => Status::Passed,
+        Ok(()) => Status::Failed,
+    };
+    ScenarioReport {
+        name: p.plan.name.clone(),
+        source: p.component.path.display().to_string(),
+        status,
+        started_at: Some(crate::report::model::started_ago(outcome.duration)),
+        duration_ms: outcome.duration.as_secs_f64() * 1e3,
+        params: p.plan.params.iter().cloned().collect(),
+        component: Some(p.component.info.clone()),
+        metrics,
+        checks: recorded.checks,
+        thresholds: recorded.thresholds,
+        findings: recorded.findings,
+        logs: recorded.logs,
+        logs_dropped: recorded.logs_dropped,
+        dropped: recorded.dropped,
+        output: outcome.output,
+        error: outcome.result.err(),
+        skip_reason: None,
+    }
+}
+
+fn notify(observers: &mut [&mut dyn RunObserver], event: RunEvent<'_>) {
+    for observer in observers.iter_mut() {
+        observer.event(&event);
+    }
+}
+
+/// One run's report as it grows: always complete enough to be written (the
+/// summary and duration follow every scenario added), and marked partial
+/// until the run ends uninterrupted.
+struct Session {
+    started: Instant,
+    report: RunReport,
+    interrupted: Option<Interrupt>,
+}
+
+impl Session {
+    fn start(total: usize) -> Self {
+        Self {
+            started: Instant::now(),
+            report: RunReport {
+                schema: SCHEMA.to_owned(),
+                rigor_version: env!("CARGO_PKG_VERSION").to_owned(),
+                started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                duration_ms: 0.0,
+                host: host_info(),
+                partial: true,
+                summary: RunSummary::from_scenarios(&[]),
+                scenarios: Vec::with_capacity(total),
+            },
+            interrupted: None,
         }
     }
 
-    Ok(RunReport {
-        schema: SCHEMA.to_owned(),
-        rigor_version: env!("CARGO_PKG_VERSION").to_owned(),
-        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
-        duration_ms: started.elapsed().as_secs_f64() * 1e3,
-        host: host_info(),
-        partial: interrupted,
-        summary: RunSummary::from_scenarios(&scenarios),
-        scenarios,
-    })
+    fn add(&mut self, scenario: ScenarioReport) {
+        self.report.scenarios.push(scenario);
+        self.report.summary = RunSummary::from_scenarios(&self.report.scenarios);
+        self.report.duration_ms = self.started.elapsed().as_secs_f64() * 1e3;
+    }
+
+    fn finish(mut self) -> Outcome {
+        self.report.duration_ms = self.started.elapsed().as_secs_f64() * 1e3;
+        self.report.partial = self.interrupted.is_some();
+        Outcome {
+            report: self.report,
+            interrupted: self.interrupted,
+        }
+    }
 }
 
 fn host_info() -> HostInfo {

@@ -390,7 +390,7 @@ fn xmllint(file: &Path) -> (bool, String) {
 /// Ant's declares no attribute on `<testsuites>` (Ant's own aggregator
 /// writes none); rigor keeps the totals there, which Jenkins' schema allows
 /// and parsers read, so the Ant check sees the document without them.
-fn assert_valid_junit(file: &Path) {
+pub(crate) fn assert_valid_junit(file: &Path) {
     let text = std::fs::read_to_string(file).unwrap();
     for schema in ["junit.xsd", "jenkins-junit.xsd"] {
         let (ok, err) = xmllint_with(schema, file);
@@ -411,19 +411,22 @@ fn assert_valid_junit(file: &Path) {
     );
 }
 
-fn parse_junit(text: &str) -> junit_parser::TestSuites {
+pub(crate) fn parse_junit(text: &str) -> junit_parser::TestSuites {
     junit_parser::from_reader(std::io::Cursor::new(text.as_bytes()))
         .unwrap_or_else(|e| panic!("junit-parser rejects the report: {e:?}\n{text}"))
 }
 
-fn schema_validator() -> jsonschema::Validator {
+pub(crate) fn schema_validator() -> jsonschema::Validator {
     let path = repo_root().join("docs/report.schema.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).expect("docs/report.schema.json is a valid JSON Schema")
 }
 
-fn schema_errors(validator: &jsonschema::Validator, report: &serde_json::Value) -> Vec<String> {
+pub(crate) fn schema_errors(
+    validator: &jsonschema::Validator,
+    report: &serde_json::Value,
+) -> Vec<String> {
     validator
         .iter_errors(report)
         .map(|e| format!("{} at {}", e, e.instance_path()))

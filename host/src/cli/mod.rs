@@ -18,8 +18,12 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: invalid input (arguments, catalog, component, threshold syntax).
 pub const EXIT_INVALID: u8 = 2;
-/// Exit code: interrupted (Ctrl-C); requested reports are still written.
+/// Exit code: interrupted (Ctrl-C, SIGINT); requested reports are still
+/// written, marked partial. 128 + the signal's number, as shells report it.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code: terminated (SIGTERM, e.g. CI cancellation or `timeout`);
+/// requested reports are still written, marked partial.
+pub const EXIT_TERMINATED: u8 = 143;
 
 /// WebAssembly-scriptable test orchestration: sandboxed scenarios, native
 /// timed probes, reports for people and CI.
@@ -32,7 +36,8 @@ pub const EXIT_INTERRUPTED: u8 = 130;
   rigor list                                   what the catalog holds
   rigor compare base.json new.json --tolerance 5%   fail (exit 1) on a regression
 
-Exit codes: 0 passed, 1 failed or errored, 2 invalid input, 130 interrupted.")]
+Exit codes: 0 passed, 1 failed or errored, 2 invalid input, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM).")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,4 +1,6 @@
-//! `rigor run`: arguments → plan → build → load → run → reports → exit code.
+//! `rigor run`: arguments → plan → report targets checked → build → load →
+//! run (the runner's events go to the report manager and the live display)
+//! → reports → exit code.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -7,12 +9,16 @@ use std::path::PathBuf;
 use rigor::catalog::ParamOverride;
 use rigor::catalog::plan::{CliThreshold, Selection, plan};
 use rigor::engine::Engine;
-use rigor::report::ndjson::NdjsonWriter;
+use rigor::report::console;
+use rigor::report::manager::{Format, ReportManager, Target};
+use rigor::report::model::RunReport;
 use rigor::report::progress::{LiveDisplay, Mode};
-use rigor::report::{console, html, json, junit, markdown, write_atomically};
-use rigor::runner::{self, RedisSetup};
+use rigor::runner::{self, Executor, Interrupt, Outcome, RedisSetup};
+use tokio::sync::watch;
 
-use super::{CatalogArgs, CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, rust_sources};
+use super::{
+    CatalogArgs, CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, rust_sources,
+};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -103,31 +109,7 @@ fn use_color(choice: ColorChoice) -> bool {
 
 pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let invalid = |e: String| CliError::Invalid(e);
-
-    let selection = Selection {
-        selectors: args.scenarios.clone(),
-        params: args
-            .params
-            .iter()
-            .map(|p| ParamOverride::parse(p))
-            .collect::<Result<_, _>>()
-            .map_err(invalid)?,
-        thresholds: args
-            .thresholds
-            .iter()
-            .map(|t| CliThreshold::parse(t))
-            .collect::<Result<_, _>>()
-            .map_err(invalid)?,
-    };
-    let mut redis_targets = BTreeMap::new();
-    for spec in &args.redis_targets {
-        let (name, url) = spec.split_once('=').ok_or_else(|| {
-            invalid(format!(
-                "invalid --redis-target `{spec}`: expected `NAME=URL`"
-            ))
-        })?;
-        redis_targets.insert(name.trim().to_owned(), url.trim().to_owned());
-    }
+    let (selection, redis_targets) = selection(&args)?;
 
     // Without selectors the catalog is required; with only file paths it is
     // optional, unless asked for explicitly.
@@ -142,6 +124,14 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         Some(args.catalog.load()?)
     };
     let planned = plan(catalog.as_ref(), &selection).map_err(|e| invalid(e.to_string()))?;
+
+    // Every report target is checked, and the streams opened, before
+    // anything is built or run: a bad path costs nothing.
+    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    let mut reports = ReportManager::open(report_targets(&args)?, step_summary)
+        .map_err(|e| invalid(e.to_string()))?;
 
     let built = if args.no_build {
         built_paths_without_building(&planned)
@@ -177,15 +167,7 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     };
     redis.targets.extend(redis_targets);
 
-    let quiet = args.quiet;
-    let mut streams = open_streams(&args.outputs)?;
-    let mut stream_error: Option<String> = None;
-    for (path, w) in &mut streams {
-        if let Err(e) = w.run_started(prepared.len()) {
-            stream_error.get_or_insert(format!("cannot write to `{}`: {e}", path.display()));
-        }
-    }
-    let mode = if quiet {
+    let mode = if args.quiet {
         Mode::Quiet
     } else if std::io::stderr().is_terminal() {
         Mode::Tty
@@ -193,103 +175,99 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         Mode::Plain
     };
     let mut display = LiveDisplay::new(std::io::stderr(), mode);
-    let keep_scratch = args.keep_scratch;
-    let report = runtime.block_on(async {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: stopping the current scenario and writing reports (Ctrl-C again to abort)");
-                let _ = stop_tx.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(i32::from(EXIT_INTERRUPTED));
-                }
-            }
-        });
-        runner::execute(&engine, &prepared, &redis, keep_scratch, stop_rx, |event| {
-            for (path, w) in &mut streams {
-                if let Err(e) = stream_event(w, &event) {
-                    stream_error
-                        .get_or_insert(format!("cannot write to `{}`: {e}", path.display()));
-                }
-            }
-            display.event(&event);
-        })
-        .await
-    });
-    let report = report.map_err(|e| invalid(e.to_string()))?;
+    let executor = Executor::new(&engine, &redis, args.keep_scratch);
+    let outcome = runtime.block_on(async {
+        let interrupt = watch_signals()?;
+        executor
+            .run(&prepared, interrupt, &mut [&mut reports, &mut display])
+            .await
+            .map_err(|e| invalid(e.to_string()))
+    })?;
     display.finish();
 
     // Every requested report is written, even when one of them fails (and
     // on interrupt, marked partial); the first failure is reported after.
-    let mut write_error: Option<CliError> = None;
-    for (path, w) in &mut streams {
-        if let Err(e) = w.run_finished(&report) {
-            stream_error.get_or_insert(format!("cannot write to `{}`: {e}", path.display()));
-        }
-    }
-    if let Some(e) = stream_error {
-        write_error.get_or_insert(CliError::Failed(e));
-    }
-    type Render = fn(&rigor::report::model::RunReport) -> String;
-    let files: [(&str, Option<&PathBuf>, Render); 4] = [
-        ("JSON", args.json.as_ref(), json::render),
-        ("Markdown", args.markdown.as_ref(), markdown::render),
-        ("JUnit", args.junit.as_ref(), junit::render),
-        ("HTML", args.html.as_ref(), html::render),
-    ];
-    for (what, path, render) in files {
-        let Some(path) = path else { continue };
-        let text = render(&report);
-        if path.as_os_str() == "-" {
-            print!("{text}");
-        } else if let Err(e) = write_atomically(path, &text) {
-            write_error.get_or_insert(CliError::Failed(format!(
-                "cannot write the {what} report to `{}`: {e}",
-                path.display()
-            )));
-        }
-    }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-        let path = PathBuf::from(summary);
-        if let Err(e) = append(&path, &markdown::render(&report)) {
-            write_error.get_or_insert(CliError::Failed(format!(
-                "cannot append to the GitHub step summary `{}`: {e}",
-                path.display()
-            )));
-        }
-    }
-    if let Some(e) = write_error {
-        return Err(e);
-    }
-    if !quiet {
-        let text = console::render(&report, use_color(args.color));
-        // A report written to stdout keeps stdout to itself.
-        let to_stdout = [&args.json, &args.markdown, &args.junit, &args.html]
-            .into_iter()
-            .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
-        if to_stdout {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-        }
+    reports
+        .finish(&outcome.report, &mut std::io::stdout())
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    if !args.quiet {
+        print_summary(&args, &outcome.report);
     }
     drop(prepared);
     drop(engine);
     runtime.shutdown_background();
-
-    Ok(if report.partial {
-        EXIT_INTERRUPTED
-    } else if report.summary.failed + report.summary.errored > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    Ok(exit_code(&outcome))
 }
 
-/// Opens the `--out FORMAT=FILE` streams (only `ndjson` exists).
-fn open_streams(specs: &[String]) -> Result<Vec<(PathBuf, NdjsonWriter)>, CliError> {
-    let mut streams = Vec::new();
-    for spec in specs {
+/// The scenarios, parameters and thresholds asked for, and the named Redis
+/// targets.
+fn selection(args: &RunArgs) -> Result<(Selection, BTreeMap<String, String>), CliError> {
+    let invalid = |e: String| CliError::Invalid(e);
+
+    let selection = Selection {
+        selectors: args.scenarios.clone(),
+        params: args
+            .params
+            .iter()
+            .map(|p| ParamOverride::parse(p))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        thresholds: args
+            .thresholds
+            .iter()
+            .map(|t| CliThreshold::parse(t))
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+    };
+    let mut redis_targets = BTreeMap::new();
+    for spec in &args.redis_targets {
+        let (name, url) = spec.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "invalid --redis-target `{spec}`: expected `NAME=URL`"
+            ))
+        })?;
+        redis_targets.insert(name.trim().to_owned(), url.trim().to_owned());
+    }
+    Ok((selection, redis_targets))
+}
+
+/// The console summary: on stdout, unless a report is written there.
+fn print_summary(args: &RunArgs, report: &RunReport) {
+    let text = console::render(report, use_color(args.color));
+    let to_stdout = [&args.json, &args.markdown, &args.junit, &args.html]
+        .into_iter()
+        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
+    if to_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+fn exit_code(outcome: &Outcome) -> u8 {
+    let summary = &outcome.report.summary;
+    match outcome.interrupted {
+        Some(Interrupt::CtrlC) => EXIT_INTERRUPTED,
+        Some(Interrupt::Terminate) => EXIT_TERMINATED,
+        None if summary.failed + summary.errored > 0 => EXIT_FAILED,
+        None => EXIT_OK,
+    }
+}
+
+/// The report files asked for, each named by its flag for errors.
+fn report_targets(args: &RunArgs) -> Result<Vec<Target>, CliError> {
+    let files = [
+        ("--json", Format::Json, &args.json),
+        ("--markdown", Format::Markdown, &args.markdown),
+        ("--junit", Format::Junit, &args.junit),
+        ("--html", Format::Html, &args.html),
+    ];
+    let mut targets: Vec<Target> = files
+        .into_iter()
+        .filter_map(|(flag, format, path)| Some(Target::new(flag, format, path.clone()?)))
+        .collect();
+    // `--out FORMAT=FILE` streams (only `ndjson` exists).
+    for spec in &args.outputs {
         let (format, file) = spec.split_once('=').ok_or_else(|| {
             CliError::Invalid(format!(
                 "invalid --out `{spec}`: expected `FORMAT=FILE`, e.g. `ndjson=events.ndjson`"
@@ -300,32 +278,42 @@ fn open_streams(specs: &[String]) -> Result<Vec<(PathBuf, NdjsonWriter)>, CliErr
                 "invalid --out `{spec}`: unknown format `{format}` (known: ndjson)"
             )));
         }
-        let path = PathBuf::from(file.trim());
-        let writer = NdjsonWriter::create(&path)
-            .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", path.display())))?;
-        streams.push((path, writer));
+        targets.push(Target::new("--out ndjson", Format::Ndjson, file.trim()));
     }
-    Ok(streams)
+    Ok(targets)
 }
 
-fn stream_event(w: &mut NdjsonWriter, event: &runner::RunEvent<'_>) -> std::io::Result<()> {
-    match event {
-        runner::RunEvent::Started { name, index, total } => {
-            w.scenario_started(name, *index, *total)
-        }
-        runner::RunEvent::Finished { report } => w.scenario_finished(report),
-        runner::RunEvent::Progress { name, progress } => w.progress(name, progress),
-    }
-}
-
-/// Appends `text` to `path` (the GitHub step summary is shared by every step).
-fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    f.write_all(text.as_bytes())
+/// Turns the first SIGINT (Ctrl-C) or SIGTERM (CI cancellation, `timeout`)
+/// into an interrupt of the run: the current scenario stops and every report
+/// is written, marked partial. A second one exits at once.
+fn watch_signals() -> Result<watch::Receiver<Option<Interrupt>>, CliError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind| {
+        signal(kind).map_err(|e| CliError::Failed(format!("cannot listen for signals: {e}")))
+    };
+    let mut int = listen(SignalKind::interrupt())?;
+    let mut term = listen(SignalKind::terminate())?;
+    let (tx, rx) = watch::channel(None);
+    tokio::spawn(async move {
+        let mut next = async || {
+            tokio::select! {
+                _ = int.recv() => Interrupt::CtrlC,
+                _ = term.recv() => Interrupt::Terminate,
+            }
+        };
+        let first = next().await;
+        eprintln!(
+            "interrupted ({}): stopping the current scenario and writing reports (Ctrl-C or SIGTERM again to abort)",
+            first.name()
+        );
+        let _ = tx.send(Some(first));
+        let code = match next().await {
+            Interrupt::CtrlC => EXIT_INTERRUPTED,
+            Interrupt::Terminate => EXIT_TERMINATED,
+        };
+        std::process::exit(i32::from(code));
+    });
+    Ok(rx)
 }
 
 /// With `--no-build`, where cargo would have put each Rust scenario.

@@ -206,13 +206,15 @@ impl Engine {
     }
 
     /// Instantiates the component in a fresh store and calls `run`. A trap,
-    /// the deadline, the memory cap or `interrupt` end the run as an error;
-    /// whatever was measured before is kept in the outcome.
+    /// the deadline, the memory cap or `interrupt` (which resolves to the
+    /// cause's name, e.g. `SIGTERM`) end the run as an error; whatever was
+    /// measured before is kept in the outcome. The store, and with it the
+    /// scenario's children and scratch directory, is dropped before this returns.
     pub async fn run(
         &self,
         component: &LoadedComponent,
         setup: RunSetup,
-        interrupt: impl std::future::Future<Output = ()>,
+        interrupt: impl std::future::Future<Output = &'static str>,
     ) -> RunOutcome {
         let started = Instant::now();
         let deadline = setup.limits.deadline;
@@ -225,9 +227,9 @@ impl Engine {
             };
             tokio::select! {
                 biased;
-                () = interrupt => Err(ScenarioError {
+                cause = interrupt => Err(ScenarioError {
                     kind: ErrorKind::Interrupted,
-                    message: "the run was interrupted (Ctrl-C) while this scenario ran".into(),
+                    message: format!("the run was interrupted ({cause}) while this scenario ran"),
                 }),
                 outcome = tokio::time::timeout(deadline + DEADLINE_GRACE, call) => match outcome {
                     Err(_) => Err(ScenarioError {

@@ -1,6 +1,7 @@
 //! Reports: the result model (`model`), what a scenario reports while it runs
-//! (`builder`, `binding`), and one pure writer per format. Writers read a
-//! finished `RunReport` and never run probes.
+//! (`builder`, `binding`), one pure writer per format, and the manager that
+//! owns the report files (`manager`). Writers read a `RunReport` and never
+//! run probes.
 
 pub mod binding;
 pub mod builder;
@@ -9,6 +10,7 @@ pub mod console;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod manager;
 pub mod markdown;
 pub mod model;
 pub mod ndjson;

@@ -22,7 +22,8 @@ pub struct RunReport {
     pub started_at: String,
     pub duration_ms: f64,
     pub host: HostInfo,
-    /// True when the run was interrupted and not every scenario ran.
+    /// True when the run was interrupted and not every scenario ran, and in
+    /// the report rewritten after each scenario while the run goes.
     pub partial: bool,
     pub summary: RunSummary,
     pub scenarios: Vec<ScenarioReport>,
@@ -353,7 +354,7 @@ pub enum ErrorKind {
     Guest,
     /// The component could not be loaded or instantiated.
     Load,
-    /// The run was interrupted (Ctrl-C) while the scenario ran.
+    /// The run was interrupted (Ctrl-C or SIGTERM) while the scenario ran.
     Interrupted,
     /// An `abort-on-fail` threshold failed and stopped the scenario early;
     /// the scenario's status is `failed`, not `errored`.

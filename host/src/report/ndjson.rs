@@ -12,7 +12,7 @@
 //! | `run-finished` | `partial`, `duration_ms`, `summary` |
 //!
 //! Unlike the other reports this file is appended to as events happen, not
-//! written at the end; `run-finished` is the last line of a complete stream
+//! rendered from the run's report (the report manager owns it); `run-finished` is the last line of a complete stream
 //! (an interrupted run still writes it, with `partial: true`).
 
 use std::fs::File;

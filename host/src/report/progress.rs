@@ -8,8 +8,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::units;
-use crate::events::Progress;
-use crate::runner::RunEvent;
+use crate::events::{Progress, RunEvent, RunObserver};
 
 /// Least time between two plain (non-TTY) progress lines.
 pub const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -67,12 +66,13 @@ impl<W: Write> LiveDisplay<W> {
             return;
         }
         match event {
+            RunEvent::RunStarted { .. } => {}
             RunEvent::Started { name, index, total } => {
                 self.clear();
                 self.last_plain = Some(Instant::now());
                 let _ = writeln!(self.out, "▶ [{}/{total}] {name}", index + 1);
             }
-            RunEvent::Finished { report } => {
+            RunEvent::Finished { report, .. } => {
                 self.clear();
                 let _ = writeln!(
                     self.out,
@@ -110,6 +110,12 @@ impl<W: Write> LiveDisplay<W> {
     }
 }
 
+impl<W: Write> RunObserver for LiveDisplay<W> {
+    fn event(&mut self, event: &RunEvent<'_>) {
+        LiveDisplay::event(self, event);
+    }
+}
+
 /// `  redis-latency · run-load · 12,345/50,000 ops (25%) · 8,123 ops/s · 1.5 s, ~4.6 s left`
 pub fn status_line(name: &str, p: &Progress) -> String {
     let done = match p.expected {
@@ -136,7 +142,7 @@ pub fn status_line(name: &str, p: &Progress) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::ScenarioReport;
+    use crate::report::model::{RunReport, ScenarioReport};
 
     fn progress() -> Progress {
         Progress {
@@ -161,6 +167,22 @@ mod tests {
     fn tty_redraws_plain_throttles_quiet_prints_nothing() {
         let p = progress();
         let report = ScenarioReport::skipped("s", "s.wasm", Default::default(), "r".into());
+        let run = RunReport {
+            schema: crate::report::model::SCHEMA.into(),
+            rigor_version: "0".into(),
+            started_at: "2025-01-01T00:00:00Z".into(),
+            duration_ms: 0.0,
+            host: crate::report::model::HostInfo {
+                hostname: "h".into(),
+                os: "linux".into(),
+                arch: "x86_64".into(),
+                cpus: 1,
+                memory_bytes: 0,
+            },
+            partial: true,
+            summary: Default::default(),
+            scenarios: Vec::new(),
+        };
         let events = [
             RunEvent::Started {
                 name: "s",
@@ -175,7 +197,10 @@ mod tests {
                 name: "s",
                 progress: &p,
             },
-            RunEvent::Finished { report: &report },
+            RunEvent::Finished {
+                report: &report,
+                run: &run,
+            },
         ];
         let run = |mode| {
             let mut d = LiveDisplay::new(Vec::new(), mode);
