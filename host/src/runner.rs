@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime};
 
 use tokio::sync::watch;
 
+use crate::budget::Budget;
 use crate::catalog::plan::PlannedScenario;
 use crate::catalog::{DEFAULT_REDIS_TARGET, Source};
 use crate::engine::{Engine, EngineError, LoadedComponent, RunSetup};
@@ -205,6 +206,7 @@ pub async fn execute(
                     )),
                     events,
                     abort: AbortWatch::new(planned()),
+                    budget: Budget::new(p.plan.limits.budgets),
                 },
             };
             let mut rx = interrupt.clone();
@@ -255,6 +257,7 @@ pub async fn execute(
                 output: outcome.output,
                 error: outcome.result.err(),
                 skip_reason: None,
+                budgets: Some(outcome.budgets),
             }
         };
         on_event(RunEvent::Finished { report: &report });

@@ -101,6 +101,7 @@ fn base_scenario(name: &str, status: Status, duration_ms: f64) -> ScenarioReport
         output: CapturedOutput::default(),
         error: None,
         skip_reason: None,
+        budgets: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `HostState`: the data of one scenario's `Store`, one field per capability.
 //! `HostState::new` is the only constructor, so every store starts from the
-//! same deny-by-default configuration.
+//! same deny-by-default configuration; what it keeps for the guest (output,
+//! metrics, report items) is charged to the scenario's budget.
 
 use std::time::Instant;
 
@@ -31,8 +32,8 @@ impl HostState {
     /// reaches the world only through Rigor's probes. Stdout and stderr are
     /// captured (bounded) for the report.
     pub fn new(memory_cap: u64, probes: Capabilities) -> Self {
-        let stdout = BoundedOutput::new();
-        let stderr = BoundedOutput::new();
+        let stdout = BoundedOutput::charged_to(probes.budget.clone());
+        let stderr = BoundedOutput::charged_to(probes.budget.clone());
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -44,8 +45,8 @@ impl HostState {
             wasi,
             table: ResourceTable::new(),
             limiter: ScenarioLimiter::new(memory_cap),
-            recorder: Recorder::new(),
-            report: ReportBuilder::new(),
+            recorder: Recorder::charged_to(probes.budget.clone()),
+            report: ReportBuilder::charged_to(probes.budget.clone()),
             probes,
             clock: ClockCtx {
                 origin: Instant::now(),

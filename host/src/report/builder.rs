@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::budget::{Budget, Resource};
 use crate::metrics::{MetricData, Recorder, Unit};
 use crate::thresholds::{Expression, Observed};
 
@@ -37,6 +38,10 @@ pub struct ReportBuilder {
     pub series: BTreeMap<String, Series>,
     /// When the scenario started: series times count from here.
     origin: Option<Instant>,
+    /// Where kept items are charged; past the budget they are dropped.
+    budget: Option<Budget>,
+    /// A failed check was dropped (bound or budget): the scenario still fails.
+    dropped_failure: bool,
 }
 
 /// Values of one metric over time.
@@ -89,6 +94,31 @@ impl ReportBuilder {
         }
     }
 
+    /// A builder whose kept items (checks, findings, logs, thresholds) are
+    /// charged to `budget`'s host memory.
+    pub fn charged_to(budget: Budget) -> Self {
+        Self {
+            budget: Some(budget),
+            ..Self::new()
+        }
+    }
+
+    /// Charges an item of `T` with `text` bytes of strings; false when the
+    /// budget is spent (the caller drops the item).
+    fn charge<T>(&self, text: usize, what: &str) -> bool {
+        let Some(budget) = &self.budget else {
+            return true;
+        };
+        let bytes = (std::mem::size_of::<T>() + text) as u64;
+        match budget.reserve(Resource::HostMemory, bytes, || what.to_owned()) {
+            Ok(charge) => {
+                charge.keep();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Seconds since the scenario started.
     pub fn elapsed_secs(&self) -> f64 {
         self.origin.map_or(0.0, |o| o.elapsed().as_secs_f64())
@@ -115,19 +145,27 @@ impl ReportBuilder {
     }
 
     pub fn check(&mut self, name: String, passed: bool, detail: String) {
-        if self.checks.len() >= MAX_ITEMS {
+        let (name, detail) = (bounded(name), bounded(detail));
+        if self.checks.len() >= MAX_ITEMS
+            || !self.charge::<CheckResult>(name.len() + detail.len(), "report.check")
+        {
             self.items_dropped += 1;
+            self.dropped_failure |= !passed;
             return;
         }
         self.checks.push(CheckResult {
-            name: bounded(name),
+            name,
             passed,
-            detail: bounded(detail),
+            detail,
         });
     }
 
     pub fn finding(&mut self, finding: Finding) {
-        if self.findings.len() >= MAX_ITEMS {
+        let text = finding.title.len().min(MAX_TEXT_LEN)
+            + finding.detail.len().min(MAX_TEXT_LEN)
+            + finding.action.len().min(MAX_TEXT_LEN);
+        if self.findings.len() >= MAX_ITEMS || !self.charge::<Finding>(text, "report.add-finding")
+        {
             self.items_dropped += 1;
             return;
         }
@@ -140,14 +178,13 @@ impl ReportBuilder {
     }
 
     pub fn log(&mut self, level: LogLevel, message: String) {
-        if self.logs.len() >= MAX_LOG_LINES {
+        let message = bounded(message);
+        if self.logs.len() >= MAX_LOG_LINES || !self.charge::<LogLine>(message.len(), "report.log")
+        {
             self.logs_dropped += 1;
             return;
         }
-        self.logs.push(LogLine {
-            level,
-            message: bounded(message),
-        });
+        self.logs.push(LogLine { level, message });
     }
 
     /// Evaluates `expression` against `metric` now and records the verdict.
@@ -159,10 +196,14 @@ impl ReportBuilder {
         source: ThresholdSource,
     ) -> ThresholdResult {
         let result = evaluate(recorder, metric, expression, source);
-        if self.thresholds.len() < MAX_ITEMS {
+        let text = result.metric.len() + result.expression.len();
+        if self.thresholds.len() < MAX_ITEMS
+            && self.charge::<ThresholdResult>(text, "report.threshold")
+        {
             self.thresholds.push(result.clone());
         } else {
             self.items_dropped += 1;
+            self.dropped_failure |= !result.passed;
         }
         result
     }
@@ -203,7 +244,9 @@ impl ReportBuilder {
     }
 
     pub fn all_passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed) && self.thresholds.iter().all(|t| t.passed)
+        !self.dropped_failure
+            && self.checks.iter().all(|c| c.passed)
+            && self.thresholds.iter().all(|t| t.passed)
     }
 }
 
@@ -387,6 +430,23 @@ mod tests {
             r.record(h, v * 1000);
         }
         r
+    }
+
+    #[test]
+    fn items_past_the_budget_are_dropped_and_a_dropped_failure_still_fails() {
+        let budget = Budget::new(crate::budget::Budgets {
+            host_memory: 2000,
+            ..Default::default()
+        });
+        let mut b = ReportBuilder::charged_to(budget.clone());
+        b.check("first".into(), true, "x".repeat(1000));
+        b.check("second".into(), false, "x".repeat(1000));
+        b.log(LogLevel::Info, "y".repeat(1000));
+        assert_eq!(b.checks.len(), 1);
+        assert_eq!((b.items_dropped, b.logs_dropped), (1, 1));
+        assert!(!b.all_passed(), "the dropped failed check still fails the scenario");
+        assert!(budget.usage().host_memory.peak > 1000);
+        assert!(budget.usage().host_memory.refused >= 2);
     }
 
     #[test]
