@@ -134,11 +134,8 @@ pub fn size(bytes: u64) -> String {
     ];
     for (unit, scale) in UNITS {
         if bytes >= scale {
-            return if bytes % scale == 0 {
-                format!("{} {unit}", bytes / scale)
-            } else {
-                format!("{:.1} {unit}", bytes as f64 / scale as f64)
-            };
+            let text = format!("{:.1}", bytes as f64 / scale as f64);
+            return format!("{} {unit}", text.trim_end_matches(".0"));
         }
     }
     format!("{bytes} B")

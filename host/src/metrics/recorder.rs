@@ -78,7 +78,7 @@ pub enum MetricError {
     TooMany,
     #[error(
         "too many histograms: a scenario may create at most {MAX_HISTOGRAMS} (each can hold up to {} of host memory)",
-        crate::budget::size(super::histogram::max_bytes())
+        crate::budget::size(Distribution::max_bytes())
     )]
     TooManyHistograms,
     #[error(transparent)]
@@ -118,7 +118,7 @@ impl Recorder {
         let Some(budget) = &self.budget else {
             return Ok(None);
         };
-        let bytes = super::histogram::max_bytes();
+        let bytes = Distribution::max_bytes();
         let charge = budget
             .reserve(Resource::HostMemory, bytes, || format!("histogram `{name}`"))
             .map_err(|e| {
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn histograms_are_charged_their_widest_size_and_refused_past_the_budget() {
-        let width = super::super::histogram::max_bytes();
+        let width = super::Distribution::max_bytes();
         let budget = Budget::new(crate::budget::Budgets {
             host_memory: 3 * width + width / 2,
             ..Default::default()

@@ -46,19 +46,9 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
             }
         })
         .collect();
-    let value = match &spec.value {
-        wit::LoadValue::Bytes(n) => {
-            let n = *n as usize;
-            if n > load::spec::MAX_VALUE_LEN {
-                return Err(ProbeError::Invalid(format!(
-                    "load spec field `value`: {n} bytes; at most {}",
-                    load::spec::MAX_VALUE_LEN
-                )));
-            }
-            vec![b'x'; n]
-        }
-        wit::LoadValue::Document(d) => d.clone(),
-    };
+    // Made only once the budget admitted the load (`value_of`).
+    let value = Vec::new();
+    value_len(&spec.value)?;
     let prefix = spec.metric_prefix.clone().unwrap_or_else(|| "load".into());
     let native = LoadSpec {
         workers: spec.workers,
@@ -100,6 +90,31 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
     Ok((native, prefix))
 }
 
+/// Bytes of a load's value, checked before anything is made.
+fn value_len(value: &wit::LoadValue) -> Result<usize, ProbeError> {
+    match value {
+        wit::LoadValue::Bytes(n) => {
+            let n = *n as usize;
+            if n > load::spec::MAX_VALUE_LEN {
+                return Err(ProbeError::Invalid(format!(
+                    "load spec field `value`: {n} bytes; at most {}",
+                    load::spec::MAX_VALUE_LEN
+                )));
+            }
+            Ok(n)
+        }
+        wit::LoadValue::Document(d) => Ok(d.len()),
+    }
+}
+
+/// The value of a load the budget admitted; a document is moved, not copied.
+fn value_of(value: wit::LoadValue) -> Vec<u8> {
+    match value {
+        wit::LoadValue::Bytes(n) => vec![b'x'; n as usize],
+        wit::LoadValue::Document(d) => d,
+    }
+}
+
 /// Records the load's metrics under `prefix` and logs error samples.
 pub fn record(
     outcome: &LoadOutcome,
@@ -108,7 +123,10 @@ pub fn record(
     recorder: &mut Recorder,
     report: &mut ReportBuilder,
 ) -> Result<(), ProbeError> {
-    let metric_error = |e: crate::metrics::MetricError| ProbeError::Invalid(e.to_string());
+    let metric_error = |e: crate::metrics::MetricError| match e {
+        crate::metrics::MetricError::Budget(b) => ProbeError::from(b),
+        other => ProbeError::Invalid(other.to_string()),
+    };
     let mut all = Distribution::new();
     for (entry, op) in spec.mix.iter().zip(&outcome.tally.ops) {
         let h = recorder
@@ -216,7 +234,17 @@ impl HostState {
             ))
             .into());
         };
-        let (native, prefix) = convert(&spec)?;
+        let (mut native, prefix) = convert(&spec)?;
+        let budget = &self.probes.budget;
+        if spec.threads.is_none() {
+            // The default (half the cores) within the scenario's budget.
+            let allowed = usize::try_from(budget.limits().load_threads).unwrap_or(usize::MAX);
+            native.threads = native.threads.min(allowed).max(1);
+        }
+        let value_len = value_len(&spec.value)?;
+        // Held until the load is over: dropping it gives the share back.
+        let _budget = load::reserve(&native, value_len, budget).map_err(ProbeError::from)?;
+        native.value = value_of(spec.value);
         let expected = match (native.model, native.amount) {
             (_, Amount::OpsPerWorker(n)) => Some(n * u64::from(native.workers)),
             (Model::Open { rate }, Amount::Duration(d)) => Some((rate * d.as_secs_f64()) as u64),
@@ -225,8 +253,9 @@ impl HostState {
         // Named after the metric prefix, so the runner's derived
         // `<phase>.throughput` is the load's own gauge, not a second one.
         self.probes.events.phase(&prefix, expected);
-        let handle = load::start(native.clone(), url)
+        let handle = load::start(native, url)
             .map_err(|e| ProbeError::Invalid(format!("redis target `{target}`: {e}")))?;
+        let native = handle.spec();
         let finish = handle_finish(handle, &self.probes.events, &mut self.report, &prefix);
         let outcome = finish
             .await
