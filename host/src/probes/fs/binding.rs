@@ -342,6 +342,11 @@ impl wit::HostDir for HostState {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
+        // Held until the load is over.
+        let _budget = match load::reserve(&native, &self.probes.budget) {
+            Ok(held) => held,
+            Err(e) => return Ok(Err(e.into())),
+        };
         let report = match load::run(root, native).await {
             Ok(r) => r,
             Err(e) => return Ok(Err(ProbeError::from(e).into())),

@@ -138,6 +138,11 @@ impl wit::Host for HostState {
                 ProbeError::Invalid(format!("run-load: {message}")).into()
             ));
         }
+        // Held until the load is over.
+        let _budget = match load::reserve(&plan, &self.probes.budget) {
+            Ok(held) => held,
+            Err(e) => return Ok(Err(ProbeError::from(e).into())),
+        };
         let histogram = match self.recorder.histogram(&metric, Unit::Nanoseconds) {
             Ok(h) => h,
             Err(e) => {

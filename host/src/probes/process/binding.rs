@@ -110,7 +110,7 @@ impl wit::Host for HostState {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
-        if let Err(e) = super::check_capacity(&self.probes.children) {
+        if let Err(e) = super::check_capacity(&self.probes.children, &self.probes.budget) {
             return Ok(Err(e.into()));
         }
         match ChildProcess::spawn(&spec, &self.probes.children) {

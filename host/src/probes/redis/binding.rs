@@ -136,10 +136,9 @@ impl wit::HostConnection for HostState {
             ))
             .into()));
         };
-        let mut connection = Connection {
-            target,
-            url,
-            client: None,
+        let mut connection = match Connection::reserve(target, url, &self.probes.budget) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e.into())),
         };
         if let Err(e) = connection.client().await {
             return Ok(Err(e.into()));
