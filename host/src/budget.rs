@@ -254,8 +254,9 @@ struct Pool {
 }
 
 impl Pool {
-    /// Takes `n` if it fits; one compare-and-swap loop, no lock.
-    fn take(&self, n: u64) -> Result<(), u64> {
+    /// Takes `n` if it fits and returns the use it made; one
+    /// compare-and-swap loop, no lock. The caller records the peak.
+    fn take(&self, n: u64) -> Result<u64, u64> {
         let mut used = self.used.load(Ordering::Relaxed);
         loop {
             let next = used.checked_add(n).filter(|next| *next <= self.limit);
@@ -267,10 +268,7 @@ impl Pool {
                 .used
                 .compare_exchange_weak(used, next, Ordering::AcqRel, Ordering::Relaxed)
             {
-                Ok(_) => {
-                    self.peak.fetch_max(next, Ordering::Relaxed);
-                    return Ok(());
-                }
+                Ok(_) => return Ok(next),
                 Err(actual) => used = actual,
             }
         }
@@ -332,13 +330,30 @@ impl Budget {
         amount: u64,
         what: impl FnOnce() -> String,
     ) -> Result<Reservation, BudgetExceeded> {
+        let held = self.take(resource, amount, what)?;
+        self.pool(resource)
+            .peak
+            .fetch_max(held.1, Ordering::Relaxed);
+        Ok(held.0)
+    }
+
+    /// Takes without recording the peak: the reservation and the use it made.
+    fn take(
+        &self,
+        resource: Resource,
+        amount: u64,
+        what: impl FnOnce() -> String,
+    ) -> Result<(Reservation, u64), BudgetExceeded> {
         let pool = self.pool(resource);
         match pool.take(amount) {
-            Ok(()) => Ok(Reservation {
-                budget: Some(self.clone()),
-                resource,
-                amount,
-            }),
+            Ok(used) => Ok((
+                Reservation {
+                    budget: Some(self.clone()),
+                    resource,
+                    amount,
+                },
+                used,
+            )),
             Err(in_use) => Err(BudgetExceeded {
                 what: what(),
                 detail: None,
@@ -359,10 +374,19 @@ impl Budget {
     ) -> Result<Vec<Reservation>, BudgetExceeded> {
         let mut held = Vec::with_capacity(asks.len());
         for &(resource, amount) in asks {
-            // An error drops what was taken so far, which gives it back.
-            held.push(self.reserve(resource, amount, || what(resource))?);
+            // An error drops what was taken so far, which gives it back
+            // without ever counting in a peak.
+            held.push(self.take(resource, amount, || what(resource))?);
         }
-        Ok(held)
+        Ok(held
+            .into_iter()
+            .map(|(reservation, used)| {
+                self.pool(reservation.resource)
+                    .peak
+                    .fetch_max(used, Ordering::Relaxed);
+                reservation
+            })
+            .collect())
     }
 
     /// For a resource counted elsewhere (live children are the scenario's
@@ -490,7 +514,13 @@ mod tests {
         let usage = b.usage();
         assert_eq!(usage.host_memory.peak, 1000);
         assert_eq!(usage.host_memory.refused, 1);
-        assert_eq!(usage.connections, BudgetUse { limit: 2, ..Default::default() });
+        assert_eq!(
+            usage.connections,
+            BudgetUse {
+                limit: 2,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
@@ -504,6 +534,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.resource, Resource::Connections);
         assert_eq!(b.in_use(Resource::HostMemory), 0);
+        assert_eq!(
+            b.usage().host_memory.peak,
+            0,
+            "a refused set counts in no peak"
+        );
         let held = b
             .reserve_all(
                 &[(Resource::HostMemory, 10), (Resource::Connections, 2)],
@@ -542,8 +577,11 @@ mod tests {
             children: 2,
             ..Budgets::default()
         });
-        b.admit(Resource::Children, 1, 1, || "spawn".into()).unwrap();
-        let err = b.admit(Resource::Children, 2, 1, || "spawn".into()).unwrap_err();
+        b.admit(Resource::Children, 1, 1, || "spawn".into())
+            .unwrap();
+        let err = b
+            .admit(Resource::Children, 2, 1, || "spawn".into())
+            .unwrap_err();
         assert!(err.to_string().contains("needs 1 live child"), "{err}");
         assert_eq!(b.usage().children.peak, 2);
     }

@@ -14,3 +14,4 @@ mod process;
 mod redis_latency;
 mod redis_load;
 mod reports;
+mod sandbox_budget;

@@ -332,11 +332,7 @@ fn apply_limits(
             .ok_or_else(|| {
                 at(
                     value.span().start,
-                    format!(
-                        "`{}` is {}; use 0..={max}",
-                        resource.key(),
-                        value.get_ref()
-                    ),
+                    format!("`{}` is {}; use 0..={max}", resource.key(), value.get_ref()),
                 )
             })?;
         limits.budgets.set(resource, n);
@@ -509,9 +505,17 @@ mod tests {
         let bad = parse("[defaults]\nhost-memory = \"lots\"\n")
             .unwrap_err()
             .to_string();
-        assert!(bad.contains(":2:15:") && bad.contains("`host-memory`: invalid size"), "{bad}");
-        let bad = parse("[defaults]\nconnections = -1\n").unwrap_err().to_string();
-        assert!(bad.contains(":2:15:") && bad.contains("`connections` is -1"), "{bad}");
+        assert!(
+            bad.contains(":2:15:") && bad.contains("`host-memory`: invalid size"),
+            "{bad}"
+        );
+        let bad = parse("[defaults]\nconnections = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains(":2:15:") && bad.contains("`connections` is -1"),
+            "{bad}"
+        );
         let bad = parse("[defaults]\nsockets = 3\n").unwrap_err().to_string();
         assert!(bad.contains(":2:1:") && bad.contains("sockets"), "{bad}");
     }

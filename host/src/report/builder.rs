@@ -164,8 +164,7 @@ impl ReportBuilder {
         let text = finding.title.len().min(MAX_TEXT_LEN)
             + finding.detail.len().min(MAX_TEXT_LEN)
             + finding.action.len().min(MAX_TEXT_LEN);
-        if self.findings.len() >= MAX_ITEMS || !self.charge::<Finding>(text, "report.add-finding")
-        {
+        if self.findings.len() >= MAX_ITEMS || !self.charge::<Finding>(text, "report.add-finding") {
             self.items_dropped += 1;
             return;
         }
@@ -444,7 +443,10 @@ mod tests {
         b.log(LogLevel::Info, "y".repeat(1000));
         assert_eq!(b.checks.len(), 1);
         assert_eq!((b.items_dropped, b.logs_dropped), (1, 1));
-        assert!(!b.all_passed(), "the dropped failed check still fails the scenario");
+        assert!(
+            !b.all_passed(),
+            "the dropped failed check still fails the scenario"
+        );
         assert!(budget.usage().host_memory.peak > 1000);
         assert!(budget.usage().host_memory.refused >= 2);
     }

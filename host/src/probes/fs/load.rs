@@ -21,8 +21,8 @@ use super::ops::{Content, fill_pattern};
 use super::path::open_beneath;
 use super::{FsError, Root, ops};
 use crate::budget::{Budget, Reservation, Resource, size};
-use crate::probes::ProbeError;
 use crate::metrics::Distribution;
+use crate::probes::ProbeError;
 
 /// Most workers one load may start.
 pub const MAX_WORKERS: u32 = 64;
@@ -151,9 +151,8 @@ impl IoLoadSpec {
 pub fn reserve(spec: &IoLoadSpec, budget: &Budget) -> Result<Vec<Reservation>, ProbeError> {
     spec.validate()?;
     let workers = u64::from(spec.workers);
-    let per_worker = 2 * spec.block_size
-        + 3 * Distribution::max_bytes()
-        + 8 * u64::from(spec.files_per_worker);
+    let per_worker =
+        2 * spec.block_size + 3 * Distribution::max_bytes() + 8 * u64::from(spec.files_per_worker);
     let asks = [
         (Resource::LoadWorkers, workers),
         (Resource::LoadThreads, workers),

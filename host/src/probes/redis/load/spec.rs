@@ -657,7 +657,12 @@ mod tests {
         // SET carries the value, GET's reply carries it back.
         assert!(f.per_command > 2 * big as u64 && f.per_command < 2 * big as u64 + 512);
         assert!(f.total() > 64 * 2 * big as u64, "{}", f.total());
-        assert!(f.describe().starts_with("1 worker × pipeline 64 × 512 MiB per command"), "{}", f.describe());
+        assert!(
+            f.describe()
+                .starts_with("1 worker × pipeline 64 × 512 MiB per command"),
+            "{}",
+            f.describe()
+        );
         s.pipeline = 1;
         s.workers = 50;
         s.value = vec![b'x'; 100];

@@ -91,12 +91,7 @@ impl Worker {
     }
 
     /// Closed model: the next batch goes out when the previous one answered.
-    async fn closed(
-        &mut self,
-        maker: &mut CommandMaker<'_>,
-        tally: &RefCell<Tally>,
-        phase: Phase,
-    ) {
+    async fn closed(&mut self, maker: &mut CommandMaker<'_>, tally: &RefCell<Tally>, phase: Phase) {
         let run = self.run.clone();
         let spec = &run.spec;
         let amount = match phase {
