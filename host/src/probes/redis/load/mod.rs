@@ -56,6 +56,11 @@ struct Run {
     done: AtomicU64,
     /// Time zero of the timeline.
     start: Instant,
+    /// What the budget was charged for: the reply bytes a worker's
+    /// connection buffers for one batch, and a shared connection for one
+    /// reply. A server that answers with more fails the request.
+    batch_reply_limit: usize,
+    reply_limit: usize,
 }
 
 impl Run {
@@ -183,7 +188,10 @@ pub fn reserve(
 pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
     spec.validate()?;
     let threads = spec.threads_used();
+    let footprint = spec.footprint(spec.value.len());
     let run = Arc::new(Run {
+        batch_reply_limit: footprint.batch_reply_limit(),
+        reply_limit: footprint.reply_limit(),
         url,
         stop: AtomicBool::new(false),
         tickets: AtomicU64::new(0),
@@ -274,8 +282,13 @@ impl LoadHandle {
 /// `w % threads`) as local tasks recording into one tally, and returns it.
 async fn run_thread(run: Arc<Run>, thread: usize, threads: usize) -> Tally {
     let spec = &run.spec;
-    let shared = matches!(spec.connections, Connections::Shared)
-        .then(|| Arc::new(SharedConnection::new(run.url.clone(), spec.timeout)));
+    let shared = matches!(spec.connections, Connections::Shared).then(|| {
+        Arc::new(SharedConnection::new(
+            run.url.clone(),
+            spec.timeout,
+            run.reply_limit,
+        ))
+    });
     let tallies = Rc::new(Tallies {
         measured: RefCell::new(Tally::new(
             spec.mix.len(),

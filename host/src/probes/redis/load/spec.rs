@@ -335,6 +335,7 @@ impl LoadSpec {
             batches: workers,
             pipeline: u64::from(self.pipeline),
             per_command: request.saturating_add(reply),
+            reply,
             value,
             histograms: tallies * per_tally * crate::metrics::Distribution::max_bytes(),
             fixed: self.connections_used() * per_connection + workers * per_worker,
@@ -364,6 +365,9 @@ pub struct Footprint {
     pub pipeline: u64,
     /// The largest encoded command plus the largest reply of the mix.
     pub per_command: u64,
+    /// The largest reply of the mix (a raw command is taken to answer with
+    /// at most one value): a longer one is refused by the load's client.
+    pub reply: u64,
     /// The value, one copy shared by every worker.
     pub value: u64,
     /// Latency histograms at their widest.
@@ -372,7 +376,26 @@ pub struct Footprint {
     pub fixed: u64,
 }
 
+/// Room past the replies a batch was charged for before a reply counts as
+/// too large: one read's worth.
+const REPLY_SLACK: u64 = 64 * 1024;
+
 impl Footprint {
+    /// Most reply bytes one connection buffers for a batch of `pipeline`
+    /// replies; the load's clients refuse more.
+    pub fn batch_reply_limit(&self) -> usize {
+        let bytes = self
+            .pipeline
+            .saturating_mul(self.reply)
+            .saturating_add(REPLY_SLACK);
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
+
+    /// Most bytes of one unfinished reply a shared connection buffers.
+    pub fn reply_limit(&self) -> usize {
+        usize::try_from(self.reply.saturating_add(REPLY_SLACK)).unwrap_or(usize::MAX)
+    }
+
     pub fn total(&self) -> u64 {
         self.batches
             .saturating_mul(self.pipeline)

@@ -350,6 +350,7 @@ async fn connect(run: &Run, deadline: Option<Instant>) -> Result<Client, RedisEr
         match Client::connect(&run.url, run.spec.timeout).await {
             Ok(mut client) => {
                 client.set_op_timeout(run.spec.timeout);
+                client.set_reply_limit(run.batch_reply_limit);
                 return Ok(client);
             }
             Err(e) => {
