@@ -161,6 +161,7 @@ fn ten_thousand_load_workers_are_tasks_on_a_few_threads() {
             CATALOG,
             "budget-many-workers",
             "budget-many-workers-default",
+            "budget-many-threads",
             "budget-after",
             "--redis",
             &redis.url(),
@@ -189,6 +190,7 @@ fn ten_thousand_load_workers_are_tasks_on_a_few_threads() {
         &[
             "budget-many-workers",
             "budget-many-workers-default",
+            "budget-many-threads",
             "budget-after",
         ],
     );
@@ -213,6 +215,20 @@ fn ten_thousand_load_workers_are_tasks_on_a_few_threads() {
         "{message}"
     );
     assert_eq!(s["budgets"]["load_workers"]["refused"], 1);
+
+    // A thread per worker is refused by the thread budget, before any
+    // thread or connection exists.
+    let s = scenario(&report, "budget-many-threads");
+    assert_eq!(s["status"], "passed", "{s:#}");
+    let message = check_detail(s, "run-load with 10000 workers on 1000 threads is denied");
+    assert!(
+        message.starts_with(
+            "run-load needs 1000 load threads (its workers run as tasks on 1000 event-loop threads; ask for fewer with `threads`), over the scenario's load-threads budget of 16;"
+        ),
+        "{message}"
+    );
+    assert_eq!(s["budgets"]["load_threads"]["refused"], 1);
+    assert_eq!(s["budgets"]["connections"]["peak"], 0);
 }
 
 #[test]
