@@ -485,6 +485,38 @@ pub struct BudgetsReport {
     pub load_threads: BudgetUse,
 }
 
+impl BudgetsReport {
+    /// Each budget with its use, in the catalog's order.
+    pub fn entries(&self) -> [(Resource, BudgetUse); 5] {
+        [
+            (Resource::HostMemory, self.host_memory),
+            (Resource::Connections, self.connections),
+            (Resource::Children, self.children),
+            (Resource::LoadWorkers, self.load_workers),
+            (Resource::LoadThreads, self.load_threads),
+        ]
+    }
+
+    /// `host-memory refused 1 request (peak 460 B of 512 MiB)` for every
+    /// budget that refused something: what a person reading a summary needs.
+    pub fn refusals(&self) -> Vec<String> {
+        self.entries()
+            .into_iter()
+            .filter(|(_, u)| u.refused > 0)
+            .map(|(r, u)| {
+                format!(
+                    "{} refused {} request{} (peak {} of {})",
+                    r.key(),
+                    u.refused,
+                    if u.refused == 1 { "" } else { "s" },
+                    r.limit_text(u.peak),
+                    r.limit_text(u.limit)
+                )
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,6 +616,16 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("needs 1 live child"), "{err}");
         assert_eq!(b.usage().children.peak, 2);
+    }
+
+    #[test]
+    fn the_report_names_the_budgets_that_refused() {
+        let b = small();
+        let _ = b.reserve(Resource::Connections, 3, || "x".into());
+        assert_eq!(
+            b.usage().refusals(),
+            vec!["connections refused 1 request (peak 0 of 2)"]
+        );
     }
 
     #[test]

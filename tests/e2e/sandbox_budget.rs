@@ -119,6 +119,15 @@ fn an_oversized_load_is_refused_before_anything_is_allocated() {
         assert!(budget["peak"].as_u64().unwrap() < 1 << 20, "{budget}");
         assert_eq!(s["budgets"]["connections"]["peak"], 0);
     }
+    // The console summary says which budget refused.
+    assert!(
+        run.stdout.lines().any(|l| l
+            .trim_start()
+            .starts_with("budget: host-memory refused 1 request (peak ")
+            && l.ends_with(" of 512 MiB)")),
+        "{}",
+        run.describe()
+    );
     // Nothing was written under the load's prefix.
     assert_eq!(
         redis_cli(redis.port(), &["EXISTS", "rigor:fixture:budget:0"]),
