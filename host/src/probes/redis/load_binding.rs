@@ -19,7 +19,8 @@ pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a running load's throughput is sampled into its series.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 
-/// The native spec for a WIT spec; `invalid` names the field.
+/// The native spec for a WIT spec; `invalid` names the field. Its value is
+/// left empty: it is made (`value_of`) only once the budget admitted the load.
 pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
     let amount = |a: &wit::LoadAmount| match *a {
         wit::LoadAmount::OpsPerWorker(n) => Amount::OpsPerWorker(n),
@@ -46,7 +47,6 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
             }
         })
         .collect();
-    // Made only once the budget admitted the load (`value_of`).
     let value = Vec::new();
     value_len(&spec.value)?;
     let prefix = spec.metric_prefix.clone().unwrap_or_else(|| "load".into());
