@@ -209,6 +209,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             memory: rigor::probes::memory::MemoryCtx::new(Policy::deny_all("bench")),
             events: Default::default(),
             abort: Default::default(),
+            budget: Default::default(),
         },
     })
 }

@@ -11,7 +11,8 @@
 //! CLI args + catalog.toml ─► catalog::plan ─► Vec<PlannedScenario>
 //!   ─► engine::Engine::load (compiled-component cache, world check)
 //!   ─► engine::Engine::run: Store<HostState> per scenario (memory cap, deadline)
-//!        guest run(params) ─► probes (policy check, timed natively) ─► metrics::Recorder
+//!        guest run(params) ─► probes (policy check, budget reserved, timed natively)
+//!          ─► metrics::Recorder
 //!        guest checks / thresholds / findings ─► report::builder
 //!   ─► runner::Executor: catalog and CLI thresholds ─► report::model::ScenarioReport
 //!   ─► events::RunEvent ─► observers: report::manager (targets checked before
@@ -24,6 +25,7 @@
 //! times host work with its own clock.
 
 pub mod bindings;
+pub mod budget;
 pub mod build;
 pub mod catalog;
 pub mod engine;

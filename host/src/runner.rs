@@ -14,6 +14,7 @@ use std::time::{Instant, SystemTime};
 
 use tokio::sync::watch;
 
+use crate::budget::Budget;
 use crate::catalog::Source;
 use crate::catalog::plan::PlannedScenario;
 use crate::engine::{Engine, EngineError, LoadedComponent, RunOutcome, RunSetup};
@@ -238,6 +239,7 @@ impl<'a> Executor<'a> {
             memory: crate::probes::memory::MemoryCtx::new(policy),
             events,
             abort: AbortWatch::new(planned_thresholds(&p.plan)),
+            budget: Budget::new(p.plan.limits.budgets),
         }
     }
 }
@@ -292,6 +294,7 @@ fn scenario_report(p: &Prepared, outcome: RunOutcome, sampler: ProgressSampler) 
         output: outcome.output,
         error: outcome.result.err(),
         skip_reason: None,
+        budgets: Some(outcome.budgets),
     }
 }
 

@@ -17,6 +17,7 @@ mod redis_load;
 mod report_readability;
 mod reports;
 mod run_signals;
+mod sandbox_budget;
 mod sandbox_process;
 mod sandbox_redis;
 mod sandbox_verdicts;

@@ -107,6 +107,7 @@ fn scenario_report(name: &str, status: Status) -> ScenarioReport {
         output: CapturedOutput::default(),
         error: None,
         skip_reason: None,
+        budgets: None,
     }
 }
 

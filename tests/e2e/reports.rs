@@ -117,6 +117,7 @@ fn base_scenario(name: &str, status: Status, started: &str, duration_ms: f64) ->
         output: CapturedOutput::default(),
         error: None,
         skip_reason: None,
+        budgets: None,
     }
 }
 

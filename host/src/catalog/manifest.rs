@@ -21,13 +21,9 @@ pub struct CatalogFile {
     pub scenarios: Vec<ScenarioEntry>,
 }
 
-/// Limits applied to every scenario that does not set its own.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Defaults {
-    pub memory: Option<Spanned<String>>,
-    pub deadline: Option<Spanned<String>>,
-}
+/// Limits applied to every scenario that does not set its own: the same
+/// keys as a scenario's `limits`.
+pub type Defaults = LimitsDecl;
 
 /// Named targets. `default` needs no entry: it is `--redis URL`, or a
 /// throwaway redis-server that rigor starts for the run.
@@ -197,6 +193,8 @@ pub struct DirDecl {
     pub name: Option<String>,
 }
 
+/// `[defaults]` and `[scenario.limits]`; see `crate::budget` for what each
+/// budget counts and why its default is what it is.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsDecl {
@@ -204,4 +202,17 @@ pub struct LimitsDecl {
     pub memory: Option<Spanned<String>>,
     /// Wall-clock deadline, e.g. `"5m"`.
     pub deadline: Option<Spanned<String>>,
+    /// Host memory held for the scenario, e.g. `"512MiB"`.
+    #[serde(rename = "host-memory")]
+    pub host_memory: Option<Spanned<String>>,
+    /// Open connections (Redis connections and load connections).
+    pub connections: Option<Spanned<i64>>,
+    /// Live child processes.
+    pub children: Option<Spanned<i64>>,
+    /// Workers of a load.
+    #[serde(rename = "load-workers")]
+    pub load_workers: Option<Spanned<i64>>,
+    /// OS threads of a load.
+    #[serde(rename = "load-threads")]
+    pub load_threads: Option<Spanned<i64>>,
 }

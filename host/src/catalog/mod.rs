@@ -17,6 +17,7 @@ pub use error::{CatalogError, Location};
 pub use language::Language;
 pub use params::{Param, ParamOverride, ParamType};
 
+use crate::budget::Resource;
 use crate::engine::Limits;
 use crate::policy::Grants;
 use crate::thresholds::{self, Expression};
@@ -134,14 +135,7 @@ impl Catalog {
             };
             let base = file.parent().unwrap_or(Path::new(".")).to_owned();
             let mut defaults = Limits::default();
-            if let Some(m) = &manifest.defaults.memory {
-                defaults.memory =
-                    params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
-            }
-            if let Some(d) = &manifest.defaults.deadline {
-                defaults.deadline =
-                    parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
-            }
+            apply_limits(&mut defaults, &manifest.defaults, &at)?;
             for entry in manifest.scenarios {
                 let name = entry.name.get_ref().clone();
                 if !is_valid_name(&name) {
@@ -266,14 +260,7 @@ impl Catalog {
                 }
 
                 let mut limits = defaults;
-                if let Some(m) = &entry.limits.memory {
-                    limits.memory =
-                        params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
-                }
-                if let Some(d) = &entry.limits.deadline {
-                    limits.deadline =
-                        parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
-                }
+                apply_limits(&mut limits, &entry.limits, &at)?;
 
                 scenarios.push(CatalogScenario {
                     name,
@@ -305,6 +292,46 @@ fn is_valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Applies the keys `decl` sets over `limits`; a bad value names its place.
+fn apply_limits(
+    limits: &mut Limits,
+    decl: &manifest::LimitsDecl,
+    at: &impl Fn(usize, String) -> CatalogError,
+) -> Result<(), CatalogError> {
+    if let Some(m) = &decl.memory {
+        limits.memory = params::parse_size(m.get_ref()).map_err(|e| at(m.span().start, e))?;
+    }
+    if let Some(d) = &decl.deadline {
+        limits.deadline = parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
+    }
+    if let Some(m) = &decl.host_memory {
+        let bytes = params::parse_size(m.get_ref())
+            .map_err(|e| at(m.span().start, format!("`host-memory`: {e}")))?;
+        limits.budgets.set(Resource::HostMemory, bytes);
+    }
+    let counts = [
+        (Resource::Connections, &decl.connections),
+        (Resource::Children, &decl.children),
+        (Resource::LoadWorkers, &decl.load_workers),
+        (Resource::LoadThreads, &decl.load_threads),
+    ];
+    for (resource, value) in counts {
+        let Some(value) = value else { continue };
+        let max = resource.catalog_max();
+        let n = u64::try_from(*value.get_ref())
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                at(
+                    value.span().start,
+                    format!("`{}` is {}; use 0..={max}", resource.key(), value.get_ref()),
+                )
+            })?;
+        limits.budgets.set(resource, n);
+    }
+    Ok(())
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -446,6 +473,47 @@ mod tests {
         assert!(s.grants.redis.contains("cache"));
         assert_eq!(s.source, Source::Wasm(PathBuf::from("/nonexistent/a.wasm")));
     }
+    #[test]
+    fn budgets_come_from_defaults_and_limits_and_bad_ones_are_located() {
+        let c = parse(
+            "[defaults]\nhost-memory = \"64MiB\"\nconnections = 8\n[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[scenario.limits]\nload-workers = 10000\nload-threads = 2\nchildren = 0\n[[scenario]]\nname = \"b\"\nsource = \"b.wasm\"\n",
+        )
+        .unwrap();
+        let a = c.scenarios[0].limits.budgets;
+        assert_eq!(a.host_memory, 64 << 20);
+        assert_eq!(a.connections, 8);
+        assert_eq!((a.load_workers, a.load_threads, a.children), (10_000, 2, 0));
+        let b = c.scenarios[1].limits.budgets;
+        assert_eq!(b.connections, 8);
+        assert_eq!(b.load_threads, crate::budget::DEFAULT_LOAD_THREADS);
+
+        let bad = parse(
+            "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[scenario.limits]\nload-threads = 5000\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            bad.contains(":5:16:") && bad.contains("`load-threads` is 5000; use 0..=1024"),
+            "{bad}"
+        );
+        let bad = parse("[defaults]\nhost-memory = \"lots\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains(":2:15:") && bad.contains("`host-memory`: invalid size"),
+            "{bad}"
+        );
+        let bad = parse("[defaults]\nconnections = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains(":2:15:") && bad.contains("`connections` is -1"),
+            "{bad}"
+        );
+        let bad = parse("[defaults]\nsockets = 3\n").unwrap_err().to_string();
+        assert!(bad.contains(":2:1:") && bad.contains("sockets"), "{bad}");
+    }
+
     #[test]
     fn dir_and_pid_grants_resolve_against_the_catalog_folder() {
         let dir = tempfile::tempdir().unwrap();

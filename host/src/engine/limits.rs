@@ -1,5 +1,7 @@
-//! Per-scenario limits: memory cap, deadline, output capture. Every bound is a
-//! named constant here so reviewers find them in one place.
+//! Per-scenario limits: memory cap, deadline, output capture, and the
+//! budgets of what the host holds for the scenario (`crate::budget`). Every
+//! bound is a named constant here or there so reviewers find them in one
+//! place.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -7,6 +9,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
+
+use crate::budget::{Budget, Budgets, Resource};
 
 /// Default cap on each linear memory of a scenario.
 pub const DEFAULT_MEMORY_CAP: u64 = 256 * 1024 * 1024;
@@ -25,6 +29,8 @@ pub const MAX_INSTANCES: usize = 64;
 pub struct Limits {
     pub memory: u64,
     pub deadline: Duration,
+    /// Host memory, connections, children, load workers and threads.
+    pub budgets: Budgets,
 }
 
 impl Default for Limits {
@@ -32,6 +38,7 @@ impl Default for Limits {
         Self {
             memory: DEFAULT_MEMORY_CAP,
             deadline: DEFAULT_DEADLINE,
+            budgets: Budgets::default(),
         }
     }
 }
@@ -113,14 +120,25 @@ struct Captured {
 
 /// A WASI stdout/stderr that keeps a bounded prefix of what the guest writes
 /// and always accepts writes (a full buffer must not make the guest fail).
+/// What it keeps is charged to the scenario's host-memory budget; past the
+/// budget, output is counted as dropped.
 #[derive(Debug, Clone, Default)]
 pub struct BoundedOutput {
     inner: Arc<Mutex<Captured>>,
+    budget: Option<Budget>,
 }
 
 impl BoundedOutput {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Output whose kept bytes are charged to `budget`.
+    pub fn charged_to(budget: Budget) -> Self {
+        Self {
+            inner: Arc::default(),
+            budget: Some(budget),
+        }
     }
 
     /// The kept text (lossy UTF-8) and the number of bytes dropped.
@@ -135,7 +153,17 @@ impl BoundedOutput {
     fn write(&self, bytes: &[u8]) {
         let mut captured = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let room = OUTPUT_CAP.saturating_sub(captured.kept.len());
-        let keep = room.min(bytes.len());
+        let mut keep = room.min(bytes.len());
+        if keep > 0
+            && let Some(budget) = &self.budget
+        {
+            match budget.reserve(Resource::HostMemory, keep as u64, || {
+                "captured output".into()
+            }) {
+                Ok(charge) => charge.keep(),
+                Err(_) => keep = 0,
+            }
+        }
         captured.kept.extend_from_slice(&bytes[..keep]);
         captured.dropped += (bytes.len() - keep) as u64;
     }
@@ -184,6 +212,20 @@ mod tests {
         assert_eq!(text.len(), OUTPUT_CAP);
         assert!(text.ends_with("bbbbbbbbbb"));
         assert_eq!(dropped, 15 + 4);
+    }
+
+    #[test]
+    fn kept_output_is_charged_and_dropped_past_the_budget() {
+        let budget = Budget::new(Budgets {
+            host_memory: 100,
+            ..Budgets::default()
+        });
+        let out = BoundedOutput::charged_to(budget.clone());
+        out.write(&[b'a'; 60]);
+        out.write(&[b'b'; 60]);
+        let (text, dropped) = out.take();
+        assert_eq!((text.len(), dropped), (60, 60));
+        assert_eq!(budget.usage().host_memory.peak, 60);
     }
 
     #[test]

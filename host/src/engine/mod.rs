@@ -77,6 +77,8 @@ pub struct RunOutcome {
     pub report: ReportBuilder,
     pub output: CapturedOutput,
     pub duration: Duration,
+    /// The scenario's budgets and the peak use of each.
+    pub budgets: crate::budget::BudgetsReport,
 }
 
 /// Advances the engine epoch every `EPOCH_TICK` on its own thread.
@@ -246,6 +248,7 @@ impl Engine {
             }
         };
         let state = store.into_data();
+        let budgets = state.budget.usage();
         let (stdout, stdout_dropped_bytes) = state.stdout.take();
         let (stderr, stderr_dropped_bytes) = state.stderr.take();
         RunOutcome {
@@ -259,6 +262,7 @@ impl Engine {
                 stderr_dropped_bytes,
             },
             duration: started.elapsed(),
+            budgets,
         }
     }
 

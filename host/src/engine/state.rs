@@ -1,10 +1,12 @@
 //! `HostState`: the data of one scenario's `Store`, one field per capability
 //! context, and how each WIT interface is linked to its own view of it.
 //! `HostState::new` is the only constructor, so every store starts from the
-//! same deny-by-default configuration. A binding never sees `HostState`: its
-//! generated trait is implemented on a small view (`RedisView`, `FsView`, …,
-//! defined next to the binding) that borrows exactly the fields it needs, and
-//! `add_to_linker` below is the one place those borrows are handed out.
+//! same deny-by-default configuration; what it keeps for the guest (output,
+//! metrics, report items) is charged to the scenario's budget. A binding
+//! never sees `HostState`: its generated trait is implemented on a small view
+//! (`RedisView`, `FsView`, …, defined next to the binding) that borrows
+//! exactly the fields it needs, and `add_to_linker` below is the one place
+//! those borrows are handed out.
 
 use std::time::Instant;
 
@@ -13,6 +15,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::{BoundedOutput, ScenarioLimiter};
 use crate::bindings::{clock, fs, http, memory, metrics, process, redis, report, types};
+use crate::budget::Budget;
 use crate::events::ProgressSink;
 use crate::metrics::{MetricsBinding, MetricsView, Recorder};
 use crate::probes::Capabilities;
@@ -54,6 +57,9 @@ pub struct HostState {
     pub(crate) http: HttpCtx,
     pub(crate) fs: FsCtx,
     pub(crate) memory: MemoryCtx,
+    /// What the host may hold or start for the scenario; the probes that
+    /// open connections, spawn children or run loads reserve from it.
+    pub(crate) budget: Budget,
 }
 
 impl HostState {
@@ -62,8 +68,8 @@ impl HostState {
     /// reaches the world only through Rigor's probes. Stdout and stderr are
     /// captured (bounded) for the report.
     pub fn new(memory_cap: u64, probes: Capabilities) -> Self {
-        let stdout = BoundedOutput::new();
-        let stderr = BoundedOutput::new();
+        let stdout = BoundedOutput::charged_to(probes.budget.clone());
+        let stderr = BoundedOutput::charged_to(probes.budget.clone());
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -80,6 +86,7 @@ impl HostState {
             memory,
             events,
             abort,
+            budget,
         } = probes;
         Self {
             wasi,
@@ -87,10 +94,11 @@ impl HostState {
             stdout,
             stderr,
             table: ResourceTable::new(),
-            recorder: Recorder::new(),
-            report: ReportBuilder::new(),
+            recorder: Recorder::charged_to(budget.clone()),
+            report: ReportBuilder::charged_to(budget.clone()),
             events,
             abort,
+            budget,
             clock: ClockCtx {
                 origin: Instant::now(),
             },
@@ -128,6 +136,7 @@ impl HostState {
             recorder: &mut self.recorder,
             report: &mut self.report,
             events: &self.events,
+            budget: &self.budget,
         }
     }
 
@@ -140,6 +149,7 @@ impl HostState {
             table: &mut self.table,
             recorder: &mut self.recorder,
             events: &self.events,
+            budget: &self.budget,
         }
     }
 
@@ -149,6 +159,7 @@ impl HostState {
             table: &mut self.table,
             recorder: &mut self.recorder,
             events: &self.events,
+            budget: &self.budget,
         }
     }
 
@@ -158,6 +169,7 @@ impl HostState {
             table: &mut self.table,
             recorder: &mut self.recorder,
             report: &mut self.report,
+            budget: &self.budget,
         }
     }
 

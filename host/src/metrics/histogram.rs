@@ -24,6 +24,22 @@ impl Default for Distribution {
 }
 
 impl Distribution {
+    /// The most host memory one distribution can hold: its counts array once
+    /// auto-resizing has stretched it over every `u64` (1 ns to 2⁶⁴ ns) at
+    /// [`SIGNIFICANT_DIGITS`], about 440 KiB. What a guest can make a histogram
+    /// grow to is charged in full when it is created, so recording never needs a
+    /// budget check. Computed once from HDR itself, so it cannot drift from the
+    /// library's layout.
+    pub fn max_bytes() -> u64 {
+        static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        *BYTES.get_or_init(|| {
+            let widest = Histogram::<u64>::new_with_bounds(1, u64::MAX, SIGNIFICANT_DIGITS)
+                .expect("1..=u64::MAX at 3 digits is a valid HDR setting");
+            let counts = widest.distinct_values() * std::mem::size_of::<u64>();
+            (counts + std::mem::size_of::<Histogram<u64>>()) as u64
+        })
+    }
+
     pub fn new() -> Self {
         let mut hist = Histogram::new(SIGNIFICANT_DIGITS)
             .expect("3 significant digits is a valid HDR setting");
@@ -153,6 +169,18 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.summary().count, 3);
         assert_eq!(a.summary().max, 30);
+    }
+
+    #[test]
+    fn max_bytes_covers_a_histogram_stretched_over_every_u64() {
+        let mut d = Distribution::new();
+        d.record(1);
+        d.record(u64::MAX);
+        let counts = (d.hist.distinct_values() * 8) as u64;
+        assert!(counts <= Distribution::max_bytes());
+        // 3 digits over 64 bits: 55 half-buckets of 1024 counts.
+        let max = Distribution::max_bytes();
+        assert!((440 * 1024..460 * 1024).contains(&max), "{max}");
     }
 
     #[test]

@@ -5,10 +5,16 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{Direction, Distribution, Unit};
+use crate::budget::{Budget, BudgetExceeded, Reservation, Resource};
 
 /// Most metrics one scenario may create: bounds host memory against a guest
 /// that invents names in a loop.
 pub const MAX_METRICS: usize = 1024;
+/// Most histograms one scenario may create. Each is charged its widest size
+/// (`histogram::max_bytes`, ~440 KiB) to the host-memory budget when it is
+/// created; this bounds their number even under a raised budget (512 of them
+/// are ~220 MiB), far above the few dozen a scenario records.
+pub const MAX_HISTOGRAMS: usize = 512;
 /// Longest metric name accepted (bytes).
 pub const MAX_NAME_LEN: usize = 200;
 
@@ -76,6 +82,13 @@ pub enum MetricError {
     },
     #[error("too many metrics: a scenario may create at most {MAX_METRICS}")]
     TooMany,
+    #[error(
+        "too many histograms: a scenario may create at most {MAX_HISTOGRAMS} (each can hold up to {} of host memory)",
+        crate::budget::size(Distribution::max_bytes())
+    )]
+    TooManyHistograms,
+    #[error(transparent)]
+    Budget(#[from] BudgetExceeded),
 }
 
 /// Named metrics of one scenario, in creation order.
@@ -83,11 +96,44 @@ pub enum MetricError {
 pub struct Recorder {
     metrics: Vec<Metric>,
     by_name: HashMap<String, usize>,
+    histograms: usize,
+    /// Where new histograms are charged; `None` charges nothing (tests,
+    /// merging reports).
+    budget: Option<Budget>,
 }
 
 impl Recorder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recorder whose histograms are charged to `budget`.
+    pub fn charged_to(budget: Budget) -> Self {
+        Self {
+            budget: Some(budget),
+            ..Self::default()
+        }
+    }
+
+    /// Takes the host memory a new histogram `name` can grow to, before it
+    /// is allocated.
+    fn charge_histogram(&self, name: &str) -> Result<Option<Reservation>, MetricError> {
+        if self.histograms >= MAX_HISTOGRAMS {
+            return Err(MetricError::TooManyHistograms);
+        }
+        let Some(budget) = &self.budget else {
+            return Ok(None);
+        };
+        let bytes = Distribution::max_bytes();
+        let charge = budget
+            .reserve(Resource::HostMemory, bytes, || format!("histogram `{name}`"))
+            .map_err(|e| {
+                e.because(format!(
+                    "the widest an HDR histogram of 3 significant digits can grow; {} histograms so far",
+                    self.histograms
+                ))
+            })?;
+        Ok(Some(charge))
     }
 
     fn entry(
@@ -134,8 +180,20 @@ impl Recorder {
     }
 
     /// Opens (or creates) the histogram `name`. The first unit given wins.
+    /// A new histogram is charged to the budget before it is allocated.
     pub fn histogram(&mut self, name: &str, unit: Unit) -> Result<HistogramHandle, MetricError> {
+        let charge = match self.by_name.contains_key(name) {
+            true => None,
+            false => Some(self.charge_histogram(name)?),
+        };
         let index = self.entry(name, unit, || MetricData::Histogram(Distribution::new()))?;
+        if let Some(charge) = charge {
+            // Created (the name was new and `entry` accepted it).
+            self.histograms += 1;
+            if let Some(held) = charge {
+                held.keep();
+            }
+        }
         Ok(HistogramHandle { index })
     }
 
@@ -281,6 +339,46 @@ mod tests {
         // Recording again keeps what was declared.
         r.gauge("r2", 0.8, Unit::Ratio).unwrap();
         assert_eq!(r.get("r2").unwrap().direction, Direction::Informational);
+    }
+
+    #[test]
+    fn histograms_are_charged_their_widest_size_and_refused_past_the_budget() {
+        let width = super::Distribution::max_bytes();
+        let budget = Budget::new(crate::budget::Budgets {
+            host_memory: 3 * width + width / 2,
+            ..Default::default()
+        });
+        let mut r = Recorder::charged_to(budget.clone());
+        for i in 0..3 {
+            r.histogram(&format!("h{i}"), Unit::Nanoseconds).unwrap();
+        }
+        // Reopening charges nothing; gauges and counters cost no histogram.
+        r.histogram("h0", Unit::Nanoseconds).unwrap();
+        r.gauge("g", 1.0, Unit::None).unwrap();
+        let err = r.histogram("h3", Unit::Nanoseconds).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, MetricError::Budget(_)), "{message}");
+        assert!(
+            message.starts_with("histogram `h3` needs 440")
+                && message.contains("KiB of host memory")
+                && message.contains("host-memory budget of")
+                && message.contains("3 histograms so far"),
+            "{message}"
+        );
+        assert!(r.get("h3").is_none());
+        assert_eq!(budget.in_use(Resource::HostMemory), 3 * width);
+    }
+
+    #[test]
+    fn the_number_of_histograms_is_bounded() {
+        let mut r = Recorder::new();
+        for i in 0..MAX_HISTOGRAMS {
+            r.histogram(&format!("h{i}"), Unit::Count).unwrap();
+        }
+        assert_eq!(
+            r.histogram("one-more", Unit::Count),
+            Err(MetricError::TooManyHistograms)
+        );
     }
 
     #[test]

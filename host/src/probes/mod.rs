@@ -38,6 +38,9 @@ pub struct Capabilities {
     pub events: crate::events::ProgressSink,
     /// The scenario's `abort-on-fail` thresholds, checked while it runs.
     pub abort: crate::thresholds::AbortWatch,
+    /// What the host may hold for the scenario; every probe reserves here
+    /// before it allocates, connects or spawns.
+    pub budget: crate::budget::Budget,
 }
 
 impl Capabilities {
@@ -57,6 +60,7 @@ impl Capabilities {
             memory: memory::MemoryCtx::new(Policy::deny_all(scenario)),
             events: Default::default(),
             abort: Default::default(),
+            budget: Default::default(),
         }
     }
 }

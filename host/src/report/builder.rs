@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use crate::budget::{Budget, Resource};
 use crate::metrics::{Direction, MetricData, Recorder, Unit};
 use crate::thresholds::{self, Judged};
 
@@ -68,6 +69,9 @@ pub struct ReportBuilder {
     pub series: BTreeMap<String, Series>,
     /// When the scenario started: series times count from here.
     origin: Option<Instant>,
+    /// Where kept items are charged; past the budget they are dropped and
+    /// counted like items past the bounds.
+    budget: Option<Budget>,
 }
 
 /// Every report of one check name so far.
@@ -127,6 +131,20 @@ impl Series {
 }
 
 /// Cuts `text` to at most `MAX_TEXT_LEN` bytes on a character boundary.
+/// [`ReportBuilder::charge`] for a caller that holds a field borrowed.
+fn charge_with(budget: Option<&Budget>, text: usize, what: &str) -> bool {
+    let Some(budget) = budget else {
+        return true;
+    };
+    match budget.reserve(Resource::HostMemory, text as u64, || what.to_owned()) {
+        Ok(charge) => {
+            charge.keep();
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 pub fn bounded(mut text: String) -> String {
     if text.len() > MAX_TEXT_LEN {
         let mut cut = MAX_TEXT_LEN;
@@ -144,6 +162,32 @@ impl ReportBuilder {
         Self {
             origin: Some(Instant::now()),
             ..Self::default()
+        }
+    }
+
+    /// A builder whose kept items (new check names, failure details,
+    /// findings, logs, the scenario's own thresholds) are charged to
+    /// `budget`'s host memory.
+    pub fn charged_to(budget: Budget) -> Self {
+        Self {
+            budget: Some(budget),
+            ..Self::new()
+        }
+    }
+
+    /// Charges one kept item of type `T` with `text` bytes of text; false
+    /// when the budget is spent (the caller drops and counts the item).
+    fn charge<T>(&self, text: usize, what: &str) -> bool {
+        let Some(budget) = &self.budget else {
+            return true;
+        };
+        let bytes = (std::mem::size_of::<T>() + text) as u64;
+        match budget.reserve(Resource::HostMemory, bytes, || what.to_owned()) {
+            Ok(charge) => {
+                charge.keep();
+                true
+            }
+            Err(_) => false,
         }
     }
 
@@ -172,17 +216,26 @@ impl ReportBuilder {
         series.push(t_secs, value);
     }
 
+    fn charge_new_check(&self, text: usize) -> bool {
+        self.charge::<CheckTally>(text, "report.check")
+    }
+
     /// Counts one report of the check `name`.
     pub fn check(&mut self, name: String, passed: bool, detail: String) {
         let name = bounded(name);
         let known = self.checks.len();
+        // A new name costs memory: bounded in number and charged to the budget.
+        let is_new = !self.checks.contains_key(&name);
+        if is_new
+            && (known >= MAX_CHECKS
+                || !self.charge_new_check(name.len() + detail.len().min(MAX_TEXT_LEN)))
+        {
+            self.dropped.checks += 1;
+            self.dropped.failed_checks += u64::from(!passed);
+            return;
+        }
         let tally = match self.checks.get_mut(&name) {
             Some(tally) => tally,
-            None if known >= MAX_CHECKS => {
-                self.dropped.checks += 1;
-                self.dropped.failed_checks += u64::from(!passed);
-                return;
-            }
             None => self.checks.entry(name).or_insert(CheckTally {
                 order: known,
                 ..CheckTally::default()
@@ -203,6 +256,7 @@ impl ReportBuilder {
         }
         if tally.failure_details.len() < MAX_FAILURE_DETAILS
             && self.failure_details < MAX_FAILURE_DETAILS_TOTAL
+            && charge_with(self.budget.as_ref(), detail.len(), "report.check")
         {
             tally.failure_details.push(detail);
             self.failure_details += 1;
@@ -212,7 +266,12 @@ impl ReportBuilder {
     }
 
     pub fn finding(&mut self, finding: Finding) {
-        if self.findings.len() >= MAX_FINDINGS {
+        let text = finding.title.len().min(MAX_TEXT_LEN)
+            + finding.detail.len().min(MAX_TEXT_LEN)
+            + finding.action.len().min(MAX_TEXT_LEN);
+        if self.findings.len() >= MAX_FINDINGS
+            || !self.charge::<Finding>(text, "report.add-finding")
+        {
             self.dropped.findings += 1;
             return;
         }
@@ -225,14 +284,13 @@ impl ReportBuilder {
     }
 
     pub fn log(&mut self, level: LogLevel, message: String) {
-        if self.logs.len() >= MAX_LOG_LINES {
+        let message = bounded(message);
+        if self.logs.len() >= MAX_LOG_LINES || !self.charge::<LogLine>(message.len(), "report.log")
+        {
             self.logs_dropped += 1;
             return;
         }
-        self.logs.push(LogLine {
-            level,
-            message: bounded(message),
-        });
+        self.logs.push(LogLine { level, message });
     }
 
     /// Records the verdict of one of the scenario's own thresholds. The
@@ -246,7 +304,10 @@ impl ReportBuilder {
             }
             return;
         }
-        if self.guest_thresholds.len() >= MAX_GUEST_THRESHOLDS {
+        let text = judged.metric.len();
+        if self.guest_thresholds.len() >= MAX_GUEST_THRESHOLDS
+            || !self.charge::<Judged>(text, "report.threshold")
+        {
             self.dropped.thresholds += 1;
             self.dropped.failed_thresholds += u64::from(!judged.passed());
             return;
@@ -721,5 +782,26 @@ mod tests {
             b.series_point(&format!("m{i}"), Unit::None, 1.0);
         }
         assert_eq!(b.series.len(), MAX_SERIES);
+    }
+
+    #[test]
+    fn items_past_the_budget_are_dropped_and_a_dropped_failure_still_fails() {
+        let budget = Budget::new(crate::budget::Budgets {
+            host_memory: 2000,
+            ..Default::default()
+        });
+        let mut b = ReportBuilder::charged_to(budget.clone());
+        b.check("first".into(), true, "x".repeat(1000));
+        b.check("second".into(), false, "x".repeat(1000));
+        b.log(LogLevel::Info, "y".repeat(1000));
+        assert_eq!(b.checks.len(), 1);
+        assert_eq!((b.dropped.checks, b.dropped.failed_checks), (1, 1));
+        assert_eq!(b.logs_dropped, 1);
+        assert!(
+            !b.all_passed(),
+            "the dropped failed check still fails the scenario"
+        );
+        assert!(budget.usage().host_memory.peak > 1000);
+        assert!(budget.usage().host_memory.refused >= 2);
     }
 }

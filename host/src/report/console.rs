@@ -98,6 +98,9 @@ fn render_scenario(out: &mut String, s: &ScenarioReport, color: bool) {
             let _ = writeln!(out, "    {}", paint(line, Style::Dim, color));
         }
     }
+    for refusal in s.budgets.iter().flat_map(|b| b.refusals()) {
+        let _ = writeln!(out, "  {}: {refusal}", paint("budget", Style::Warn, color));
+    }
     render_metrics(out, s);
     for t in &s.thresholds {
         let observed = match (t.observed, &t.error) {

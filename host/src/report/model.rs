@@ -105,6 +105,11 @@ pub struct ScenarioReport {
     /// Why the scenario was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// The scenario's budgets (host memory in bytes, the others in counts),
+    /// the most of each it held at once and how many requests each refused;
+    /// absent when the scenario did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budgets: Option<crate::budget::BudgetsReport>,
 }
 
 /// How the component was loaded.
@@ -420,6 +425,7 @@ impl ScenarioReport {
             output: CapturedOutput::default(),
             error: None,
             skip_reason: Some(reason),
+            budgets: None,
         }
     }
 

@@ -22,6 +22,8 @@ pub struct FsView<'a> {
     pub(crate) table: &'a mut ResourceTable,
     pub(crate) recorder: &'a mut Recorder,
     pub(crate) report: &'a mut ReportBuilder,
+    /// What the host may hold or start for the scenario.
+    pub(crate) budget: &'a crate::budget::Budget,
 }
 
 /// Links `fs` to an `FsView` of the store's state.
@@ -340,6 +342,8 @@ impl wit::HostDir for FsView<'_> {
     ) -> BindingResult<wit::IoLoadReport> {
         let root = self.fs_root(&dir)?;
         let native = spec_from_wit(&spec)?;
+        // Held until the load is over.
+        let _budget = load::reserve(&native, self.budget)?;
         let report = load::run(root, native).await.map_err(ProbeError::from)?;
         let name = &spec.name;
         let record =

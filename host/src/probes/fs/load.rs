@@ -2,6 +2,12 @@
 //! each on a blocking thread, with per-operation HDR latencies. Files are
 //! laid out (filled) before the clock starts, as fio does; reads and writes
 //! are `pread`/`pwrite` of one block; `fsync` is timed on its own.
+//!
+//! A blocking `pread` needs a thread of its own to run concurrently with
+//! another, so a worker is a thread: [`reserve`] takes the workers from both
+//! the scenario's `load-workers` and `load-threads` budgets (which bounds
+//! the load's use of the blocking pool) and their buffers and histograms
+//! from `host-memory`.
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -14,12 +20,17 @@ use rustix::io::Errno;
 use super::ops::{Content, fill_pattern};
 use super::path::open_beneath;
 use super::{FsError, Root, ops};
+use crate::budget::{Budget, Reservation, Resource, size};
 use crate::metrics::Distribution;
+use crate::probes::ProbeError;
 
 /// Most workers one load may start.
 pub const MAX_WORKERS: u32 = 64;
 /// Most files per worker.
 pub const MAX_FILES_PER_WORKER: u32 = 1024;
+/// Most files one load holds open at once (workers × files per worker):
+/// each is a descriptor, and the common soft limit is 1,024 per process.
+pub const MAX_OPEN_FILES: u32 = 512;
 /// Largest block (bytes).
 pub const MAX_BLOCK: u64 = 16 * 1024 * 1024;
 /// Most bytes a load may lay out on disk (workers × files × file size).
@@ -83,6 +94,12 @@ impl IoLoadSpec {
                 self.files_per_worker
             ));
         }
+        let open = self.workers.saturating_mul(self.files_per_worker);
+        if open > MAX_OPEN_FILES {
+            return bad(format!(
+                "workers × files-per-worker is {open} open files; the limit is {MAX_OPEN_FILES}"
+            ));
+        }
         if self.block_size == 0 || self.block_size > MAX_BLOCK {
             return bad(format!(
                 "`block-size` is {}; use 1..={MAX_BLOCK} bytes",
@@ -126,6 +143,34 @@ impl IoLoadSpec {
         }
         Ok(())
     }
+}
+
+/// Checks `spec`, then takes from `budget` what it needs, all or nothing:
+/// a worker and a thread per worker, and host memory for each worker's two
+/// block buffers and three latency histograms at their widest.
+pub fn reserve(spec: &IoLoadSpec, budget: &Budget) -> Result<Vec<Reservation>, ProbeError> {
+    spec.validate()?;
+    let workers = u64::from(spec.workers);
+    let per_worker =
+        2 * spec.block_size + 3 * Distribution::max_bytes() + 8 * u64::from(spec.files_per_worker);
+    let asks = [
+        (Resource::LoadWorkers, workers),
+        (Resource::LoadThreads, workers),
+        (Resource::HostMemory, workers.saturating_mul(per_worker)),
+    ];
+    budget
+        .reserve_all(&asks, |_| "run-io-load".into())
+        .map_err(|e| match e.resource {
+            Resource::LoadThreads => {
+                e.because("each worker blocks in its own thread; ask for fewer `workers`")
+            }
+            Resource::HostMemory => e.because(format!(
+                "{workers} workers × ({} block buffers + latency histograms)",
+                size(2 * spec.block_size)
+            )),
+            _ => e,
+        })
+        .map_err(ProbeError::from)
 }
 
 /// What a load measured.
@@ -519,6 +564,34 @@ mod tests {
             report.elapsed < Duration::from_secs(5),
             "{:?}",
             report.elapsed
+        );
+    }
+
+    #[test]
+    fn a_load_reserves_a_thread_per_worker() {
+        let budget = Budget::new(crate::budget::Budgets {
+            load_threads: 3,
+            ..Default::default()
+        });
+        let err = reserve(&spec(), &budget).unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::Denied(m)
+                if m.starts_with("run-io-load needs 4 load threads (each worker blocks")),
+            "{err}"
+        );
+        assert_eq!(budget.in_use(Resource::LoadWorkers), 0, "all or nothing");
+        let mut s = spec();
+        s.workers = 3;
+        let held = reserve(&s, &budget).unwrap();
+        assert_eq!(budget.in_use(Resource::LoadThreads), 3);
+        drop(held);
+        assert_eq!(budget.in_use(Resource::LoadThreads), 0);
+        let mut s = spec();
+        s.files_per_worker = 200;
+        let err = reserve(&s, &budget).unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::Invalid(m) if m.contains("open files")),
+            "{err}"
         );
     }
 

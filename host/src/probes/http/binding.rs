@@ -25,6 +25,8 @@ pub struct HttpView<'a> {
     pub(crate) table: &'a mut ResourceTable,
     pub(crate) recorder: &'a mut Recorder,
     pub(crate) events: &'a ProgressSink,
+    /// What the host may hold or start for the scenario.
+    pub(crate) budget: &'a crate::budget::Budget,
 }
 
 /// Links `http` to an `HttpView` of the store's state.
@@ -142,6 +144,8 @@ impl wit::Host for HttpView<'_> {
         };
         plan.validate()
             .map_err(|message| ProbeError::Invalid(format!("run-load: {message}")))?;
+        // Held until the load is over.
+        let _budget = load::reserve(&plan, self.budget).map_err(ProbeError::from)?;
         let histogram = self
             .recorder
             .histogram(&metric, Unit::Nanoseconds)

@@ -2,7 +2,9 @@
 //! (send when the previous response arrived) or open model (requests on a
 //! fixed timeline, latency from the intended send time, so queueing in a slow
 //! server is measured rather than hidden). Each worker records into its own
-//! histogram; they are merged once at the end.
+//! histogram; they are merged once at the end. Workers are tasks on the
+//! host's runtime (no thread of their own); [`reserve`] takes their number,
+//! their connections and their host memory from the scenario's budget first.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,12 +12,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::client::{Conn, HttpError};
+use super::client::{Conn, HttpError, MAX_HEAD_BYTES};
+use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
 
 /// Most concurrent workers of one load.
 pub const MAX_WORKERS: u32 = 1024;
+/// What one worker's connection holds at most besides its histogram: the
+/// read buffer (a response head of up to `MAX_HEAD_BYTES`, body chunks) and
+/// the parsed headers.
+const WORKER_BYTES: u64 = 2 * MAX_HEAD_BYTES as u64 + 32 * 1024;
 /// Highest open-model rate accepted, per second.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
@@ -56,6 +63,31 @@ impl LoadPlan {
         }
         Ok(())
     }
+}
+
+/// Takes from `budget` what `plan` needs, all or nothing: its workers, one
+/// connection each, and host memory for the request, each worker's
+/// connection and its latency histogram at its widest.
+pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, BudgetExceeded> {
+    let workers = u64::from(plan.workers);
+    let per_worker = WORKER_BYTES + Distribution::max_bytes();
+    let memory = (plan.request.len() as u64).saturating_add(workers.saturating_mul(per_worker));
+    let asks = [
+        (Resource::LoadWorkers, workers),
+        (Resource::Connections, workers),
+        (Resource::HostMemory, memory),
+    ];
+    budget
+        .reserve_all(&asks, |_| "http run-load".into())
+        .map_err(|e| match e.resource {
+            Resource::HostMemory => e.because(format!(
+                "{workers} workers × {} for a connection and a latency histogram, plus the {} request",
+                size(per_worker),
+                size(plan.request.len() as u64)
+            )),
+            Resource::Connections => e.because(format!("{workers} workers with a connection each")),
+            _ => e,
+        })
 }
 
 /// What a load produced.
@@ -280,6 +312,27 @@ mod tests {
         assert_eq!((out.sent, out.failed), (10, 10));
         assert!(out.first_error.unwrap().contains("cannot connect"));
         assert!(out.latency.is_empty());
+    }
+
+    #[test]
+    fn a_load_reserves_its_workers_connections_and_memory_until_dropped() {
+        let p = plan("127.0.0.1:1".parse().unwrap());
+        let budget = Budget::new(crate::budget::Budgets {
+            connections: 5,
+            ..Default::default()
+        });
+        let held = reserve(&p, &budget).unwrap();
+        assert_eq!(budget.in_use(Resource::Connections), 4);
+        assert!(budget.in_use(Resource::HostMemory) > 4 * Distribution::max_bytes());
+        let err = reserve(&p, &budget).unwrap_err().to_string();
+        assert!(
+            err.starts_with("http run-load needs 4 load workers")
+                || err.starts_with("http run-load needs 4 connections"),
+            "{err}"
+        );
+        drop(held);
+        assert_eq!(budget.in_use(Resource::Connections), 0);
+        assert_eq!(budget.in_use(Resource::LoadWorkers), 0);
     }
 
     #[test]

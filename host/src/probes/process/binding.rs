@@ -32,6 +32,8 @@ pub struct ProcessView<'a> {
     pub(crate) table: &'a mut ResourceTable,
     pub(crate) recorder: &'a mut Recorder,
     pub(crate) events: &'a ProgressSink,
+    /// What the host may hold or start for the scenario.
+    pub(crate) budget: &'a crate::budget::Budget,
 }
 
 /// Links `process` to a `ProcessView` of the store's state.
@@ -129,7 +131,7 @@ impl wit::Host for ProcessView<'_> {
     async fn spawn(&mut self, cmd: wit::Command) -> BindingResult<Resource<ChildProcess>> {
         let program = cmd.program.clone();
         let spec = self.resolve_command(cmd)?;
-        super::check_capacity(self.children)?;
+        super::check_capacity(self.children, self.budget)?;
         match ChildProcess::spawn(&spec, self.children) {
             Ok(child) => Ok(self.table.push(child)?),
             Err(e) => Err(ProbeError::Io(format!("program `{program}`: {e}")).into()),

@@ -38,19 +38,21 @@ pub use startup::{StartupStats, time_startup};
 use crate::policy::{ExecGrant, Policy};
 use crate::probes::ProbeError;
 
-/// Most children one scenario may have alive (or ended but not yet reaped)
-/// at once: each holds a process, three host threads and two 64 KiB rings, so
-/// a guest spawning in a loop must not be able to exhaust the host.
-pub const MAX_LIVE_CHILDREN: usize = 64;
-
-/// Refuses a spawn past [`MAX_LIVE_CHILDREN`].
-pub fn check_capacity(children: &crate::probes::children::ChildPids) -> Result<(), ProbeError> {
-    let live = children.snapshot().len();
-    if live >= MAX_LIVE_CHILDREN {
-        return Err(ProbeError::Invalid(format!(
-            "the scenario already has {live} live children (the limit is {MAX_LIVE_CHILDREN}); wait for, kill or drop some before spawning more"
-        )));
-    }
+/// Refuses a spawn past the scenario's `children` budget (children alive,
+/// or ended but not yet reaped: each holds a process, three host threads and
+/// two 64 KiB rings, so a guest spawning in a loop must not be able to
+/// exhaust the host). The pid set is the count: a child leaves it when it is
+/// reaped.
+pub fn check_capacity(
+    children: &crate::probes::children::ChildPids,
+    budget: &crate::budget::Budget,
+) -> Result<(), ProbeError> {
+    let live = children.snapshot().len() as u64;
+    budget
+        .admit(crate::budget::Resource::Children, live, 1, || {
+            "process.spawn".into()
+        })
+        .map_err(|e| e.because("wait for, kill or drop children before spawning more"))?;
     Ok(())
 }
 
@@ -434,18 +436,23 @@ mod tests {
     }
 
     #[test]
-    fn live_children_are_capped() {
+    fn live_children_are_capped_by_the_budget() {
+        let budget = crate::budget::Budget::default();
+        let limit = crate::budget::DEFAULT_CHILDREN as u32;
         let pids = crate::probes::children::ChildPids::default();
-        for pid in 0..MAX_LIVE_CHILDREN as u32 - 1 {
+        for pid in 0..limit - 1 {
             pids.insert(pid + 1);
         }
-        assert!(check_capacity(&pids).is_ok());
+        assert!(check_capacity(&pids, &budget).is_ok());
         pids.insert(u32::MAX);
-        let err = check_capacity(&pids).unwrap_err();
+        let err = check_capacity(&pids, &budget).unwrap_err();
         assert!(
-            matches!(err, ProbeError::Invalid(ref m) if m.contains("limit is 64")),
+            matches!(err, ProbeError::Denied(ref m)
+                if m.starts_with("process.spawn needs 1 live child")
+                    && m.contains("children budget of 64 (64 in use, 0 left)")),
             "{err}"
         );
+        assert_eq!(budget.usage().children.peak, 64);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct RedisView<'a> {
     pub(crate) recorder: &'a mut Recorder,
     pub(crate) report: &'a mut ReportBuilder,
     pub(crate) events: &'a ProgressSink,
+    /// What the host may hold or start for the scenario.
+    pub(crate) budget: &'a crate::budget::Budget,
 }
 
 /// Links `redis` to a `RedisView` of the store's state.
@@ -148,12 +150,7 @@ impl wit::HostConnection for RedisView<'_> {
             ))
             .into());
         };
-        let mut connection = Connection {
-            target,
-            url,
-            client: None,
-            guard,
-        };
+        let mut connection = Connection::reserve(target, url, guard, self.budget)?;
         connection.client().await?;
         Ok(self.table.push(connection)?)
     }

@@ -292,6 +292,8 @@ pub struct Client {
     rbuf: BytesMut,
     wbuf: BytesMut,
     op_timeout: Duration,
+    /// Most reply bytes buffered for one exchange.
+    reply_limit: usize,
     broken: bool,
 }
 
@@ -332,6 +334,7 @@ impl Client {
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             wbuf: BytesMut::with_capacity(READ_CHUNK),
             op_timeout: timeout,
+            reply_limit: MAX_BUFFERED_REPLY,
             broken: false,
         };
         if let Some(password) = &url.password {
@@ -544,6 +547,13 @@ impl Client {
         }
     }
 
+    /// Most reply bytes one exchange may buffer (default
+    /// [`MAX_BUFFERED_REPLY`]): a load sets what its budget was charged for,
+    /// so a server answering with more than that is an error, not memory.
+    pub fn set_reply_limit(&mut self, bytes: usize) {
+        self.reply_limit = bytes.clamp(READ_CHUNK, MAX_BUFFERED_REPLY);
+    }
+
     /// Per-request timeout (default 30 s). On timeout the connection is marked
     /// broken. `Duration::MAX` disables the timer entirely.
     pub fn set_op_timeout(&mut self, t: Duration) {
@@ -578,7 +588,13 @@ impl Client {
         // this future half-way (its own timeout) cannot reuse a misaligned
         // connection.
         self.broken = true;
-        let io = timed_exchange(&mut self.stream, &self.wbuf, &mut self.rbuf, replies);
+        let io = timed_exchange(
+            &mut self.stream,
+            &self.wbuf,
+            &mut self.rbuf,
+            replies,
+            self.reply_limit,
+        );
         let result = if self.op_timeout == Duration::MAX {
             io.await
         } else {
@@ -685,6 +701,7 @@ async fn timed_exchange(
     request: &[u8],
     rbuf: &mut BytesMut,
     replies: usize,
+    limit: usize,
 ) -> Result<Duration, Failure> {
     let start = Instant::now();
     stream.write_all(request).await.map_err(Failure::Io)?;
@@ -692,10 +709,8 @@ async fn timed_exchange(
     let mut scanned = 0; // bytes those replies take
     loop {
         if rbuf.capacity() - rbuf.len() < MIN_READ_SPACE {
-            if rbuf.len() >= MAX_BUFFERED_REPLY {
-                return Err(Failure::Protocol(ProtocolError::ReplyTooLarge {
-                    limit: MAX_BUFFERED_REPLY,
-                }));
+            if rbuf.len() >= limit {
+                return Err(Failure::Protocol(ProtocolError::ReplyTooLarge { limit }));
             }
             // Grow geometrically: BytesMut grows to exactly what is asked when
             // its storage is shared with replies the caller still holds.

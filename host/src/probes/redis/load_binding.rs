@@ -18,7 +18,8 @@ pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a running load's throughput is sampled into its series.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 
-/// The native spec for a WIT spec; `invalid` names the field.
+/// The native spec for a WIT spec; `invalid` names the field. Its value is
+/// left empty: it is made (`value_of`) only once the budget admitted the load.
 pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
     let amount = |a: &wit::LoadAmount| match *a {
         wit::LoadAmount::OpsPerWorker(n) => Amount::OpsPerWorker(n),
@@ -45,19 +46,8 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
             }
         })
         .collect();
-    let value = match &spec.value {
-        wit::LoadValue::Bytes(n) => {
-            let n = *n as usize;
-            if n > load::spec::MAX_VALUE_LEN {
-                return Err(ProbeError::Invalid(format!(
-                    "load spec field `value`: {n} bytes; at most {}",
-                    load::spec::MAX_VALUE_LEN
-                )));
-            }
-            vec![b'x'; n]
-        }
-        wit::LoadValue::Document(d) => d.clone(),
-    };
+    let value = Vec::new();
+    value_len(&spec.value)?;
     let prefix = spec.metric_prefix.clone().unwrap_or_else(|| "load".into());
     let native = LoadSpec {
         workers: spec.workers,
@@ -99,6 +89,31 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
     Ok((native, prefix))
 }
 
+/// Bytes of a load's value, checked before anything is made.
+fn value_len(value: &wit::LoadValue) -> Result<usize, ProbeError> {
+    match value {
+        wit::LoadValue::Bytes(n) => {
+            let n = *n as usize;
+            if n > load::spec::MAX_VALUE_LEN {
+                return Err(ProbeError::Invalid(format!(
+                    "load spec field `value`: {n} bytes; at most {}",
+                    load::spec::MAX_VALUE_LEN
+                )));
+            }
+            Ok(n)
+        }
+        wit::LoadValue::Document(d) => Ok(d.len()),
+    }
+}
+
+/// The value of a load the budget admitted; a document is moved, not copied.
+fn value_of(value: wit::LoadValue) -> Vec<u8> {
+    match value {
+        wit::LoadValue::Bytes(n) => vec![b'x'; n as usize],
+        wit::LoadValue::Document(d) => d,
+    }
+}
+
 /// Records the load's metrics under `prefix` and logs error samples.
 pub fn record(
     outcome: &LoadOutcome,
@@ -107,7 +122,10 @@ pub fn record(
     recorder: &mut Recorder,
     report: &mut ReportBuilder,
 ) -> Result<(), ProbeError> {
-    let metric_error = |e: crate::metrics::MetricError| ProbeError::Invalid(e.to_string());
+    let metric_error = |e: crate::metrics::MetricError| match e {
+        crate::metrics::MetricError::Budget(b) => ProbeError::from(b),
+        other => ProbeError::Invalid(other.to_string()),
+    };
     let mut all = Distribution::new();
     for (entry, op) in spec.mix.iter().zip(&outcome.tally.ops) {
         let h = recorder
@@ -212,10 +230,20 @@ impl RedisView<'_> {
             ))
             .into());
         };
-        let (native, prefix) = convert(&spec)?;
+        let (mut native, prefix) = convert(&spec)?;
         grant
             .check_load(&native, policy.scenario(), &target)
             .map_err(ProbeError::from)?;
+        let budget = self.budget;
+        if spec.threads.is_none() {
+            // The default (half the cores) within the scenario's budget.
+            let allowed = usize::try_from(budget.limits().load_threads).unwrap_or(usize::MAX);
+            native.threads = native.threads.min(allowed).max(1);
+        }
+        let value_len = value_len(&spec.value)?;
+        // Held until the load is over: dropping it gives the share back.
+        let _budget = load::reserve(&native, value_len, budget).map_err(ProbeError::from)?;
+        native.value = value_of(spec.value);
         let expected = match (native.model, native.amount) {
             (_, Amount::OpsPerWorker(n)) => Some(n * u64::from(native.workers)),
             (Model::Open { rate }, Amount::Duration(d)) => Some((rate * d.as_secs_f64()) as u64),
@@ -224,8 +252,9 @@ impl RedisView<'_> {
         // Named after the metric prefix, so the runner's derived
         // `<phase>.throughput` is the load's own gauge, not a second one.
         self.events.phase(&prefix, expected);
-        let handle = load::start(native.clone(), url)
+        let handle = load::start(native, url)
             .map_err(|e| ProbeError::Invalid(format!("redis target `{target}`: {e}")))?;
+        let native = handle.spec();
         let finish = handle_finish(handle, self.events, self.report, &prefix);
         let outcome = finish
             .await

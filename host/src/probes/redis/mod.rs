@@ -16,7 +16,9 @@ use std::time::Duration;
 pub use binding::{RedisBinding, RedisView};
 pub use client::{Client, RedisError, RedisUrl};
 
+use crate::budget::{Budget, Reservation, Resource};
 use crate::policy::Policy;
+use crate::probes::ProbeError;
 
 /// How long opening a connection may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,11 +31,38 @@ pub struct RedisCtx {
     pub policy: Policy,
 }
 
-/// The host side of a guest's `connection` resource.
+/// The host side of a guest's `connection` resource. It holds one of the
+/// scenario's `connections` from the moment it is opened until the guest
+/// drops it (or the scenario ends), reconnections included.
 pub struct Connection {
     target: String,
     url: RedisUrl,
     client: Option<Client>,
     /// The grant's command policy, checked before every call.
     guard: policy::CommandGuard,
+    _budget: Reservation,
+}
+
+impl Connection {
+    /// A connection to `target`, not yet connected, once the scenario's
+    /// `connections` budget has room for it.
+    pub(crate) fn reserve(
+        target: String,
+        url: RedisUrl,
+        guard: policy::CommandGuard,
+        budget: &Budget,
+    ) -> Result<Self, ProbeError> {
+        let held = budget
+            .reserve(Resource::Connections, 1, || {
+                format!("redis.open(\"{target}\")")
+            })
+            .map_err(|e| e.because("drop connections the scenario no longer uses"))?;
+        Ok(Self {
+            target,
+            url,
+            client: None,
+            guard,
+            _budget: held,
+        })
+    }
 }

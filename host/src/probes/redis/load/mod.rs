@@ -4,26 +4,35 @@
 //!
 //! The workers run on their own current-thread runtimes, not the host's: a
 //! single-threaded event loop per core is what `redis-benchmark` does, and
-//! it keeps the timed sections free of work-stealing hand-offs.
+//! it keeps the timed sections free of work-stealing hand-offs. Workers are
+//! tasks on those few threads, however many there are, and the workers of
+//! one thread record into one shared tally, so a load's threads and
+//! histograms grow with its threads, not its workers.
+//!
+//! [`reserve`] takes what a load needs from the scenario's budget before
+//! anything is allocated; the binding holds it until the load is over.
 
 mod shared;
 pub mod spec;
 mod tally;
 mod worker;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub use spec::{
-    Amount, Connections, KeyPattern, LoadSpec, MixEntry, Model, Op, Segment, SpecError,
+    Amount, Connections, Footprint, KeyPattern, LoadSpec, MixEntry, Model, Op, Segment, SpecError,
     parse_template,
 };
 pub use tally::{ErrorTally, OpTally, Tally};
 
 use super::RedisUrl;
+use crate::budget::{Budget, BudgetExceeded, Reservation, Resource};
 use shared::SharedConnection;
-use worker::Worker;
+use worker::{Tallies, Worker};
 
 /// Lead time between starting the threads and the first scheduled request,
 /// so the open model's timeline does not begin in the past.
@@ -38,7 +47,7 @@ enum Phase {
 
 /// Everything the workers of one load share.
 struct Run {
-    spec: LoadSpec,
+    spec: Arc<LoadSpec>,
     url: RedisUrl,
     stop: AtomicBool,
     /// Open model: the next ticket on the timeline.
@@ -47,6 +56,11 @@ struct Run {
     done: AtomicU64,
     /// Time zero of the timeline.
     start: Instant,
+    /// What the budget was charged for: the reply bytes a worker's
+    /// connection buffers for one batch, and a shared connection for one
+    /// reply. A server that answers with more fails the request.
+    batch_reply_limit: usize,
+    reply_limit: usize,
 }
 
 impl Run {
@@ -137,21 +151,53 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
+/// Takes from `budget` what a load of `spec` with a value of `value_len`
+/// bytes needs (its workers, threads, connections and host memory), all or
+/// nothing, before the value or anything else is allocated. Dropping the
+/// reservations gives them back.
+pub fn reserve(
+    spec: &LoadSpec,
+    value_len: usize,
+    budget: &Budget,
+) -> Result<Vec<Reservation>, BudgetExceeded> {
+    let footprint = spec.footprint(value_len);
+    let threads = spec.threads_used();
+    let asks = [
+        (Resource::LoadWorkers, u64::from(spec.workers)),
+        (Resource::LoadThreads, threads as u64),
+        (Resource::Connections, spec.connections_used()),
+        (Resource::HostMemory, footprint.total()),
+    ];
+    budget
+        .reserve_all(&asks, |_| "run-load".into())
+        .map_err(|e| match e.resource {
+            Resource::HostMemory => e.because(footprint.describe()),
+            Resource::LoadThreads => e.because(format!(
+                "its workers run as tasks on {threads} event-loop thread{}; ask for fewer with `threads`",
+                if threads == 1 { "" } else { "s" }
+            )),
+            Resource::Connections => e.because(format!(
+                "{} workers with a connection each; `connections = shared` needs one",
+                spec.workers
+            )),
+            _ => e,
+        })
+}
+
 /// Starts a load; await [`LoadHandle::finish`] for the outcome.
 pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
     spec.validate()?;
-    let threads = match spec.connections {
-        // Every worker talks through one connection: one event loop.
-        Connections::Shared => 1,
-        Connections::PerWorker => spec.threads.clamp(1, spec.workers as usize),
-    };
+    let threads = spec.threads_used();
+    let footprint = spec.footprint(spec.value.len());
     let run = Arc::new(Run {
+        batch_reply_limit: footprint.batch_reply_limit(),
+        reply_limit: footprint.reply_limit(),
         url,
         stop: AtomicBool::new(false),
         tickets: AtomicU64::new(0),
         done: AtomicU64::new(0),
         start: Instant::now() + START_LEAD,
-        spec,
+        spec: Arc::new(spec),
     });
     let mut results = Vec::with_capacity(threads);
     for thread in 0..threads {
@@ -194,6 +240,11 @@ impl LoadProgress {
 }
 
 impl LoadHandle {
+    /// The spec the load runs (shared, not copied: it holds the value).
+    pub fn spec(&self) -> Arc<LoadSpec> {
+        self.run.spec.clone()
+    }
+
     /// A reader of the measured operations done so far.
     pub fn progress(&self) -> LoadProgress {
         LoadProgress(self.run.clone())
@@ -228,22 +279,41 @@ impl LoadHandle {
 }
 
 /// Runs this thread's share of the workers (worker `w` runs on thread
-/// `w % threads`) and merges their tallies.
+/// `w % threads`) as local tasks recording into one tally, and returns it.
 async fn run_thread(run: Arc<Run>, thread: usize, threads: usize) -> Tally {
     let spec = &run.spec;
-    let shared = matches!(spec.connections, Connections::Shared)
-        .then(|| Arc::new(SharedConnection::new(run.url.clone(), spec.timeout)));
-    let mut set = tokio::task::JoinSet::new();
-    for w in (0..spec.workers).filter(|w| *w as usize % threads == thread) {
-        let worker = Worker::new(run.clone(), w, shared.clone());
-        set.spawn(worker.run());
-    }
-    let mut total = Tally::new(spec.mix.len(), matches!(spec.model, Model::Open { .. }));
-    while let Some(joined) = set.join_next().await {
-        if let Ok(t) = joined {
-            total.merge(&t);
-        }
-    }
+    let shared = matches!(spec.connections, Connections::Shared).then(|| {
+        Arc::new(SharedConnection::new(
+            run.url.clone(),
+            spec.timeout,
+            run.reply_limit,
+        ))
+    });
+    let tallies = Rc::new(Tallies {
+        measured: RefCell::new(Tally::new(
+            spec.mix.len(),
+            matches!(spec.model, Model::Open { .. }),
+        )),
+        warmup: RefCell::new(Tally::new(
+            spec.mix.len(),
+            matches!(spec.model, Model::Open { .. }),
+        )),
+    });
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async {
+            let mut set = tokio::task::JoinSet::new();
+            for w in (0..spec.workers).filter(|w| *w as usize % threads == thread) {
+                let worker = Worker::new(run.clone(), w, shared.clone(), tallies.clone());
+                set.spawn_local(worker.run());
+            }
+            // A worker that panicked loses only what it had not recorded yet.
+            while set.join_next().await.is_some() {}
+        })
+        .await;
+    let warmup_reconnects = tallies.warmup.borrow().reconnects;
+    let mut total = tallies.measured.replace(Tally::new(0, false));
+    total.reconnects += warmup_reconnects;
     total
 }
 

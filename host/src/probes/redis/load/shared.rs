@@ -47,16 +47,20 @@ impl Drop for Mux {
 pub struct SharedConnection {
     url: RedisUrl,
     timeout: Duration,
+    /// Most bytes of one unfinished reply the reader buffers: what the
+    /// load's budget was charged for.
+    reply_limit: usize,
     current: Mutex<Option<Arc<Mux>>>,
     addr: String,
 }
 
 impl SharedConnection {
-    pub fn new(url: RedisUrl, timeout: Duration) -> Self {
+    pub fn new(url: RedisUrl, timeout: Duration, reply_limit: usize) -> Self {
         let addr = url.addr();
         Self {
             url,
             timeout,
+            reply_limit,
             current: Mutex::new(None),
             addr,
         }
@@ -128,6 +132,7 @@ impl SharedConnection {
             inflight_rx,
             broken.clone(),
             self.addr.clone(),
+            self.reply_limit,
         ));
         let mux = Arc::new(Mux {
             queue,
@@ -180,6 +185,7 @@ async fn read_loop(
     mut inflight: mpsc::UnboundedReceiver<(usize, oneshot::Sender<Answer>)>,
     broken: Arc<AtomicBool>,
     addr: String,
+    reply_limit: usize,
 ) {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut waiting: VecDeque<(usize, oneshot::Sender<Answer>, Vec<Reply>)> = VecDeque::new();
@@ -197,6 +203,16 @@ async fn read_loop(
     };
     loop {
         if buf.capacity() - buf.len() < 4096 {
+            if buf.len() >= reply_limit {
+                let addr = addr.clone();
+                fail(&mut waiting, &mut inflight, &|| RedisError::Protocol {
+                    addr: addr.clone(),
+                    source: crate::probes::redis::resp::ProtocolError::ReplyTooLarge {
+                        limit: reply_limit,
+                    },
+                });
+                return;
+            }
             buf.reserve(READ_CHUNK.max(buf.len()));
         }
         match read.read_buf(&mut buf).await {

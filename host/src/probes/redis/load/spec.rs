@@ -7,8 +7,12 @@ use bytes::{BufMut, BytesMut};
 
 use crate::probes::redis::resp;
 
-/// Most workers (connections) one load may open.
+/// Most workers (connections) one load may open; the scenario's
+/// `load-workers` and `connections` budgets usually bind first.
 pub const MAX_WORKERS: u32 = 10_000;
+/// Most event-loop threads one load may ask for; the scenario's
+/// `load-threads` budget usually binds first.
+pub const MAX_THREADS: usize = 1024;
 /// Deepest pipeline accepted.
 pub const MAX_PIPELINE: u32 = 10_000;
 /// Largest value a load may write (512 MiB is Redis's own limit).
@@ -257,7 +261,163 @@ impl LoadSpec {
         if self.timeout.is_zero() {
             return Err(bad("timeout", "zero"));
         }
+        if self.threads > MAX_THREADS {
+            return Err(bad(
+                "threads",
+                format!("{} is out of range 1..={MAX_THREADS}", self.threads),
+            ));
+        }
         Ok(())
+    }
+
+    /// OS threads the load runs on: one event loop for a shared connection,
+    /// otherwise the spec's threads, never more than one per worker.
+    pub fn threads_used(&self) -> usize {
+        match self.connections {
+            Connections::Shared => 1,
+            Connections::PerWorker => self.threads.clamp(1, self.workers.max(1) as usize),
+        }
+    }
+
+    /// Connections the load opens.
+    pub fn connections_used(&self) -> u64 {
+        match self.connections {
+            Connections::Shared => 1,
+            Connections::PerWorker => u64::from(self.workers),
+        }
+    }
+
+    /// The most host memory the load holds with a value of `value_len`
+    /// bytes (the value itself may not be made yet: this is asked before).
+    pub fn footprint(&self, value_len: usize) -> Footprint {
+        let value = value_len as u64;
+        let key = self.key_prefix.len() as u64 + 20;
+        let arg = |len: u64| RESP_ARG_OVERHEAD + len;
+        let (mut request, mut reply) = (0u64, REPLY_SMALL);
+        for entry in &self.mix {
+            let (req, rep) = match &entry.op {
+                Op::Set => (arg(3) + arg(key) + arg(value), REPLY_SMALL),
+                Op::Get => (arg(3) + arg(key), arg(value)),
+                Op::Del | Op::Incr => (arg(4) + arg(key), REPLY_SMALL),
+                Op::Expire(_) => (arg(6) + arg(key) + arg(10), REPLY_SMALL),
+                // A raw command is taken to answer with at most one value.
+                Op::Raw(args) => (
+                    args.iter()
+                        .map(|segments| {
+                            arg(segments
+                                .iter()
+                                .map(|s| match s {
+                                    Segment::Literal(b) => b.len() as u64,
+                                    Segment::Key => key,
+                                    Segment::Value => value,
+                                })
+                                .sum())
+                        })
+                        .sum(),
+                    arg(value),
+                ),
+            };
+            request = request.max(req + RESP_ARG_OVERHEAD);
+            reply = reply.max(rep);
+        }
+        let open = matches!(self.model, Model::Open { .. });
+        // Per thread a measured and a warm-up tally, one latency (and, open
+        // model, one service-time) histogram per op; plus the merged total.
+        let per_tally = self.mix.len() as u64 * if open { 2 } else { 1 };
+        let tallies = 2 * self.threads_used() as u64 + 1;
+        let workers = u64::from(self.workers);
+        let per_connection = match self.connections {
+            Connections::Shared => SHARED_CONNECTION_BYTES,
+            Connections::PerWorker => CONNECTION_BYTES,
+        };
+        let per_worker = WORKER_BYTES + u64::from(self.pipeline) * 9 + key;
+        Footprint {
+            batches: workers,
+            pipeline: u64::from(self.pipeline),
+            per_command: request.saturating_add(reply),
+            reply,
+            value,
+            histograms: tallies * per_tally * crate::metrics::Distribution::max_bytes(),
+            fixed: self.connections_used() * per_connection + workers * per_worker,
+        }
+    }
+}
+
+/// Bytes RESP adds around one argument (`$<len>\r\n…\r\n`), generously.
+const RESP_ARG_OVERHEAD: u64 = 16;
+/// A status or integer reply.
+const REPLY_SMALL: u64 = 32;
+/// The two buffers of a per-worker connection at rest (16 KiB each).
+const CONNECTION_BYTES: u64 = 32 * 1024;
+/// The shared connection's write batch (256 KiB) and read buffer.
+const SHARED_CONNECTION_BYTES: u64 = 320 * 1024;
+/// A worker's own state besides its batch: the task, its command maker and
+/// picks; generously.
+const WORKER_BYTES: u64 = 2 * 1024;
+
+/// The most host memory a load holds, by part, so a refusal can say how
+/// the figure was reached. Every worker has one batch in flight: its request
+/// (`pipeline` commands) and the replies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Batches in flight at once (one per worker).
+    pub batches: u64,
+    pub pipeline: u64,
+    /// The largest encoded command plus the largest reply of the mix.
+    pub per_command: u64,
+    /// The largest reply of the mix (a raw command is taken to answer with
+    /// at most one value): a longer one is refused by the load's client.
+    pub reply: u64,
+    /// The value, one copy shared by every worker.
+    pub value: u64,
+    /// Latency histograms at their widest.
+    pub histograms: u64,
+    /// Connection buffers at rest and per-worker state.
+    pub fixed: u64,
+}
+
+/// Room past the replies a batch was charged for before a reply counts as
+/// too large: one read's worth.
+const REPLY_SLACK: u64 = 64 * 1024;
+
+impl Footprint {
+    /// Most reply bytes one connection buffers for a batch of `pipeline`
+    /// replies; the load's clients refuse more.
+    pub fn batch_reply_limit(&self) -> usize {
+        let bytes = self
+            .pipeline
+            .saturating_mul(self.reply)
+            .saturating_add(REPLY_SLACK);
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
+
+    /// Most bytes of one unfinished reply a shared connection buffers.
+    pub fn reply_limit(&self) -> usize {
+        usize::try_from(self.reply.saturating_add(REPLY_SLACK)).unwrap_or(usize::MAX)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.batches
+            .saturating_mul(self.pipeline)
+            .saturating_mul(self.per_command)
+            .saturating_add(self.value)
+            .saturating_add(self.histograms)
+            .saturating_add(self.fixed)
+    }
+
+    /// `1 worker × pipeline 64 × 512 MiB per command and reply, plus …`.
+    pub fn describe(&self) -> String {
+        use crate::budget::size;
+        format!(
+            "{} worker{} × pipeline {} × {} per command and reply, plus {} for the value, {} for latency histograms and {} for connections and workers",
+            self.batches,
+            if self.batches == 1 { "" } else { "s" },
+            self.pipeline,
+            size(self.per_command),
+            size(self.value),
+            size(self.histograms),
+            size(self.fixed)
+        )
     }
 }
 
@@ -508,6 +668,37 @@ mod tests {
             b"*4\r\n$4\r\nHSET\r\n$5\r\nh:p:0\r\n$1\r\nf\r\n$3\r\nvv!\r\n"
         );
         assert_eq!(s.mix[0].op.default_name(), "hset");
+    }
+
+    #[test]
+    fn the_footprint_grows_with_value_pipeline_and_workers() {
+        let mut s = spec();
+        s.workers = 1;
+        s.pipeline = 64;
+        let big = 256 << 20;
+        let f = s.footprint(big);
+        // SET carries the value, GET's reply carries it back.
+        assert!(f.per_command > 2 * big as u64 && f.per_command < 2 * big as u64 + 512);
+        assert!(f.total() > 64 * 2 * big as u64, "{}", f.total());
+        assert!(
+            f.describe()
+                .starts_with("1 worker × pipeline 64 × 512 MiB per command"),
+            "{}",
+            f.describe()
+        );
+        s.pipeline = 1;
+        s.workers = 50;
+        s.value = vec![b'x'; 100];
+        let small = s.footprint(100);
+        // The reference load (50 workers, 100 B) stays a few MiB.
+        assert!(small.total() < 8 << 20, "{}", small.total());
+        s.connections = Connections::Shared;
+        s.threads = 8;
+        assert_eq!((s.threads_used(), s.connections_used()), (1, 1));
+        s.connections = Connections::PerWorker;
+        assert_eq!((s.threads_used(), s.connections_used()), (8, 50));
+        s.threads = MAX_THREADS + 1;
+        assert_eq!(s.validate().unwrap_err().field, "threads");
     }
 
     #[test]

@@ -244,3 +244,28 @@ async fn error_replies_are_counted_by_code_and_have_no_latency() {
     assert_eq!(get.latency.len(), get.ok);
     assert!(get.ok > 0 && errors.count > 0);
 }
+
+#[tokio::test]
+async fn a_reply_larger_than_the_load_was_charged_for_is_an_error_not_memory() {
+    let (_server, url) = server();
+    // A key the load never wrote, far larger than its 100-byte values.
+    let mut c = Client::connect(&url, Duration::from_secs(5)).await.unwrap();
+    let big = vec![b'b'; 4 << 20];
+    c.request(&[b"SET", b"big", &big]).await.unwrap();
+    for connections in [Connections::PerWorker, Connections::Shared] {
+        let mut s = spec(2, Amount::OpsPerWorker(3));
+        s.connections = connections;
+        s.mix = vec![MixEntry {
+            name: "get-big".into(),
+            op: Op::Raw(vec![parse_template("GET"), parse_template("big")]),
+            weight: 1,
+        }];
+        let limit = s.footprint(s.value.len()).batch_reply_limit();
+        assert!(limit < 1 << 20, "{limit}");
+        let out = run(s, &url).await;
+        assert_eq!(out.ok(), 0, "{connections:?}");
+        let errors = &out.tally.ops[0].errors;
+        let sample = &errors["protocol"].samples[0];
+        assert!(sample.contains("bytes of reply data buffered"), "{sample}");
+    }
+}

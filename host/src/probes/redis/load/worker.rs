@@ -1,7 +1,10 @@
 //! One worker's loop: pick ops, encode, send, time, tally; reconnect when
 //! the connection is lost. Closed and open model, per-worker or shared
-//! connection.
+//! connection. The workers of one thread share its tallies: each borrows
+//! them only between awaits, so the borrows never overlap.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -21,11 +24,19 @@ enum Link {
     Shared(Arc<SharedConnection>),
 }
 
+/// What the workers of one thread measured, shared by them.
+pub struct Tallies {
+    pub measured: RefCell<Tally>,
+    /// Warm-up results: discarded, except for reconnections.
+    pub warmup: RefCell<Tally>,
+}
+
 /// A worker's state across its phases.
 pub struct Worker {
     run: Arc<Run>,
     index: u32,
     link: Link,
+    tallies: Rc<Tallies>,
     picks: Vec<usize>,
     /// Per op of the current batch: answered with an error reply.
     refused: Vec<bool>,
@@ -35,7 +46,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(run: Arc<Run>, index: u32, shared: Option<Arc<SharedConnection>>) -> Self {
+    pub fn new(
+        run: Arc<Run>,
+        index: u32,
+        shared: Option<Arc<SharedConnection>>,
+        tallies: Rc<Tallies>,
+    ) -> Self {
         let link = match (run.spec.connections, shared) {
             (Connections::Shared, Some(s)) => Link::Shared(s),
             _ => Link::Own(None),
@@ -44,6 +60,7 @@ impl Worker {
             run,
             index,
             link,
+            tallies,
             picks: Vec::new(),
             refused: Vec::new(),
             unreachable_since: None,
@@ -51,25 +68,22 @@ impl Worker {
         }
     }
 
-    /// Runs the warm-up (untallied) and the measured phase.
-    pub async fn run(mut self) -> Tally {
-        let spec = &self.run.spec;
-        let open = matches!(spec.model, Model::Open { .. });
-        let mut scratch = Tally::new(spec.mix.len(), open);
-        let mut tally = Tally::new(spec.mix.len(), open);
+    /// Runs the warm-up (tallied apart) and the measured phase.
+    pub async fn run(mut self) {
         let run = self.run.clone();
+        let tallies = self.tallies.clone();
         let mut maker = CommandMaker::new(&run.spec, self.index);
         match run.spec.model {
             Model::Closed => {
                 if !run.spec.warmup.is_zero() {
-                    self.closed(&mut maker, &mut scratch, Phase::Warmup).await;
+                    self.closed(&mut maker, &tallies.warmup, Phase::Warmup)
+                        .await;
                 }
-                self.closed(&mut maker, &mut tally, Phase::Measure).await;
+                self.closed(&mut maker, &tallies.measured, Phase::Measure)
+                    .await;
             }
-            Model::Open { rate } => self.open(&mut maker, &mut tally, rate).await,
+            Model::Open { rate } => self.open(&mut maker, &tallies, rate).await,
         }
-        tally.reconnects += scratch.reconnects;
-        tally
     }
 
     fn stopped(&self) -> bool {
@@ -77,7 +91,7 @@ impl Worker {
     }
 
     /// Closed model: the next batch goes out when the previous one answered.
-    async fn closed(&mut self, maker: &mut CommandMaker<'_>, tally: &mut Tally, phase: Phase) {
+    async fn closed(&mut self, maker: &mut CommandMaker<'_>, tally: &RefCell<Tally>, phase: Phase) {
         let run = self.run.clone();
         let spec = &run.spec;
         let amount = match phase {
@@ -97,7 +111,7 @@ impl Worker {
             }
             if self.gave_up {
                 // Everything left is counted at once, split by weight.
-                fail_by_weight(spec, tally, remaining);
+                fail_by_weight(spec, &mut tally.borrow_mut(), remaining);
                 break;
             }
             let batch = remaining.min(batch_max) as usize;
@@ -105,7 +119,7 @@ impl Worker {
             for _ in 0..batch {
                 wbuf_ops.push(maker.pick());
             }
-            tally.started(now);
+            tally.borrow_mut().started(now);
             let sent = self.send(maker, &wbuf_ops, tally, None, deadline).await;
             if sent {
                 remaining -= batch as u64;
@@ -114,7 +128,7 @@ impl Worker {
                 // (failed), so a dead server cannot stretch the run forever.
                 remaining -= batch as u64;
             }
-            tally.ended(Instant::now());
+            tally.borrow_mut().ended(Instant::now());
             if matches!(phase, Phase::Measure) {
                 run.done.fetch_add(batch as u64, Ordering::Relaxed);
             }
@@ -124,7 +138,7 @@ impl Worker {
 
     /// Open model: tickets on a shared timeline at `rate`; each request's
     /// latency counts from its ticket's intended send time.
-    async fn open(&mut self, maker: &mut CommandMaker<'_>, tally: &mut Tally, rate: f64) {
+    async fn open(&mut self, maker: &mut CommandMaker<'_>, tallies: &Tallies, rate: f64) {
         let run = self.run.clone();
         let spec = &run.spec;
         let warmup_tickets = match spec.warmup {
@@ -136,7 +150,6 @@ impl Worker {
             Amount::Duration(d) => (d.as_secs_f64() * rate).round() as u64,
         };
         let end_ticket = warmup_tickets + measured_tickets;
-        let mut scratch = Tally::new(spec.mix.len(), true);
         let mut ops = vec![0usize];
         loop {
             if self.stopped() {
@@ -149,26 +162,25 @@ impl Worker {
             let intended = run.start + Duration::from_secs_f64(ticket as f64 / rate);
             wait_until(intended).await;
             let target = if ticket < warmup_tickets {
-                &mut scratch
+                &tallies.warmup
             } else {
-                &mut *tally
+                &tallies.measured
             };
             if self.gave_up {
                 // Claim the rest of the schedule and count it at once.
                 let rest = run.tickets.swap(end_ticket, Ordering::Relaxed);
                 let left = end_ticket.saturating_sub(rest) + 1;
-                fail_by_weight(spec, target, left);
+                fail_by_weight(spec, &mut target.borrow_mut(), left);
                 break;
             }
             ops[0] = maker.pick();
-            target.started(intended);
+            target.borrow_mut().started(intended);
             self.send(maker, &ops, target, Some(intended), None).await;
-            target.ended(Instant::now());
+            target.borrow_mut().ended(Instant::now());
             if ticket >= warmup_tickets {
                 run.done.fetch_add(1, Ordering::Relaxed);
             }
         }
-        tally.reconnects += scratch.reconnects;
     }
 
     /// Sends one batch and tallies it. Returns false when no connection
@@ -177,7 +189,7 @@ impl Worker {
         &mut self,
         maker: &mut CommandMaker<'_>,
         ops: &[usize],
-        tally: &mut Tally,
+        tally: &RefCell<Tally>,
         intended: Option<Instant>,
         deadline: Option<Instant>,
     ) -> bool {
@@ -192,7 +204,7 @@ impl Worker {
                     None => match connect(&self.run, deadline).await.map_err(|e| (e, began)) {
                         Ok(c) => {
                             if self.unreachable_since.take().is_some() {
-                                tally.reconnects += 1;
+                                tally.borrow_mut().reconnects += 1;
                             }
                             slot.insert(c)
                         }
@@ -214,11 +226,13 @@ impl Worker {
                             }
                         },
                         |error| {
+                            // Called after the exchange, between awaits.
+                            let op = &mut tally.borrow_mut().ops[ops[i]];
                             if let Some(m) = error {
-                                tally.ops[ops[i]].fail(&server_kind(m), 1, || m.to_owned());
+                                op.fail(&server_kind(m), 1, || m.to_owned());
                                 refused.push(true);
                             } else {
-                                tally.ops[ops[i]].ok += 1;
+                                op.ok += 1;
                                 refused.push(false);
                             }
                             i += 1;
@@ -241,6 +255,7 @@ impl Worker {
                     .await
                 {
                     Ok((replies, done_at)) => {
+                        let mut tally = tally.borrow_mut();
                         for (reply, &op) in replies.iter().zip(ops) {
                             if let Reply::Error(m) = reply {
                                 tally.ops[op].fail(&server_kind(m), 1, || m.clone());
@@ -269,6 +284,8 @@ impl Worker {
                 // Error replies were tallied as failures above; only served
                 // requests have a latency. A batch shares one latency, so
                 // runs of the same op are recorded at once.
+                let mut tally = tally.borrow_mut();
+                let tally = &mut *tally;
                 let mut run: Option<(usize, u64)> = None;
                 for (&op, &was_refused) in ops.iter().zip(&refused) {
                     if was_refused {
@@ -292,6 +309,7 @@ impl Worker {
             }
             Err(e) => {
                 let kind = kind_of(&e);
+                let mut tally = tally.borrow_mut();
                 for &op in ops {
                     tally.ops[op].fail(kind, 1, || e.to_string());
                 }
@@ -306,13 +324,14 @@ impl Worker {
     fn unreachable(
         &mut self,
         ops: &[usize],
-        tally: &mut Tally,
+        tally: &RefCell<Tally>,
         e: &RedisError,
         tried_since: Instant,
         can_give_up: bool,
     ) {
         let since = *self.unreachable_since.get_or_insert(tried_since);
         let kind = kind_of(e);
+        let mut tally = tally.borrow_mut();
         for &op in ops {
             tally.ops[op].fail(kind, 1, || e.to_string());
         }
@@ -331,6 +350,7 @@ async fn connect(run: &Run, deadline: Option<Instant>) -> Result<Client, RedisEr
         match Client::connect(&run.url, run.spec.timeout).await {
             Ok(mut client) => {
                 client.set_op_timeout(run.spec.timeout);
+                client.set_reply_limit(run.batch_reply_limit);
                 return Ok(client);
             }
             Err(e) => {
