@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use rigor_tests::{process_alive, read_json, repo_root, rigor, run_rigor, scenario};
+use rigor_tests::{processes_with, read_json, repo_root, rigor, run_rigor, scenario};
 
 use crate::reports::{assert_valid_junit, parse_junit, schema_errors, schema_validator};
 
@@ -40,24 +40,6 @@ fn unique_marker() -> String {
         .unwrap()
         .subsec_nanos();
     format!("{}.{:09}", 70_000 + std::process::id() % 6_000, nanos)
-}
-
-/// Live processes whose command line contains `needle`.
-fn processes_with(needle: &str) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(needle) && process_alive(pid) {
-            found.push((pid, cmdline));
-        }
-    }
-    found
 }
 
 /// Scratch directories (`rigor-<scenario>-…`) under `tmp`.

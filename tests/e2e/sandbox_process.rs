@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rigor_tests::{process_alive, read_json, rigor, scenario};
+use rigor_tests::{processes_with, read_json, rigor, scenario};
 
 const CATALOG: &str = "tests/fixtures/catalogs/sandbox-process.toml";
 
@@ -239,24 +239,6 @@ fn work_directory_programs_and_directories_cannot_lead_out() {
     }
     passed(s, "a working directory inside the work directory is used");
     all_passed(scenario(&report, "redis-after"));
-}
-
-/// Live processes whose command line contains `needle`.
-fn processes_with(needle: &str) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(needle) && process_alive(pid) {
-            found.push((pid, cmdline));
-        }
-    }
-    found
 }
 
 #[test]
