@@ -30,8 +30,7 @@ const DROP_POLL: Duration = Duration::from_millis(2);
 /// of the output, so a failure's tail holds its last lines. End of output
 /// normally follows the exit at once; the wait only runs out when a
 /// descendant still holds the pipe, or when a busy machine has not yet
-/// scheduled the drain thread (500 ms was seen to lose a short program's
-/// whole output on 2 loaded cores), so it errs on the long side.
+/// scheduled the drain thread, so it errs on the long side.
 const SETTLE_OUTPUT: Duration = Duration::from_secs(2);
 
 /// How a process ended.
