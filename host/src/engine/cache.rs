@@ -91,12 +91,13 @@ impl ComponentCache {
         match read_entry(&path, &digest, &fingerprint) {
             Entry::Absent => {}
             Entry::Rejected => outcome = CacheOutcome::Rejected,
-            Entry::Verified(payload) => {
+            Entry::Verified(entry) => {
+                let payload = &entry[HEADER_LEN..];
                 // SAFETY: the payload was written by `Engine::precompile_component`
                 // of an engine with the same compatibility hash for exactly these
                 // component bytes (both digests checked above), into a folder only
                 // this user can write. wasmtime still checks its own header.
-                if let Ok(component) = unsafe { Component::deserialize(engine, &payload) } {
+                if let Ok(component) = unsafe { Component::deserialize(engine, payload) } {
                     return Ok((component, CacheOutcome::Hit, sha));
                 }
                 outcome = CacheOutcome::Rejected;
@@ -174,6 +175,7 @@ enum Entry {
     Absent,
     /// Present but not what its name claims, or damaged.
     Rejected,
+    /// The whole entry, header included; the payload starts at [`HEADER_LEN`].
     Verified(Vec<u8>),
 }
 
@@ -198,7 +200,7 @@ fn read_entry(path: &Path, component: &[u8; 32], fingerprint: &[u8; 8]) -> Entry
     let claims_engine = &header[40..48] == fingerprint;
     let payload_intact = header[48..80] == Sha256::digest(payload)[..];
     if claims_component && claims_engine && payload_intact {
-        Entry::Verified(payload.to_vec())
+        Entry::Verified(data)
     } else {
         Entry::Rejected
     }

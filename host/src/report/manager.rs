@@ -435,22 +435,7 @@ mod tests {
         let path = dir.path().join("r.json");
         let mut manager = open(&[("--json", Format::Json, &path)]).unwrap();
         assert!(!path.exists(), "nothing is written before the run starts");
-        let mut run = RunReport {
-            schema: crate::report::model::SCHEMA.into(),
-            rigor_version: "0".into(),
-            started_at: "2025-01-01T00:00:00Z".into(),
-            duration_ms: 0.0,
-            host: crate::report::model::HostInfo {
-                hostname: "h".into(),
-                os: "linux".into(),
-                arch: "x86_64".into(),
-                cpus: 1,
-                memory_bytes: 0,
-            },
-            partial: true,
-            summary: Default::default(),
-            scenarios: Vec::new(),
-        };
+        let mut run = RunReport::just_started();
         let scenarios = vec![ScenarioReport::skipped(
             "first",
             "first.wasm",

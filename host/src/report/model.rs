@@ -399,6 +399,30 @@ impl RunSummary {
     }
 }
 
+#[cfg(test)]
+impl RunReport {
+    /// A run on a fixed host that has started and holds no scenario yet,
+    /// for the tests of what consumes the run as it goes.
+    pub(crate) fn just_started() -> Self {
+        Self {
+            schema: SCHEMA.into(),
+            rigor_version: "0".into(),
+            started_at: "2025-01-01T00:00:00Z".into(),
+            duration_ms: 0.0,
+            host: HostInfo {
+                hostname: "h".into(),
+                os: "linux".into(),
+                arch: "x86_64".into(),
+                cpus: 1,
+                memory_bytes: 0,
+            },
+            partial: true,
+            summary: Default::default(),
+            scenarios: Vec::new(),
+        }
+    }
+}
+
 impl ScenarioReport {
     /// A report for a scenario that did not run.
     pub fn skipped(

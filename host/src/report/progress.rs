@@ -167,22 +167,7 @@ mod tests {
     fn tty_redraws_plain_throttles_quiet_prints_nothing() {
         let p = progress();
         let report = ScenarioReport::skipped("s", "s.wasm", Default::default(), "r".into());
-        let run = RunReport {
-            schema: crate::report::model::SCHEMA.into(),
-            rigor_version: "0".into(),
-            started_at: "2025-01-01T00:00:00Z".into(),
-            duration_ms: 0.0,
-            host: crate::report::model::HostInfo {
-                hostname: "h".into(),
-                os: "linux".into(),
-                arch: "x86_64".into(),
-                cpus: 1,
-                memory_bytes: 0,
-            },
-            partial: true,
-            summary: Default::default(),
-            scenarios: Vec::new(),
-        };
+        let run = RunReport::just_started();
         let events = [
             RunEvent::Started {
                 name: "s",

@@ -414,6 +414,16 @@ mod tests {
     use std::os::fd::AsFd;
     use std::path::Path;
 
+    /// A directory descriptor, as the process probe holds the work directory.
+    fn open_dir(path: &Path) -> rustix::fd::OwnedFd {
+        rustix::fs::open(
+            path,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap()
+    }
+
     fn run(p: &Prepared) -> (String, i32) {
         let (mut reader, writer) = std::io::pipe().unwrap();
         let null = std::fs::File::open("/dev/null").unwrap();
@@ -447,12 +457,7 @@ mod tests {
     #[test]
     fn runs_with_exactly_the_given_arguments_environment_and_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let cwd = rustix::fs::open(
-            dir.path(),
-            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .unwrap();
+        let cwd = open_dir(dir.path());
         let p = Prepared::new(
             exe("/bin/sh"),
             &[
@@ -491,12 +496,7 @@ mod tests {
             (format!("ran as {}", script.display()).as_str(), 0)
         );
         // From the descriptor (a work-directory program): /dev/fd/N.
-        let work = rustix::fs::open(
-            dir.path(),
-            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .unwrap();
+        let work = open_dir(dir.path());
         let in_work =
             Executable::open_in_work(&work, dir.path(), Path::new("s.sh"), "{work}/s.sh").unwrap();
         let p = Prepared::new(Arc::new(in_work), &[], &[], None).unwrap();
@@ -510,12 +510,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let prog = dir.path().join("prog");
         std::fs::copy("/bin/true", &prog).unwrap();
-        let work = rustix::fs::open(
-            dir.path(),
-            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .unwrap();
+        let work = open_dir(dir.path());
         let checked =
             Executable::open_in_work(&work, dir.path(), Path::new("prog"), "{work}/prog").unwrap();
         // Swapped for a symlink to a shell after the check.
