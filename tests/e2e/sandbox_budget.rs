@@ -323,3 +323,29 @@ fn twenty_thousand_opens_are_refused_past_the_connection_budget() {
         .unwrap_or_else(|| panic!("{clients}"));
     assert!(connected < 10, "{connected} clients still connected");
 }
+
+#[test]
+fn spawns_past_the_children_budget_are_refused_and_running_children_unharmed() {
+    let (run, report) = run(None, &["budget-children", "budget-after"]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_complete(&report, &["budget-children", "budget-after"]);
+    let s = scenario(&report, "budget-children");
+    assert_eq!(s["status"], "passed", "{s:#}");
+    let message = check_detail(s, "a spawn past the children budget is denied");
+    assert!(
+        message.starts_with("process.spawn needs 1 live child")
+            && message.contains("children budget of 3")
+            && message.contains("raise `children`"),
+        "{message}"
+    );
+    let budget = &s["budgets"]["children"];
+    assert_eq!(
+        (
+            budget["limit"].as_u64(),
+            budget["peak"].as_u64(),
+            budget["refused"].as_u64()
+        ),
+        (Some(3), Some(3), Some(1)),
+        "{budget:#}"
+    );
+}
