@@ -272,18 +272,23 @@ impl ChildProcess {
         Some(self.finish(at))
     }
 
-    /// Waits up to `timeout` for the child to end.
+    /// Waits up to `timeout` for the child to end. An exit is returned only
+    /// once its output has reached the tails (see [`Self::settle_output`]),
+    /// also when the child had already ended before the call: its last
+    /// bytes may still be in the pipe then.
     pub async fn wait(&mut self, timeout: Duration) -> Option<ExitInfo> {
-        if let Some(e) = self.try_exit() {
-            return Some(e);
-        }
-        let mut rx = self.exited.clone();
-        let at = tokio::time::timeout(timeout, rx.wait_for(Option::is_some))
-            .await
-            .ok()?
-            .ok()
-            .and_then(|at| *at)?;
-        let info = self.finish(at);
+        let info = match self.try_exit() {
+            Some(e) => e,
+            None => {
+                let mut rx = self.exited.clone();
+                let at = tokio::time::timeout(timeout, rx.wait_for(Option::is_some))
+                    .await
+                    .ok()?
+                    .ok()
+                    .and_then(|at| *at)?;
+                self.finish(at)
+            }
+        };
         self.settle_output().await;
         Some(info)
     }
@@ -291,6 +296,7 @@ impl ChildProcess {
     /// SIGTERM to the group, SIGKILL after `grace`, then reap.
     pub async fn kill(&mut self, grace: Duration) -> ExitInfo {
         if let Some(e) = self.try_exit() {
+            self.settle_output().await;
             return e;
         }
         self.signal_all(libc::SIGTERM);
@@ -459,9 +465,43 @@ mod tests {
         let mut child = ChildProcess::spawn(&spec, &pids).unwrap();
         let exit = child.wait(Duration::from_secs(60)).await.unwrap();
         assert!(exit.status.success());
-        child.settle_output().await;
         assert_eq!(child.stdout().total(), 100_000_000);
         assert_eq!(child.stdout().kept(), output::TAIL_BYTES);
+    }
+
+    /// A child that ended before `wait` was called: its last bytes may
+    /// still be on their way from the pipe to the tail, and `wait` must not
+    /// return before they are there (a short program's whole output would
+    /// otherwise read as empty). The tail is held locked past the exit so
+    /// the drain cannot be first by luck.
+    #[tokio::test]
+    async fn wait_after_the_exit_still_returns_the_whole_output() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let pids = ChildPids::default();
+        let mut child = ChildProcess::spawn(&sh("sleep 0.1; echo hello"), &pids).unwrap();
+        let ring = Arc::clone(child.stdout());
+        let released = Arc::new(AtomicBool::new(false));
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let mut exited = child.exit_watch();
+        let holder = std::thread::spawn({
+            let released = Arc::clone(&released);
+            move || {
+                let _guard = ring.hold_for_test();
+                locked_tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(400));
+                released.store(true, Ordering::SeqCst);
+            }
+        });
+        locked_rx.recv().unwrap();
+        exited.wait_for(Option::is_some).await.unwrap();
+        let exit = child.wait(Duration::from_secs(10)).await.unwrap();
+        assert!(
+            released.load(Ordering::SeqCst),
+            "wait returned while the output was still held back"
+        );
+        assert!(exit.status.success());
+        assert_eq!(child.stdout().text(), "hello");
+        holder.join().unwrap();
     }
 
     #[test]

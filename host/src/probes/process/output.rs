@@ -17,7 +17,7 @@ pub const TAIL_BYTES: usize = 64 * 1024;
 const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
-struct Ring {
+pub(crate) struct Ring {
     bytes: VecDeque<u8>,
     /// Bytes ever written; `total - bytes.len()` is the absolute offset of
     /// the first byte kept.
@@ -61,6 +61,12 @@ impl OutputRing {
             ring.bytes.extend(data);
         }
         self.notify();
+    }
+
+    /// Holds the ring locked, so a test can keep the drain from delivering.
+    #[cfg(test)]
+    pub(crate) fn hold_for_test(&self) -> MutexGuard<'_, Ring> {
+        self.lock()
     }
 
     /// Marks the end of the stream.
