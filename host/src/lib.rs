@@ -37,3 +37,4 @@ pub mod report;
 pub mod runner;
 pub mod services;
 pub mod thresholds;
+pub mod tls;

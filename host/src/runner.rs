@@ -96,6 +96,7 @@ pub struct Executor<'a> {
     engine: &'a Engine,
     redis: &'a RedisSetup,
     keep_scratch: bool,
+    tls: crate::tls::TlsTrust,
 }
 
 impl<'a> Executor<'a> {
@@ -104,7 +105,15 @@ impl<'a> Executor<'a> {
             engine,
             redis,
             keep_scratch,
+            tls: Default::default(),
         }
+    }
+
+    /// The certificate authorities TLS connections trust (default: the
+    /// system's only).
+    pub fn with_tls(mut self, tls: crate::tls::TlsTrust) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Runs `prepared` in order. `interrupt` becoming `Some` stops the current
@@ -240,6 +249,7 @@ impl<'a> Executor<'a> {
             events,
             abort: AbortWatch::new(planned_thresholds(&p.plan)),
             budget: Budget::new(p.plan.limits.budgets),
+            tls: self.tls.clone(),
         }
     }
 }

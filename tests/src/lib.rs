@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 pub use rigor::services::redis_server::ManagedRedis;
 
+pub mod pki;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -40,6 +40,11 @@ pub struct RunArgs {
     /// A named Redis target, `NAME=URL` (repeatable).
     #[arg(long = "redis-target", value_name = "NAME=URL")]
     redis_targets: Vec<String>,
+    /// Trust the certificate authorities in this PEM file for HTTPS, `wss://`
+    /// and `rediss://`, besides the system's (repeatable). The system store
+    /// is read from `SSL_CERT_FILE` / `SSL_CERT_DIR` when they are set.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    ca_files: Vec<PathBuf>,
     /// Set a parameter: `name=value`, or `scenario:name=value` (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -175,7 +180,9 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         Mode::Plain
     };
     let mut display = LiveDisplay::new(std::io::stderr(), mode);
-    let executor = Executor::new(&engine, &redis, args.keep_scratch);
+    let trust = rigor::tls::TlsTrust::new(args.ca_files.clone())
+        .map_err(|e| invalid(format!("--ca-file: {e}")))?;
+    let executor = Executor::new(&engine, &redis, args.keep_scratch).with_tls(trust);
     let outcome = runtime.block_on(async {
         let interrupt = watch_signals()?;
         executor

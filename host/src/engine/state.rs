@@ -60,6 +60,9 @@ pub struct HostState {
     /// What the host may hold or start for the scenario; the probes that
     /// open connections, spawn children or run loads reserve from it.
     pub(crate) budget: Budget,
+    /// Certificate authorities for the probes' TLS connections.
+    #[allow(dead_code)]
+    pub(crate) tls: crate::tls::TlsTrust,
 }
 
 impl HostState {
@@ -87,6 +90,7 @@ impl HostState {
             events,
             abort,
             budget,
+            tls,
         } = probes;
         Self {
             wasi,
@@ -108,6 +112,7 @@ impl HostState {
             http,
             fs,
             memory,
+            tls,
         }
     }
 

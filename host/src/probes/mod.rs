@@ -41,6 +41,8 @@ pub struct Capabilities {
     /// What the host may hold for the scenario; every probe reserves here
     /// before it allocates, connects or spawns.
     pub budget: crate::budget::Budget,
+    /// The certificate authorities every TLS connection trusts.
+    pub tls: crate::tls::TlsTrust,
 }
 
 impl Capabilities {
@@ -61,6 +63,7 @@ impl Capabilities {
             events: Default::default(),
             abort: Default::default(),
             budget: Default::default(),
+            tls: Default::default(),
         }
     }
 }
