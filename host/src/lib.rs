@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod engine;
 pub mod events;
 pub mod metrics;
+pub mod pacing;
 pub mod policy;
 pub mod probes;
 pub mod report;
