@@ -39,3 +39,4 @@ pub mod runner;
 pub mod services;
 pub mod thresholds;
 pub mod tls;
+pub mod vu;
