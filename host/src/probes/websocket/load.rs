@@ -292,10 +292,9 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             Some(_) => slot >= n,
             None => flight.sent() >= n,
         });
-        let due = match plan.rate {
-            Some(rate) => Some(began + Duration::from_secs_f64(slot as f64 / rate)),
-            None => None,
-        };
+        let due = plan
+            .rate
+            .map(|rate| began + Duration::from_secs_f64(slot as f64 / rate));
         let past_end = send_end.is_some_and(|e| now >= e || due.is_some_and(|d| d >= e));
         if sending && (count_done || past_end) {
             sending = false;
