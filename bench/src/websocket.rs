@@ -1,0 +1,158 @@
+//! WebSocket load next to a bare tokio-tungstenite echo loop, same echo
+//! server (tokio-tungstenite, on its own thread), same run: messages per
+//! second of the probe's closed-model load (every answer matched to its
+//! message by id, round trips into an HDR histogram) against a loop that
+//! sends a message and reads its echo, nothing else.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use futures_util::{SinkExt, StreamExt};
+use rigor::events::ProgressSink;
+use rigor::probes::websocket::client::{ConnectSpec, WsUrl};
+use rigor::probes::websocket::correlation::{IdLocation, Template};
+use rigor::probes::websocket::load::{self, LoadPlan};
+use rigor::tls::TlsTrust;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::median;
+
+const CONNECTIONS: u32 = 50;
+const MESSAGES: u64 = 2_000;
+const ROUNDS: usize = 5;
+const TEMPLATE: &str = r#"{"id":"{id}","text":"hello from the websocket bench"}"#;
+
+/// An echo server on its own runtime thread; its address.
+fn echo_server() -> Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("echo server runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((tcp, _)) = listener.accept().await {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok(m)) = ws.next().await {
+                        if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    Ok(addr)
+}
+
+fn plan(addr: SocketAddr, location: IdLocation) -> Result<LoadPlan> {
+    Ok(LoadPlan {
+        connect: ConnectSpec {
+            url: WsUrl::parse(&format!("ws://{addr}/"))?,
+            headers: Vec::new(),
+            max_message: load::DEFAULT_MAX_MESSAGE,
+            timeout: Duration::from_secs(10),
+            trust: TlsTrust::default(),
+        },
+        connections: CONNECTIONS,
+        messages: Some(MESSAGES),
+        duration: None,
+        rate: None,
+        template: Arc::new(Template::new(TEMPLATE.as_bytes(), "{id}").map_err(anyhow::Error::msg)?),
+        text: true,
+        location: Arc::new(location),
+        grace: Duration::from_secs(1),
+        progress: ProgressSink::detached(),
+    })
+}
+
+/// The probe's load: messages per second over its active time.
+async fn rigor_round(addr: SocketAddr, location: IdLocation) -> Result<f64> {
+    let outcome = load::run(plan(addr, location)?).await;
+    let expected = u64::from(CONNECTIONS) * MESSAGES;
+    if outcome.matched != expected {
+        bail!(
+            "the rigor load matched {} of {expected}: {:?}",
+            outcome.matched,
+            outcome.first_error
+        );
+    }
+    Ok(outcome.received_per_second())
+}
+
+/// The bare loop: connect every connection, then each sends and awaits its
+/// echo `MESSAGES` times; messages per second from the first send.
+async fn bare_round(addr: SocketAddr) -> Result<f64> {
+    let mut sockets = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp).await?;
+        sockets.push(ws);
+    }
+    let text = TEMPLATE.replace("{id}", "0000000000000000");
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut ws in sockets {
+        let text = text.clone();
+        tasks.spawn(async move {
+            for _ in 0..MESSAGES {
+                ws.send(Message::text(text.clone())).await?;
+                match ws.next().await {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(anyhow::Error::from(e)),
+                    None => bail!("the echo server closed"),
+                }
+            }
+            let _ = ws.close(None).await;
+            Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok((u64::from(CONNECTIONS) * MESSAGES) as f64 / start.elapsed().as_secs_f64())
+}
+
+pub fn run() -> Result<()> {
+    let addr = echo_server()?;
+    // The runtime `rigor run` uses.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    println!(
+        "{CONNECTIONS} connections × {MESSAGES} messages, closed model, {}-byte text, median of {ROUNDS} alternating rounds (messages/s)",
+        TEMPLATE.len() + 16 - 4
+    );
+    println!("{:<34} {:>12} {:>12} {:>7}", "case", "rigor", "bare loop", "ratio");
+    let cases: [(&str, fn() -> IdLocation); 2] = [
+        ("id in a JSON field", || IdLocation::JsonField("id".into())),
+        ("id in a byte range", || IdLocation::ByteRange(7, 16)),
+    ];
+    for (name, location) in cases {
+        let mut ours = Vec::new();
+        let mut bare = Vec::new();
+        for _ in 0..ROUNDS {
+            ours.push(runtime.block_on(rigor_round(addr, location()))?);
+            bare.push(runtime.block_on(bare_round(addr))?);
+        }
+        let (ours, bare) = (median(ours), median(bare));
+        println!(
+            "{:<34} {:>12.0} {:>12.0} {:>6.2}×",
+            name,
+            ours,
+            bare,
+            ours / bare
+        );
+    }
+    Ok(())
+}
