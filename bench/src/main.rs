@@ -212,6 +212,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             events: Default::default(),
             abort: Default::default(),
             budget: Default::default(),
+            tls: Default::default(),
         },
     })
 }

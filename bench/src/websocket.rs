@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use rigor::events::ProgressSink;
-use rigor::probes::websocket::client::{ConnectSpec, WsUrl};
+use rigor::probes::websocket::client::{self, ConnectSpec, WsUrl};
 use rigor::probes::websocket::correlation::{IdLocation, Template};
 use rigor::probes::websocket::load::{self, LoadPlan};
 use rigor::tls::TlsTrust;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::median;
 
@@ -91,12 +92,14 @@ async fn rigor_round(addr: SocketAddr, location: IdLocation) -> Result<f64> {
 
 /// The bare loop: connect every connection, then each sends and awaits its
 /// echo `MESSAGES` times; messages per second from the first send.
-async fn bare_round(addr: SocketAddr) -> Result<f64> {
+async fn bare_round(addr: SocketAddr, config: Option<WebSocketConfig>) -> Result<f64> {
     let mut sockets = Vec::new();
     for _ in 0..CONNECTIONS {
         let tcp = tokio::net::TcpStream::connect(addr).await?;
         tcp.set_nodelay(true)?;
-        let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp).await?;
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(format!("ws://{addr}/"), tcp, config)
+                .await?;
         sockets.push(ws);
     }
     let text = TEMPLATE.replace("{id}", "0000000000000000");
@@ -113,14 +116,17 @@ async fn bare_round(addr: SocketAddr) -> Result<f64> {
                     None => bail!("the echo server closed"),
                 }
             }
+            // The close is outside the measured window, as in the probe's.
+            let last = Instant::now();
             let _ = ws.close(None).await;
-            Ok(())
+            Ok(last)
         });
     }
+    let mut end = start;
     while let Some(done) = tasks.join_next().await {
-        done??;
+        end = end.max(done??);
     }
-    Ok((u64::from(CONNECTIONS) * MESSAGES) as f64 / start.elapsed().as_secs_f64())
+    Ok((u64::from(CONNECTIONS) * MESSAGES) as f64 / (end - start).as_secs_f64())
 }
 
 pub fn run() -> Result<()> {
@@ -133,21 +139,40 @@ pub fn run() -> Result<()> {
         "{CONNECTIONS} connections × {MESSAGES} messages, closed model, {}-byte text, median of {ROUNDS} alternating rounds (messages/s)",
         TEMPLATE.len() + 16 - 4
     );
-    println!("{:<34} {:>12} {:>12} {:>7}", "case", "rigor", "bare loop", "ratio");
-    let cases: [(&str, fn() -> IdLocation); 2] = [
-        ("id in a JSON field", || IdLocation::JsonField("id".into())),
-        ("id in a byte range", || IdLocation::ByteRange(7, 16)),
+    println!(
+        "{:<44} {:>10} {:>10} {:>7}",
+        "case", "rigor", "bare loop", "ratio"
+    );
+    // The bare loop with tungstenite's defaults (128 KiB read buffer), and
+    // with the probe's buffer sizes, to tell the buffers from the rest.
+    let probe_buffers = || Some(client::config(load::DEFAULT_MAX_MESSAGE));
+    let cases: [(&str, fn() -> IdLocation, fn() -> Option<WebSocketConfig>); 3] = [
+        (
+            "id in a JSON field, bare: defaults",
+            || IdLocation::JsonField("id".into()),
+            || None,
+        ),
+        (
+            "id in a byte range, bare: defaults",
+            || IdLocation::ByteRange(7, 16),
+            || None,
+        ),
+        (
+            "id in a JSON field, bare: probe's buffers",
+            || IdLocation::JsonField("id".into()),
+            probe_buffers,
+        ),
     ];
-    for (name, location) in cases {
+    for (name, location, config) in cases {
         let mut ours = Vec::new();
         let mut bare = Vec::new();
         for _ in 0..ROUNDS {
             ours.push(runtime.block_on(rigor_round(addr, location()))?);
-            bare.push(runtime.block_on(bare_round(addr))?);
+            bare.push(runtime.block_on(bare_round(addr, config()))?);
         }
         let (ours, bare) = (median(ours), median(bare));
         println!(
-            "{:<34} {:>12.0} {:>12.0} {:>6.2}×",
+            "{:<44} {:>10.0} {:>10.0} {:>6.2}×",
             name,
             ours,
             bare,

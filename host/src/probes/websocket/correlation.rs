@@ -4,6 +4,7 @@
 //! order, with duplicates and strangers counted apart.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 /// Digits of an id as written into a message: fixed, so a byte range finds
@@ -62,7 +63,13 @@ impl Template {
     pub fn build(&self, id: u64) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.message_len());
         out.extend_from_slice(&self.prefix);
-        out.extend_from_slice(format!("{id:0width$}", width = ID_DIGITS).as_bytes());
+        let mut digits = [b'0'; ID_DIGITS];
+        let mut rest = id;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend_from_slice(&digits);
         out.extend_from_slice(&self.suffix);
         out
     }
@@ -77,17 +84,131 @@ pub fn id_of(conn: u32, seq: u64) -> u64 {
 pub fn extract_id(answer: &[u8], location: &IdLocation) -> Option<u64> {
     match location {
         IdLocation::JsonField(field) => {
-            let object: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_slice(answer).ok()?;
-            match object.get(field)? {
-                serde_json::Value::String(s) => parse_digits(s.as_bytes()),
-                serde_json::Value::Number(n) => n.as_u64(),
-                _ => None,
-            }
+            let mut de = serde_json::Deserializer::from_slice(answer);
+            let id = serde::de::DeserializeSeed::deserialize(json::Field(field), &mut de).ok()?;
+            de.end().ok()?;
+            id
         }
         IdLocation::ByteRange(offset, len) => {
             let end = offset.checked_add(*len)?;
             parse_digits(answer.get(*offset..end)?)
+        }
+    }
+}
+
+/// Reads one field of a JSON object without building the object: every
+/// other value is skipped unparsed, so a message costs one pass and no
+/// allocation beyond the id itself.
+mod json {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    /// The object's field `.0`, as an id.
+    pub struct Field<'a>(pub &'a str);
+
+    impl<'de> DeserializeSeed<'de> for Field<'_> {
+        type Value = Option<u64>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Field<'_> {
+        type Value = Option<u64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<u64>, A::Error> {
+            let mut found = None;
+            while let Some(is_ours) = map.next_key_seed(KeyIs(self.0))? {
+                if is_ours && found.is_none() {
+                    found = Some(map.next_value_seed(Id)?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found.flatten())
+        }
+    }
+
+    /// Whether a key equals `.0`.
+    struct KeyIs<'a>(&'a str);
+
+    impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+        type Value = bool;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeyIs<'_> {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+            Ok(key == self.0)
+        }
+    }
+
+    /// An id: a string of digits or a non-negative integer; anything else
+    /// is no id.
+    struct Id;
+
+    impl<'de> DeserializeSeed<'de> for Id {
+        type Value = Option<u64>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Id {
+        type Value = Option<u64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an id")
+        }
+
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<u64>, E> {
+            Ok(Some(n))
+        }
+
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<u64>, E> {
+            Ok(u64::try_from(n).ok())
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<u64>, E> {
+            Ok(super::parse_digits(s.as_bytes()))
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u64>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<u64>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
         }
     }
 }
@@ -116,7 +237,29 @@ pub struct InFlight {
     conn: u32,
     /// Next sequence number to send.
     next: u64,
-    waiting: HashMap<u64, Instant>,
+    waiting: HashMap<u64, Instant, BuildHasherDefault<IdHasher>>,
+}
+
+/// Hashes an id with one multiplication: the keys inserted are the host's
+/// own sequential ids (a peer's ids are only looked up), so SipHash's
+/// flooding resistance buys nothing and costs a share of every message.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl InFlight {
@@ -124,7 +267,7 @@ impl InFlight {
         Self {
             conn,
             next: 0,
-            waiting: HashMap::new(),
+            waiting: HashMap::default(),
         }
     }
 
@@ -222,6 +365,14 @@ mod tests {
         assert_eq!(extract_id(br#"{"other":"1"}"#, &field), None);
         assert_eq!(extract_id(b"[1,2]", &field), None);
         assert_eq!(extract_id(b"not json", &field), None);
+        assert_eq!(extract_id(br#"{"id":"7"} trailing"#, &field), None);
+        assert_eq!(
+            extract_id(br#"{"a":[1,{"id":2}],"id":"9"}"#, &field),
+            Some(9)
+        );
+        assert_eq!(extract_id(br#"{"id":5}"#, &field), Some(5), "escaped key");
+        assert_eq!(extract_id(br#"{"id":1.5}"#, &field), None);
+        assert_eq!(extract_id(br#"{"id":null}"#, &field), None);
 
         let range = IdLocation::ByteRange(4, ID_DIGITS);
         assert_eq!(extract_id(b"msg:0000000000000007:tail", &range), Some(7));

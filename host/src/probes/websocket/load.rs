@@ -285,6 +285,8 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
     let mut sending = true;
     let mut grace_end = began;
     let mut last_send = began;
+    let mut timer = Box::pin(tokio::time::sleep_until(began.into()));
+    let mut armed = began;
 
     let ended = loop {
         let now = Instant::now();
@@ -318,12 +320,20 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             true
         } else {
             let early = wake.checked_sub(TIMER_SLACK).unwrap_or(wake).max(now);
+            // One timer per connection, moved only when it would fire too
+            // late or has fired: in the closed model the give-up deadline
+            // moves with every send, and re-arming per message would cost
+            // a timer-wheel update each time. Firing early is harmless: the
+            // loop re-evaluates.
+            if armed > early || armed <= now {
+                timer.as_mut().reset(early.into());
+                armed = early;
+            }
             tokio::select! {
                 biased;
                 frame = socket.next() => {
-                    let payload = match frame {
-                        Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
-                        Some(Ok(Message::Binary(b))) => b.to_vec(),
+                    let message = match frame {
+                        Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => m,
                         Some(Ok(Message::Close(f))) => {
                             let code = f.map_or(NO_STATUS_CODE, |f| u16::from(f.code));
                             *out.close_codes.entry(code).or_default() += 1;
@@ -343,9 +353,10 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
                             break Ended::Gone;
                         }
                     };
+                    let payload = data(&message);
                     out.received += 1;
                     out.bytes_received += payload.len() as u64;
-                    match flight.answer(correlation::extract_id(&payload, &plan.location)) {
+                    match flight.answer(correlation::extract_id(payload, &plan.location)) {
                         Match::Answer(from) => {
                             out.matched += 1;
                             out.round_trip.record(nanos(from.elapsed()));
@@ -355,7 +366,7 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
                     }
                     false
                 }
-                _ = tokio::time::sleep_until(early.into()) => true,
+                _ = timer.as_mut() => true,
             }
         };
         if !woke || !sending {
@@ -369,6 +380,9 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             continue;
         }
         if let Some(d) = due {
+            if d > Instant::now() + TIMER_SLACK {
+                continue; // woken for an earlier deadline
+            }
             pace_until(d).await;
             slot += 1;
             if !flight.has_room() {
@@ -419,6 +433,15 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
         .await;
     }
     one
+}
+
+/// The payload of a text or binary message.
+fn data(message: &Message) -> &[u8] {
+    match message {
+        Message::Text(t) => t.as_bytes(),
+        Message::Binary(b) => b,
+        _ => &[],
+    }
 }
 
 fn send_kind(e: &WsError) -> &'static str {
