@@ -143,32 +143,24 @@ pub fn run() -> Result<()> {
         "{:<44} {:>10} {:>10} {:>7}",
         "case", "rigor", "bare loop", "ratio"
     );
-    // The bare loop with tungstenite's defaults (128 KiB read buffer), and
-    // with the probe's buffer sizes, to tell the buffers from the rest.
-    let probe_buffers = || Some(client::config(load::DEFAULT_MAX_MESSAGE));
-    let cases: [(&str, fn() -> IdLocation, fn() -> Option<WebSocketConfig>); 3] = [
-        (
-            "id in a JSON field, bare: defaults",
-            || IdLocation::JsonField("id".into()),
-            || None,
-        ),
-        (
-            "id in a byte range, bare: defaults",
-            || IdLocation::ByteRange(7, 16),
-            || None,
-        ),
-        (
-            "id in a JSON field, bare: probe's buffers",
-            || IdLocation::JsonField("id".into()),
-            probe_buffers,
-        ),
+    // The bare loop with tungstenite's defaults (128 KiB read buffer, zeroed
+    // before every read), and with the probe's buffer sizes, to tell the
+    // buffers from the rest.
+    let json = || IdLocation::JsonField("id".into());
+    let range = || IdLocation::ByteRange(7, 16);
+    let cases = [
+        ("id in a JSON field, bare: defaults", json(), false),
+        ("id in a byte range, bare: defaults", range(), false),
+        ("id in a JSON field, bare: probe's buffers", json(), true),
+        ("id in a byte range, bare: probe's buffers", range(), true),
     ];
-    for (name, location, config) in cases {
+    for (name, location, probe_buffers) in cases {
+        let config = probe_buffers.then(|| client::config(load::DEFAULT_MAX_MESSAGE));
         let mut ours = Vec::new();
         let mut bare = Vec::new();
         for _ in 0..ROUNDS {
-            ours.push(runtime.block_on(rigor_round(addr, location()))?);
-            bare.push(runtime.block_on(bare_round(addr, config()))?);
+            ours.push(runtime.block_on(rigor_round(addr, location.clone()))?);
+            bare.push(runtime.block_on(bare_round(addr, config))?);
         }
         let (ours, bare) = (median(ours), median(bare));
         println!(

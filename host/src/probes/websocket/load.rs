@@ -408,9 +408,9 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             Message::Binary(bytes.into())
         };
         // Closed model: from the send; open model: from the slot.
-        let from = due.unwrap_or_else(Instant::now);
-        flight.send(from);
         last_send = Instant::now();
+        let from = due.unwrap_or(last_send);
+        flight.send(from);
         if let Err(e) = socket.send(message).await {
             flight.cancel(id);
             let e = WsError::from_tungstenite(&url, e);
