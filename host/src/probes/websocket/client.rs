@@ -728,6 +728,35 @@ pub(crate) mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn an_incoming_message_over_the_limit_is_refused_with_the_sizes() {
+        let addr = echo_server(false).await;
+        let mut small = spec(&format!("ws://{addr}/"));
+        small.max_message = 1024;
+        let mut conn = Conn::connect(&small).await.unwrap();
+        // Past the guest-facing check, so the server echoes 2048 bytes.
+        conn.socket
+            .send(Message::binary(vec![1u8; 2048]))
+            .await
+            .unwrap();
+        let err = conn.receive(Duration::from_secs(5)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WsError::TooLarge {
+                    size: 2048,
+                    limit: 1024
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            crate::probes::ProbeError::from(err)
+                .to_string()
+                .starts_with("invalid: a message of 2048 bytes is over the limit of 1024 bytes")
+        );
+    }
+
     #[test]
     fn urls_parse_with_default_ports() {
         let u = WsUrl::parse("ws://LocalHost/ws/echo?room=a").unwrap();
