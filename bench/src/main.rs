@@ -11,6 +11,7 @@ mod process;
 mod redis_load;
 mod redis_policy;
 mod reports;
+mod websocket;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,6 +44,7 @@ const SECTIONS: &[Section] = &[
     ("reports", reports::run),
     ("process", process::run),
     ("languages", languages::run),
+    ("websocket", websocket::run),
 ];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
@@ -210,6 +212,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             events: Default::default(),
             abort: Default::default(),
             budget: Default::default(),
+            tls: Default::default(),
         },
     })
 }

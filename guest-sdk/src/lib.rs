@@ -58,6 +58,7 @@ mod params;
 pub mod process;
 pub mod redis;
 pub mod report;
+pub mod websocket;
 
 pub use error::{Error, ProbeError, Result};
 pub use params::Params;
@@ -160,5 +161,6 @@ pub mod prelude {
     pub use crate::process::{self, Child, Command, OutputStream};
     pub use crate::redis::Redis;
     pub use crate::report::{Severity, check, finding, log, threshold};
+    pub use crate::websocket::{Incoming, WebSocket, WsLoad};
     pub use crate::{Error, Info, Params, ProbeError, Result, Scenario};
 }

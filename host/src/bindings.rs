@@ -25,6 +25,7 @@ mod generated {
             "rigor:scenario/process.child": crate::probes::process::ChildProcess,
             "rigor:scenario/fs.dir": crate::probes::fs::Root,
             "rigor:scenario/memory.watcher": crate::probes::memory::WatcherHandle,
+            "rigor:scenario/websocket.connection": crate::probes::websocket::binding::Connection,
         },
         require_store_data_send: true,
         // Each interface is linked to its own view of the store's state
@@ -37,6 +38,7 @@ mod generated {
 
 pub use generated::Scenario;
 pub use generated::ScenarioPre;
+pub use generated::rigor::scenario::websocket;
 pub use generated::rigor::scenario::{
     clock, fs, http, memory, metrics, process, redis, report, types,
 };

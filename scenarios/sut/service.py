@@ -22,13 +22,22 @@ Endpoints:
   GET  /items/<id>    200 the item, 404 if unknown
   POST /echo          200 the request body, as sent
   GET  /error         500, always
+  GET  /ws/echo       WebSocket (RFC 6455): every text or binary message is
+                      sent back as it came
+  GET  /ws/chat?room=R  WebSocket chat room R (default `main`): every message
+                      is broadcast to every member, the sender included; on
+                      each join and leave every member gets the text
+                      {"type": "join"|"leave", "members": N}
   anything else       404
 
 On SIGTERM it stops accepting requests, prints `stopped` and exits with 0.
 """
 
+import base64
+import hashlib
 import json
 import os
+import struct
 import signal
 import sys
 import threading
@@ -98,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if time.monotonic() < READY_AT:
             return self.reply(503, {"status": "warming up"})
+        if self.path.startswith("/ws/"):
+            return websocket_route(self)
         if self.path == "/health":
             return self.reply(200, {"status": "ok", "env": APP_ENV})
         if self.path == "/items":
@@ -132,6 +143,199 @@ class Handler(BaseHTTPRequestHandler):
                 ITEMS[item["id"]] = item
             return self.reply(201, item)
         return self.reply(404, {"error": f"no route {self.path}"})
+
+
+# --- WebSocket (RFC 6455) -------------------------------------------------
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# Largest message (all fragments together) the service accepts; past it the
+# connection is closed with 1009 (message too big).
+WS_MAX_MESSAGE = 1 << 20
+WS_TEXT, WS_BINARY, WS_CONTINUATION = 0x1, 0x2, 0x0
+WS_CLOSE, WS_PING, WS_PONG = 0x8, 0x9, 0xA
+CHAT_ROOMS = {}
+CHAT_LOCK = threading.Lock()
+
+
+class WsClosed(Exception):
+    """The connection is over (close handshake done, or the peer vanished)."""
+
+
+class WsProtocolError(Exception):
+    """The peer broke the protocol; `code` is the close code to send."""
+
+    def __init__(self, code, reason):
+        super().__init__(reason)
+        self.code = code
+
+
+class WebSocket:
+    """The server side of one upgraded connection: reads masked client
+    frames (reassembling fragments), answers pings, does the close
+    handshake, and sends unmasked frames under a lock (a chat room writes
+    from other members' threads)."""
+
+    def __init__(self, rfile, wfile):
+        self.rfile = rfile
+        self.wfile = wfile
+        self.write_lock = threading.Lock()
+        self.close_sent = False
+
+    def read_exact(self, n):
+        data = self.rfile.read(n)
+        if data is None or len(data) < n:
+            raise WsClosed()
+        return data
+
+    def read_frame(self):
+        b0, b1 = self.read_exact(2)
+        fin, opcode = bool(b0 & 0x80), b0 & 0x0F
+        if b0 & 0x70:
+            raise WsProtocolError(1002, "reserved bits set")
+        if not b1 & 0x80:
+            raise WsProtocolError(1002, "client frames must be masked")
+        length = b1 & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self.read_exact(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self.read_exact(8))
+        if opcode >= 0x8 and (not fin or length > 125):
+            raise WsProtocolError(1002, "bad control frame")
+        if length > WS_MAX_MESSAGE:
+            raise WsProtocolError(1009, "frame too big")
+        mask = self.read_exact(4)
+        payload = bytearray(self.read_exact(length))
+        for i in range(length):
+            payload[i] ^= mask[i % 4]
+        return fin, opcode, bytes(payload)
+
+    def send(self, opcode, payload):
+        n = len(payload)
+        if n < 126:
+            header = struct.pack("!BB", 0x80 | opcode, n)
+        elif n < 1 << 16:
+            header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+        with self.write_lock:
+            if self.close_sent:
+                raise WsClosed()
+            if opcode == WS_CLOSE:
+                self.close_sent = True
+            self.wfile.write(header + payload)
+
+    def close(self, code, reason=""):
+        try:
+            self.send(WS_CLOSE, struct.pack("!H", code) + reason.encode()[:123])
+        except (WsClosed, OSError):
+            pass
+
+    def receive(self):
+        """The next message as (opcode, payload); raises WsClosed at the end."""
+        kind, parts, size = None, [], 0
+        while True:
+            fin, opcode, payload = self.read_frame()
+            if opcode == WS_PING:
+                self.send(WS_PONG, payload)
+                continue
+            if opcode == WS_PONG:
+                continue
+            if opcode == WS_CLOSE:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                if code is None:
+                    self.close(1000)
+                else:
+                    # Echo the peer's code, as RFC 6455 §5.5.1 suggests.
+                    self.close(code)
+                raise WsClosed()
+            if opcode in (WS_TEXT, WS_BINARY):
+                if kind is not None:
+                    raise WsProtocolError(1002, "new message inside a fragmented one")
+                kind = opcode
+            elif opcode == WS_CONTINUATION:
+                if kind is None:
+                    raise WsProtocolError(1002, "continuation without a message")
+            else:
+                raise WsProtocolError(1002, f"unknown opcode {opcode}")
+            size += len(payload)
+            if size > WS_MAX_MESSAGE:
+                raise WsProtocolError(1009, "message too big")
+            parts.append(payload)
+            if fin:
+                data = b"".join(parts)
+                if kind == WS_TEXT:
+                    try:
+                        data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise WsProtocolError(1007, "text is not UTF-8")
+                return kind, data
+
+
+def websocket_route(handler):
+    """Upgrades the request and serves /ws/echo or /ws/chat until the close."""
+    path, _, query = handler.path.partition("?")
+    if path not in ("/ws/echo", "/ws/chat"):
+        return handler.reply(404, {"error": f"no route {handler.path}"})
+    key = handler.headers.get("Sec-WebSocket-Key", "")
+    if (
+        "websocket" not in handler.headers.get("Upgrade", "").lower()
+        or "upgrade" not in handler.headers.get("Connection", "").lower()
+        or handler.headers.get("Sec-WebSocket-Version") != "13"
+        or not key
+    ):
+        return handler.reply(400, {"error": "expected a WebSocket upgrade (version 13)"})
+    accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+    handler.send_response(101, "Switching Protocols")
+    handler.send_header("Upgrade", "websocket")
+    handler.send_header("Connection", "Upgrade")
+    handler.send_header("Sec-WebSocket-Accept", accept)
+    handler.end_headers()
+    handler.wfile.flush()
+    handler.close_connection = True
+    ws = WebSocket(handler.rfile, handler.wfile)
+    params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+    try:
+        if path == "/ws/echo":
+            while True:
+                ws.send(*ws.receive())
+        else:
+            chat(ws, params.get("room") or "main")
+    except WsProtocolError as e:
+        ws.close(e.code, str(e))
+    except (WsClosed, OSError):
+        pass
+
+
+def chat_broadcast(room, opcode, payload):
+    with CHAT_LOCK:
+        members = list(CHAT_ROOMS.get(room, ()))
+    for member in members:
+        try:
+            member.send(opcode, payload)
+        except (WsClosed, OSError):
+            pass
+
+
+def chat_notice(room, kind):
+    with CHAT_LOCK:
+        n = len(CHAT_ROOMS.get(room, ()))
+    notice = json.dumps({"type": kind, "members": n}).encode()
+    chat_broadcast(room, WS_TEXT, notice)
+
+
+def chat(ws, room):
+    with CHAT_LOCK:
+        CHAT_ROOMS.setdefault(room, []).append(ws)
+    try:
+        chat_notice(room, "join")
+        while True:
+            chat_broadcast(room, *ws.receive())
+    finally:
+        with CHAT_LOCK:
+            CHAT_ROOMS[room].remove(ws)
+            if not CHAT_ROOMS[room]:
+                del CHAT_ROOMS[room]
+        chat_notice(room, "leave")
 
 
 def main():

@@ -21,3 +21,4 @@ mod sandbox_budget;
 mod sandbox_process;
 mod sandbox_redis;
 mod sandbox_verdicts;
+mod websocket_probe;

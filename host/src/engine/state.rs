@@ -27,6 +27,7 @@ use crate::probes::memory::{MemoryBinding, MemoryCtx, MemoryView};
 use crate::probes::process::{ProcessBinding, ProcessCtx, ProcessView};
 use crate::probes::redis::{RedisBinding, RedisCtx, RedisView};
 use crate::probes::types::{TypesBinding, TypesView};
+use crate::probes::websocket::{WebSocketBinding, WebSocketView};
 use crate::report::binding::{ReportBinding, ReportView};
 use crate::report::builder::ReportBuilder;
 use crate::thresholds::AbortWatch;
@@ -168,6 +169,18 @@ impl HostState {
         }
     }
 
+    /// A WebSocket is an HTTP upgrade: its grants are the `http` grants.
+    pub(crate) fn websocket_view(&mut self) -> WebSocketView<'_> {
+        WebSocketView {
+            policy: &self.http.policy,
+            tls: &self.tls,
+            table: &mut self.table,
+            recorder: &mut self.recorder,
+            events: &self.events,
+            budget: &self.budget,
+        }
+    }
+
     pub(crate) fn fs_view(&mut self) -> FsView<'_> {
         FsView {
             fs: &self.fs,
@@ -201,6 +214,10 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     http::add_to_linker::<_, HttpBinding>(linker, HostState::http_view)?;
     fs::add_to_linker::<_, FsBinding>(linker, HostState::fs_view)?;
     memory::add_to_linker::<_, MemoryBinding>(linker, HostState::memory_view)?;
+    crate::bindings::websocket::add_to_linker::<_, WebSocketBinding>(
+        linker,
+        HostState::websocket_view,
+    )?;
     Ok(())
 }
 

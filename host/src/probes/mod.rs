@@ -13,6 +13,7 @@ pub mod memory;
 pub mod process;
 pub mod redis;
 pub mod types;
+pub mod websocket;
 
 pub use error::ProbeError;
 pub use types::{BindingError, BindingResult};

@@ -1,0 +1,172 @@
+//! WebSocket load next to a bare tokio-tungstenite echo loop, same echo
+//! server (tokio-tungstenite, on its own thread), same run: messages per
+//! second of the probe's closed-model load (every answer matched to its
+//! message by id, round trips into an HDR histogram) against a loop that
+//! sends a message and reads its echo, nothing else.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use futures_util::{SinkExt, StreamExt};
+use rigor::events::ProgressSink;
+use rigor::probes::websocket::client::{self, ConnectSpec, WsUrl};
+use rigor::probes::websocket::correlation::{IdLocation, Template};
+use rigor::probes::websocket::load::{self, LoadPlan};
+use rigor::tls::TlsTrust;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::median;
+
+const CONNECTIONS: u32 = 50;
+const MESSAGES: u64 = 1_000;
+const ROUNDS: usize = 9;
+const TEMPLATE: &str = r#"{"id":"{id}","text":"hello from the websocket bench"}"#;
+
+/// An echo server on its own runtime thread; its address.
+fn echo_server() -> Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("echo server runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            while let Ok((tcp, _)) = listener.accept().await {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok(m)) = ws.next().await {
+                        if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    Ok(addr)
+}
+
+fn plan(addr: SocketAddr, location: IdLocation) -> Result<LoadPlan> {
+    Ok(LoadPlan {
+        connect: ConnectSpec {
+            url: WsUrl::parse(&format!("ws://{addr}/"))?,
+            headers: Vec::new(),
+            max_message: load::DEFAULT_MAX_MESSAGE,
+            timeout: Duration::from_secs(10),
+            trust: TlsTrust::default(),
+        },
+        connections: CONNECTIONS,
+        messages: Some(MESSAGES),
+        duration: None,
+        rate: None,
+        template: Arc::new(Template::new(TEMPLATE.as_bytes(), "{id}").map_err(anyhow::Error::msg)?),
+        text: true,
+        location: Arc::new(location),
+        grace: Duration::from_secs(1),
+        progress: ProgressSink::detached(),
+    })
+}
+
+/// The probe's load: messages per second over its active time.
+async fn rigor_round(addr: SocketAddr, location: IdLocation) -> Result<f64> {
+    let outcome = load::run(plan(addr, location)?).await;
+    let expected = u64::from(CONNECTIONS) * MESSAGES;
+    if outcome.matched != expected {
+        bail!(
+            "the rigor load matched {} of {expected}: {:?}",
+            outcome.matched,
+            outcome.first_error
+        );
+    }
+    Ok(outcome.received_per_second())
+}
+
+/// The bare loop: connect every connection, then each sends and awaits its
+/// echo `MESSAGES` times; messages per second from the first send.
+async fn bare_round(addr: SocketAddr, config: Option<WebSocketConfig>) -> Result<f64> {
+    let mut sockets = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(format!("ws://{addr}/"), tcp, config)
+                .await?;
+        sockets.push(ws);
+    }
+    let text = TEMPLATE.replace("{id}", "0000000000000000");
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut ws in sockets {
+        let text = text.clone();
+        tasks.spawn(async move {
+            for _ in 0..MESSAGES {
+                ws.send(Message::text(text.clone())).await?;
+                match ws.next().await {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(anyhow::Error::from(e)),
+                    None => bail!("the echo server closed"),
+                }
+            }
+            // The close is outside the measured window, as in the probe's.
+            let last = Instant::now();
+            let _ = ws.close(None).await;
+            Ok(last)
+        });
+    }
+    let mut end = start;
+    while let Some(done) = tasks.join_next().await {
+        end = end.max(done??);
+    }
+    Ok((u64::from(CONNECTIONS) * MESSAGES) as f64 / (end - start).as_secs_f64())
+}
+
+pub fn run() -> Result<()> {
+    let addr = echo_server()?;
+    // The runtime `rigor run` uses.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    println!(
+        "{CONNECTIONS} connections × {MESSAGES} messages, closed model, {}-byte text, median of {ROUNDS} alternating rounds (messages/s; ratio: median of the rounds' ratios)",
+        TEMPLATE.len() + 16 - 4
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>7}",
+        "case", "rigor", "bare loop", "ratio"
+    );
+    // The bare loop with tungstenite's defaults (128 KiB read buffer, zeroed
+    // before every read), and with the probe's buffer sizes, to tell the
+    // buffers from the rest.
+    let json = || IdLocation::JsonField("id".into());
+    let range = || IdLocation::ByteRange(7, 16);
+    let cases = [
+        ("id in a JSON field, bare: defaults", json(), false),
+        ("id in a byte range, bare: defaults", range(), false),
+        ("id in a JSON field, bare: probe's buffers", json(), true),
+        ("id in a byte range, bare: probe's buffers", range(), true),
+    ];
+    for (name, location, probe_buffers) in cases {
+        let config = probe_buffers.then(|| client::config(load::DEFAULT_MAX_MESSAGE));
+        let mut ours = Vec::new();
+        let mut bare = Vec::new();
+        for _ in 0..ROUNDS {
+            ours.push(runtime.block_on(rigor_round(addr, location.clone()))?);
+            bare.push(runtime.block_on(bare_round(addr, config))?);
+        }
+        // Each round's pair ran back to back: the median of their ratios is
+        // robust to the machine's load drifting between rounds.
+        let ratio = median(ours.iter().zip(&bare).map(|(o, b)| o / b));
+        let (ours, bare) = (median(ours), median(bare));
+        println!("{:<44} {:>10.0} {:>10.0} {:>6.2}×", name, ours, bare, ratio);
+    }
+    Ok(())
+}
