@@ -14,6 +14,7 @@ mod memory;
 mod process;
 mod redis_latency;
 mod redis_load;
+mod redis_tls;
 mod report_readability;
 mod reports;
 mod run_signals;

@@ -19,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::probes::redis::resp::{self, ProtocolError, Reply};
+use crate::probes::redis::stream::{RedisStream, TlsConnect, TlsFailure};
 
 /// Port used when a URL names none.
 pub const DEFAULT_PORT: u16 = 6379;
@@ -46,7 +47,7 @@ const RETAINED_BUFFER: usize = 1024 * 1024;
 /// trips few, small enough not to block the server noticeably.
 const UNLINK_BATCH: usize = 1000;
 
-/// Parsed `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
+/// Parsed `redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisUrl {
     pub host: String,
@@ -54,13 +55,19 @@ pub struct RedisUrl {
     pub username: Option<String>,
     pub password: Option<String>,
     pub db: u32,
+    /// `rediss://`: the connection is TLS, verified against `host`.
+    pub tls: bool,
+    /// The trust and client identity a `rediss://` target connects with,
+    /// attached by the run ([`RedisUrl::with_tls`]); without it the system
+    /// roots alone are trusted.
+    pub tls_connect: Option<TlsConnect>,
 }
 
 /// What went wrong, where, and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum RedisError {
     #[error(
-        "invalid redis URL `{url}`: {reason}; expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
+        "invalid redis URL `{url}`: {reason}; expected redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
     )]
     InvalidUrl { url: String, reason: String },
     #[error(
@@ -97,6 +104,16 @@ pub enum RedisError {
         "the connection to redis at {addr} is closed (the server closed it, or an earlier error left it unusable); open a new connection"
     )]
     Closed { addr: String },
+    #[error(
+        "TLS verification failed for redis at {addr}: the server's certificate was not accepted ({reason}); if it is signed by a private CA, pass that CA with --ca-file PEM, and check that the URL's host is a name the certificate is issued for"
+    )]
+    TlsVerify { addr: String, reason: String },
+    #[error(
+        "TLS handshake with redis at {addr} failed: {reason}; if the server requires a client certificate, give one with --redis-cert NAME=CERT,KEY; check that {addr} is a TLS port (rediss://) and not a plaintext one"
+    )]
+    TlsHandshake { addr: String, reason: String },
+    #[error("cannot set up TLS for redis at {addr}: {reason}")]
+    TlsSetup { addr: String, reason: String },
     /// The server answered a command the client issues itself (SELECT, SCAN,
     /// UNLINK) with an error, or a call was refused before being sent.
     #[error("redis at {addr} could not run {command}: {message}")]
@@ -118,11 +135,9 @@ impl RedisUrl {
         let Some((scheme, rest)) = s.split_once("://") else {
             return Err(invalid("it has no redis:// scheme"));
         };
-        if scheme.eq_ignore_ascii_case("rediss") {
-            return Err(invalid("TLS (rediss://) is not supported"));
-        }
-        if !scheme.eq_ignore_ascii_case("redis") {
-            return Err(invalid("the scheme must be redis://"));
+        let tls = scheme.eq_ignore_ascii_case("rediss");
+        if !tls && !scheme.eq_ignore_ascii_case("redis") {
+            return Err(invalid("the scheme must be redis:// or rediss:// (TLS)"));
         }
         // Split user info at the last '@' first, so an unencoded '@' or '/' in
         // a password does not cut the URL in the wrong place.
@@ -202,7 +217,27 @@ impl RedisUrl {
             username,
             password,
             db,
+            tls,
+            tls_connect: None,
         })
+    }
+
+    /// The same target, connecting over TLS with `connect` (a `redis://`
+    /// URL is returned unchanged).
+    pub fn with_tls(mut self, connect: TlsConnect) -> Self {
+        if self.tls {
+            self.tls_connect = Some(connect);
+        }
+        self
+    }
+
+    /// The same credentials, TLS setup and database at another node (a
+    /// cluster redirect).
+    pub fn at(&self, host: &str, port: u16) -> Self {
+        let mut url = self.clone();
+        url.host = host.to_owned();
+        url.port = port;
+        url
     }
 
     /// `host:port`, with brackets around IPv6 hosts; used to connect and in messages.
@@ -218,7 +253,7 @@ impl RedisUrl {
 /// Shows the URL with the password replaced by `***`, so it is safe to log.
 impl fmt::Display for RedisUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("redis://")?;
+        f.write_str(if self.tls { "rediss://" } else { "redis://" })?;
         match (&self.username, &self.password) {
             (Some(u), Some(_)) => write!(f, "{u}:***@")?,
             (None, Some(_)) => f.write_str(":***@")?,
@@ -287,7 +322,7 @@ enum Failure {
 
 /// One connection. Not shareable: one request at a time, like redis-benchmark's `-c 1`.
 pub struct Client {
-    stream: TcpStream,
+    stream: RedisStream,
     addr: String,
     rbuf: BytesMut,
     wbuf: BytesMut,
@@ -328,6 +363,22 @@ impl Client {
         if let Err(source) = stream.set_nodelay(true) {
             return Err(RedisError::Connect { addr, source });
         }
+        let stream = if url.tls {
+            let connect = url.tls_connect.clone().unwrap_or_else(system_trust);
+            match tokio::time::timeout(timeout, connect.handshake(stream, &url.host)).await {
+                Err(_) => {
+                    return Err(RedisError::Timeout {
+                        addr,
+                        after: timeout,
+                        what: "the TLS handshake",
+                    });
+                }
+                Ok(Err(failure)) => return Err(tls_error(addr, failure)),
+                Ok(Ok(tls)) => RedisStream::Tls(tls),
+            }
+        } else {
+            RedisStream::Tcp(stream)
+        };
         let mut client = Client {
             stream,
             addr,
@@ -370,13 +421,24 @@ impl Client {
                 other => return Err(client.unexpected("SELECT", &other)),
             }
         }
+        if url.tls && url.password.is_none() && url.db == 0 {
+            // TLS 1.3 completes the client's side of the handshake before
+            // the server has checked our certificate: a refusal (a client
+            // certificate required and not given) arrives with the first
+            // reply. One PING here makes it a connect error, not the failure
+            // of the guest's first timed command.
+            match client.request(&[b"PING"]).await? {
+                Reply::Status(_) | Reply::Error(_) => {}
+                other => return Err(client.unexpected("PING", &other)),
+            }
+        }
         client.op_timeout = DEFAULT_OP_TIMEOUT;
         Ok(client)
     }
 
     /// The connection, after AUTH/SELECT, for a caller that drives the
     /// protocol itself (the shared connection of a load).
-    pub fn into_stream(self) -> TcpStream {
+    pub fn into_stream(self) -> RedisStream {
         self.stream
     }
 
@@ -651,6 +713,9 @@ impl Client {
         self.rbuf.clear();
         let addr = self.addr.clone();
         match failure {
+            Failure::Io(source) if self.stream.is_tls() => {
+                tls_error(addr, crate::probes::redis::stream::classify(source))
+            }
             Failure::Io(source) => RedisError::Io { addr, source },
             Failure::Closed => RedisError::Closed { addr },
             Failure::Protocol(source) => RedisError::Protocol { addr, source },
@@ -697,7 +762,7 @@ impl Client {
 /// the reused buffer until `replies` complete replies are there. Returns the
 /// elapsed time, taken before anything is decoded.
 async fn timed_exchange(
-    stream: &mut TcpStream,
+    stream: &mut RedisStream,
     request: &[u8],
     rbuf: &mut BytesMut,
     replies: usize,
@@ -705,6 +770,11 @@ async fn timed_exchange(
 ) -> Result<Duration, Failure> {
     let start = Instant::now();
     stream.write_all(request).await.map_err(Failure::Io)?;
+    if stream.is_tls() {
+        // rustls may hold the last record back until flushed; TCP has no
+        // buffer to flush.
+        stream.flush().await.map_err(Failure::Io)?;
+    }
     let mut complete = 0; // replies seen complete so far
     let mut scanned = 0; // bytes those replies take
     loop {
@@ -740,6 +810,22 @@ async fn timed_exchange(
             }
             return Ok(elapsed);
         }
+    }
+}
+
+/// The trust of a `rediss://` URL that the run attached none to: the
+/// system's roots, loaded once per process.
+fn system_trust() -> TlsConnect {
+    static SYSTEM: std::sync::OnceLock<TlsConnect> = std::sync::OnceLock::new();
+    SYSTEM.get_or_init(TlsConnect::default).clone()
+}
+
+fn tls_error(addr: String, failure: TlsFailure) -> RedisError {
+    match failure {
+        TlsFailure::Setup(reason) => RedisError::TlsSetup { addr, reason },
+        TlsFailure::Verify(reason) => RedisError::TlsVerify { addr, reason },
+        TlsFailure::Handshake(reason) => RedisError::TlsHandshake { addr, reason },
+        TlsFailure::Io(source) => RedisError::Io { addr, source },
     }
 }
 
@@ -801,7 +887,6 @@ mod tests {
         for bad in [
             "localhost:6379",
             "http://x",
-            "rediss://x",
             "redis://",
             "redis://:6379",
             "redis://h:0",

@@ -8,6 +8,7 @@ pub mod load;
 mod load_binding;
 pub mod policy;
 pub mod resp;
+pub mod stream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub use binding::{RedisBinding, RedisView};
 pub use client::{Client, RedisError, RedisUrl};
+pub use stream::TlsConnect;
 
 use crate::budget::{Budget, Reservation, Resource};
 use crate::policy::Policy;

@@ -142,6 +142,9 @@ pub fn kind_of(error: &RedisError) -> &'static str {
         RedisError::Io { .. } | RedisError::Closed { .. } => "io",
         RedisError::Protocol { .. } => "protocol",
         RedisError::Auth { .. } => "auth",
+        RedisError::TlsVerify { .. }
+        | RedisError::TlsHandshake { .. }
+        | RedisError::TlsSetup { .. } => "tls",
         RedisError::InvalidUrl { .. } | RedisError::Command { .. } => "client",
     }
 }
