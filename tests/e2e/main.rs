@@ -12,6 +12,7 @@ mod languages;
 mod managed_redis;
 mod memory;
 mod process;
+mod redis_cluster;
 mod redis_latency;
 mod redis_load;
 mod redis_tls;

@@ -119,24 +119,24 @@ pub struct RedisCluster {
     pub nodes: Vec<RedisProcess>,
 }
 
+fn cluster_node() -> RedisProcess {
+    let port = free_port(true);
+    let args = [
+        "--port".to_owned(),
+        port.to_string(),
+        "--cluster-enabled".to_owned(),
+        "yes".to_owned(),
+        "--cluster-config-file".to_owned(),
+        format!("nodes-{port}.conf"),
+        "--cluster-node-timeout".to_owned(),
+        "5000".to_owned(),
+    ];
+    RedisProcess::start(port, port, &args)
+}
+
 impl RedisCluster {
     pub fn start() -> RedisCluster {
-        let nodes: Vec<RedisProcess> = (0..3)
-            .map(|_| {
-                let port = free_port(true);
-                let args = [
-                    "--port".to_owned(),
-                    port.to_string(),
-                    "--cluster-enabled".to_owned(),
-                    "yes".to_owned(),
-                    "--cluster-config-file".to_owned(),
-                    format!("nodes-{port}.conf"),
-                    "--cluster-node-timeout".to_owned(),
-                    "5000".to_owned(),
-                ];
-                RedisProcess::start(port, port, &args)
-            })
-            .collect();
+        let nodes: Vec<RedisProcess> = (0..3).map(|_| cluster_node()).collect();
         let mut create = Command::new("redis-cli");
         create.arg("--cluster").arg("create");
         for n in &nodes {
@@ -164,6 +164,43 @@ impl RedisCluster {
             }
         }
         cluster
+    }
+
+    /// Starts one more master (serving no slot yet), introduces it with
+    /// `CLUSTER MEET` and waits until every node knows it; its port.
+    pub fn add_node(&mut self) -> u16 {
+        let node = cluster_node();
+        let port = node.port;
+        let first = self.nodes[0].port;
+        assert_eq!(
+            self.cli(first, &["CLUSTER", "MEET", "127.0.0.1", &port.to_string()]),
+            "OK"
+        );
+        self.nodes.push(node);
+        let want = self.nodes.len();
+        let deadline = Instant::now() + READY;
+        for n in &self.nodes {
+            loop {
+                let known = self.cli(n.port, &["CLUSTER", "NODES"]);
+                let connected = known
+                    .lines()
+                    .filter(|l| !l.contains("handshake") && !l.contains("noaddr"))
+                    .count();
+                if connected == want {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the new node did not join");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        while !self
+            .cli(port, &["CLUSTER", "INFO"])
+            .contains("cluster_state:ok")
+        {
+            assert!(Instant::now() < deadline, "the new node's cluster is not ok");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        port
     }
 
     /// The URL of the first node: a client discovers the rest.

@@ -539,12 +539,89 @@ impl Client {
         Ok(elapsed)
     }
 
+    /// The first half of a batch spread over several connections (a
+    /// cluster's nodes): writes the `count` commands `encode` appends,
+    /// without waiting. [`Client::receive_batch`] completes it; until then
+    /// the connection counts as broken, so an abandoned batch is never
+    /// mistaken for a finished one.
+    pub async fn send_batch(
+        &mut self,
+        count: usize,
+        encode: impl FnOnce(&mut BytesMut),
+    ) -> Result<(), RedisError> {
+        if self.broken {
+            return Err(RedisError::Closed {
+                addr: self.addr.clone(),
+            });
+        }
+        self.wbuf.clear();
+        encode(&mut self.wbuf);
+        if count == 0 || self.wbuf.is_empty() {
+            return Err(self.command_error("a batch", "nothing was encoded".into()));
+        }
+        self.rbuf.reserve(READ_CHUNK);
+        self.broken = true;
+        let write = write_request(&mut self.stream, &self.wbuf);
+        let result = match tokio::time::timeout(self.op_timeout, write).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout),
+        };
+        result.map_err(|f| self.fail(f, "a batch"))
+    }
+
+    /// Reads the `count` replies of [`Client::send_batch`] and hands each to
+    /// `each` in order (the error line of an error reply, `None` otherwise).
+    pub async fn receive_batch(
+        &mut self,
+        count: usize,
+        mut each: impl FnMut(Option<&str>),
+    ) -> Result<(), RedisError> {
+        let read = read_replies(&mut self.stream, &mut self.rbuf, count, self.reply_limit);
+        let result = match tokio::time::timeout(self.op_timeout, read).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout),
+        };
+        if let Err(f) = result {
+            return Err(self.fail(f, "a batch"));
+        }
+        self.broken = false;
+        let mut pos = 0;
+        for _ in 0..count {
+            let Ok(Some(len)) = resp::reply_len(&self.rbuf[pos..]) else {
+                let failure = Failure::Protocol(ProtocolError::UnexpectedReply {
+                    command: "a batch",
+                    got: "fewer complete replies than were read".into(),
+                });
+                return Err(self.fail(failure, "a batch"));
+            };
+            if self.rbuf[pos] == b'-' {
+                each(Some(&String::from_utf8_lossy(&self.rbuf[pos + 1..pos + len - 2])));
+            } else {
+                each(None);
+            }
+            pos += len;
+        }
+        self.rbuf.clear();
+        self.release_large_buffers();
+        Ok(())
+    }
+
     /// Deletes every key starting with `prefix` (SCAN MATCH + UNLINK in
     /// batches) and returns how many were removed. Glob metacharacters in the
     /// prefix are escaped, and each key is checked against the prefix again
     /// before it is deleted. Never uses FLUSHALL/FLUSHDB; refuses an empty
     /// prefix, which would delete everything.
     pub async fn clear_prefix(&mut self, prefix: &str) -> Result<u64, RedisError> {
+        self.clear_prefix_on(prefix, false).await
+    }
+
+    /// [`Client::clear_prefix`] on one master of a cluster, where one
+    /// UNLINK may only name keys of one hash slot.
+    pub async fn clear_prefix_per_slot(&mut self, prefix: &str) -> Result<u64, RedisError> {
+        self.clear_prefix_on(prefix, true).await
+    }
+
+    async fn clear_prefix_on(&mut self, prefix: &str, per_slot: bool) -> Result<u64, RedisError> {
         if prefix.is_empty() {
             return Err(self.command_error(
                 "clear_prefix",
@@ -585,6 +662,14 @@ impl Client {
                     other => return Err(self.unexpected("SCAN", &other)),
                 }
             }
+            if per_slot {
+                removed += self.unlink_per_slot(batch).await?;
+                if &next[..] == b"0" {
+                    return Ok(removed);
+                }
+                cursor = next;
+                continue;
+            }
             for chunk in batch.chunks(UNLINK_BATCH) {
                 let mut args: Vec<&[u8]> = Vec::with_capacity(chunk.len() + 1);
                 args.push(delete_command);
@@ -607,6 +692,32 @@ impl Client {
             }
             cursor = next;
         }
+    }
+
+    /// UNLINKs `keys` grouped by hash slot, the groups in one pipeline.
+    async fn unlink_per_slot(&mut self, mut keys: Vec<Bytes>) -> Result<u64, RedisError> {
+        use crate::probes::redis::cluster::slots::key_slot;
+        keys.sort_by_key(|k| key_slot(k));
+        let mut commands: Vec<Vec<&[u8]>> = Vec::new();
+        let mut current = None;
+        for key in &keys {
+            let slot = key_slot(key);
+            if current != Some(slot) || commands.last().is_some_and(|c| c.len() > UNLINK_BATCH) {
+                commands.push(vec![b"UNLINK"]);
+                current = Some(slot);
+            }
+            commands.last_mut().expect("pushed above").push(key);
+        }
+        let mut removed = 0;
+        let (replies, _) = self.pipeline(&commands).await?;
+        for reply in replies {
+            match reply {
+                Reply::Integer(n) => removed += u64::try_from(n).unwrap_or(0),
+                Reply::Error(message) => return Err(self.command_error("UNLINK", message)),
+                other => return Err(self.unexpected("UNLINK", &other)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Most reply bytes one exchange may buffer (default
@@ -769,12 +880,31 @@ async fn timed_exchange(
     limit: usize,
 ) -> Result<Duration, Failure> {
     let start = Instant::now();
+    write_request(stream, request).await?;
+    read_replies(stream, rbuf, replies, limit).await?;
+    Ok(start.elapsed())
+}
+
+/// One write of the pre-encoded request (flushed on TLS).
+#[inline]
+async fn write_request(stream: &mut RedisStream, request: &[u8]) -> Result<(), Failure> {
     stream.write_all(request).await.map_err(Failure::Io)?;
     if stream.is_tls() {
         // rustls may hold the last record back until flushed; TCP has no
         // buffer to flush.
         stream.flush().await.map_err(Failure::Io)?;
     }
+    Ok(())
+}
+
+/// Reads into the reused buffer until `replies` complete replies are there.
+#[inline]
+async fn read_replies(
+    stream: &mut RedisStream,
+    rbuf: &mut BytesMut,
+    replies: usize,
+    limit: usize,
+) -> Result<(), Failure> {
     let mut complete = 0; // replies seen complete so far
     let mut scanned = 0; // bytes those replies take
     loop {
@@ -800,7 +930,6 @@ async fn timed_exchange(
             }
         }
         if complete == replies {
-            let elapsed = start.elapsed();
             if rbuf.len() > scanned {
                 // RESP2 without pub/sub never sends unasked data; if it did,
                 // later replies would be misattributed.
@@ -808,7 +937,7 @@ async fn timed_exchange(
                     len: rbuf.len() - scanned,
                 }));
             }
-            return Ok(elapsed);
+            return Ok(());
         }
     }
 }

@@ -4,6 +4,8 @@
 
 mod binding;
 pub mod client;
+pub mod cluster;
+pub mod link;
 pub mod load;
 mod load_binding;
 pub mod policy;
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 pub use binding::{RedisBinding, RedisView};
 pub use client::{Client, RedisError, RedisUrl};
+pub use link::{Mode, RedisLink};
 pub use stream::TlsConnect;
 
 use crate::budget::{Budget, Reservation, Resource};
@@ -39,7 +42,7 @@ pub struct RedisCtx {
 pub struct Connection {
     target: String,
     url: RedisUrl,
-    client: Option<Client>,
+    client: Option<RedisLink>,
     /// The grant's command policy, checked before every call.
     guard: policy::CommandGuard,
     _budget: Reservation,

@@ -121,7 +121,16 @@ impl SharedConnection {
             return Ok(m.clone());
         }
         // Connecting under the lock: one reconnect, not one per worker.
-        let client = Client::connect(&self.url, self.timeout).await?;
+        let mut client = Client::connect(&self.url, self.timeout).await?;
+        // One connection cannot serve a cluster's slots: its requests are
+        // pipelined blindly and would be answered with MOVED.
+        if crate::probes::redis::link::is_cluster(&mut client).await? {
+            return Err(RedisError::Command {
+                addr: self.addr.clone(),
+                command: "a shared-connection load",
+                message: "the target is a Redis Cluster and one shared connection cannot reach its slots; use per-worker connections (`connections: per-worker`), which route every key to its node".into(),
+            });
+        }
         let (queue, rx) = mpsc::unbounded_channel();
         let (inflight_tx, inflight_rx) = mpsc::unbounded_channel();
         let broken = Arc::new(AtomicBool::new(false));
