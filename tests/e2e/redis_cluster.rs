@@ -66,7 +66,10 @@ fn keys_land_on_every_master_and_cross_slot_calls_are_refused() {
         let err = c.request(&[b"MGET", b"ck:1", b"ck:2"]).await.unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, RedisError::Command { .. }), "{err:?}");
-        assert!(msg.contains("CROSSSLOT") && msg.contains("hash tag"), "{msg}");
+        assert!(
+            msg.contains("CROSSSLOT") && msg.contains("hash tag"),
+            "{msg}"
+        );
         // A common hash tag puts them in one slot.
         c.request(&[b"MSET", b"{t}a", b"1", b"{t}b", b"2"])
             .await
@@ -101,10 +104,7 @@ fn moved_after_a_migration_and_ask_during_one_are_followed() {
         cluster.migrate_slot(slot, from, to, true);
         assert_eq!(cluster.owner_of(slot), to);
         let before = c.node_ops();
-        assert_eq!(
-            c.request(&[b"GET", b"moving"]).await.unwrap(),
-            bulk("m")
-        );
+        assert_eq!(c.request(&[b"GET", b"moving"]).await.unwrap(), bulk("m"));
         let after = c.node_ops();
         let to_addr = format!("127.0.0.1:{to}");
         assert_eq!(after[&to_addr], before[&to_addr] + 1, "{after:?}");
@@ -121,10 +121,7 @@ fn moved_after_a_migration_and_ask_during_one_are_followed() {
             cluster.cli(from, &["GET", "asking"]).starts_with("ASK"),
             "the old owner should answer ASK"
         );
-        assert_eq!(
-            c.request(&[b"GET", b"asking"]).await.unwrap(),
-            bulk("a")
-        );
+        assert_eq!(c.request(&[b"GET", b"asking"]).await.unwrap(), bulk("a"));
         // ASK does not change the map: the slot still belongs to `from`.
         assert_eq!(cluster.owner_of(slot), from);
     });
@@ -234,7 +231,9 @@ fn a_redirect_to_a_node_unknown_when_the_connection_opened_is_refused() {
         let msg = err.to_string();
         assert!(matches!(err, RedisError::Command { .. }), "{err:?}");
         assert!(
-            msg.contains(&format!("refusing to follow the cluster to 127.0.0.1:{newcomer}")),
+            msg.contains(&format!(
+                "refusing to follow the cluster to 127.0.0.1:{newcomer}"
+            )),
             "{msg}"
         );
         assert!(msg.contains("when the connection opened"), "{msg}");
@@ -248,4 +247,57 @@ fn a_redirect_to_a_node_unknown_when_the_connection_opened_is_refused() {
             bulk("e")
         );
     });
+}
+
+/// The catalog's Redis scenarios through the binary against the cluster:
+/// guest commands pass the policy and are routed; the load reports the mode
+/// and its per-node counts; the keys are cleared from every master.
+#[test]
+fn catalog_scenarios_run_against_the_cluster() {
+    let cluster = RedisCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let run = rigor_tests::run_rigor(&[
+        "run",
+        "redis-latency",
+        "redis-concurrency",
+        "--redis",
+        &cluster.url(),
+        "-p",
+        "ops=50",
+        "-p",
+        "warmup=5",
+        "-p",
+        "open-rate=0",
+        "-p",
+        "workers=6",
+        "-p",
+        "min-throughput=10",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let report = rigor_tests::read_json(&json);
+    for name in ["redis-latency", "redis-concurrency"] {
+        ran_clean(rigor_tests::scenario(&report, name), &run.describe());
+    }
+    let text = report.to_string();
+    assert!(text.contains("cluster mode"), "{}", run.describe());
+    assert!(text.contains("operations per node: 127.0.0.1:"), "{text}");
+    // Both scenarios remove their keys at the end, on every master.
+    let total: u64 = cluster.ports().iter().map(|&p| cluster.dbsize(p)).sum();
+    assert_eq!(total, 0);
+}
+
+/// The scenario ran to the end with every check passed (its status may
+/// still be `failed` for a latency finding on a busy machine).
+fn ran_clean(s: &serde_json::Value, describe: &str) {
+    let status = s["status"].as_str().unwrap();
+    assert!(
+        status == "passed" || status == "failed",
+        "status {status}\n{describe}"
+    );
+    assert!(s["error"].is_null(), "{describe}");
+    let checks = s["checks"].as_array().unwrap();
+    assert!(!checks.is_empty(), "{describe}");
+    assert!(checks.iter().all(|c| c["passed"] == true), "{s:#}");
 }

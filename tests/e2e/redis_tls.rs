@@ -158,3 +158,87 @@ fn a_required_client_certificate_works_with_the_cert_and_fails_without() {
     let msg = err.to_string();
     assert!(msg.contains("--redis-cert"), "{msg}");
 }
+
+/// Through the binary: `--redis rediss://…` with `--ca-file` and
+/// `--redis-cert` passes against a server requiring a client certificate;
+/// an unrelated CA fails the scenario with the verification named; a
+/// certificate for a target that is not TLS is refused before anything runs.
+#[test]
+fn the_cli_reaches_a_tls_target_with_ca_file_and_redis_cert() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::generate(dir.path());
+    let server = TlsRedis::start(&pki, true);
+    let json = dir.path().join("report.json");
+    let cert = format!(
+        "default={},{}",
+        pki.client_cert.display(),
+        pki.client_key.display()
+    );
+    let common = [
+        "run",
+        "redis-latency",
+        "-p",
+        "ops=20",
+        "-p",
+        "warmup=2",
+        "-p",
+        "open-rate=0",
+        "--json",
+        json.to_str().unwrap(),
+        "--redis",
+        &server.url(),
+    ];
+    let ca = pki.ca.display().to_string();
+    let mut args = common.to_vec();
+    args.extend(["--ca-file", &ca, "--redis-cert", &cert]);
+    let run = rigor_tests::run_rigor(&args);
+    let report = rigor_tests::read_json(&json);
+    ran_clean(
+        rigor_tests::scenario(&report, "redis-latency"),
+        &run.describe(),
+    );
+
+    let other = pki.other_ca.display().to_string();
+    let mut args = common.to_vec();
+    args.extend(["--ca-file", &other, "--redis-cert", &cert]);
+    let run = rigor_tests::run_rigor(&args);
+    assert_ne!(run.code, 0, "{}", run.describe());
+    let report = rigor_tests::read_json(&json);
+    let s = rigor_tests::scenario(&report, "redis-latency").to_string();
+    assert!(s.contains("TLS verification failed"), "{s}");
+    assert!(s.contains("--ca-file"), "{s}");
+
+    let plain = format!(
+        "default={},{}",
+        pki.client_cert.display(),
+        pki.client_key.display()
+    );
+    let run = rigor_tests::run_rigor(&[
+        "run",
+        "redis-latency",
+        "--redis",
+        "redis://127.0.0.1:1",
+        "--redis-cert",
+        &plain,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.describe());
+    assert!(
+        run.stderr.contains("a client certificate needs rediss://"),
+        "{}",
+        run.describe()
+    );
+}
+
+/// The scenario ran to the end with every check passed (its status may
+/// still be `failed` for a latency finding on a busy machine).
+fn ran_clean(s: &serde_json::Value, describe: &str) {
+    let status = s["status"].as_str().unwrap();
+    assert!(
+        status == "passed" || status == "failed",
+        "status {status}\n{describe}"
+    );
+    assert!(s["error"].is_null(), "{describe}");
+    let checks = s["checks"].as_array().unwrap();
+    assert!(!checks.is_empty(), "{describe}");
+    assert!(checks.iter().all(|c| c["passed"] == true), "{s:#}");
+}

@@ -197,7 +197,10 @@ impl RedisCluster {
             .cli(port, &["CLUSTER", "INFO"])
             .contains("cluster_state:ok")
         {
-            assert!(Instant::now() < deadline, "the new node's cluster is not ok");
+            assert!(
+                Instant::now() < deadline,
+                "the new node's cluster is not ok"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         port

@@ -134,6 +134,19 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     };
     let planned = plan(catalog.as_ref(), &selection).map_err(|e| invalid(e.to_string()))?;
 
+    // Client certificates are read before anything is built: a bad one costs nothing.
+    let mut redis = RedisSetup {
+        default_url: args.redis.clone(),
+        targets: catalog
+            .as_ref()
+            .map(|c| c.redis_targets.clone())
+            .unwrap_or_default(),
+        server_program: args.redis_server.clone(),
+        identities: Default::default(),
+    };
+    redis.targets.extend(redis_targets);
+    redis.identities = redis_identities(&args, &redis)?;
+
     // Every report target is checked, and the streams opened, before
     // anything is built or run: a bad path costs nothing.
     let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -165,18 +178,6 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     };
     let engine = Engine::new(cache_dir).map_err(|e| CliError::Failed(e.to_string()))?;
     let prepared = runner::prepare(&engine, planned, &built).map_err(|e| invalid(e.to_string()))?;
-
-    let mut redis = RedisSetup {
-        default_url: args.redis.clone(),
-        targets: catalog
-            .as_ref()
-            .map(|c| c.redis_targets.clone())
-            .unwrap_or_default(),
-        server_program: args.redis_server.clone(),
-        identities: Default::default(),
-    };
-    redis.targets.extend(redis_targets);
-    redis.identities = redis_identities(&args, &redis)?;
 
     let mode = if args.quiet {
         Mode::Quiet

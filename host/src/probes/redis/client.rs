@@ -595,7 +595,9 @@ impl Client {
                 return Err(self.fail(failure, "a batch"));
             };
             if self.rbuf[pos] == b'-' {
-                each(Some(&String::from_utf8_lossy(&self.rbuf[pos + 1..pos + len - 2])));
+                each(Some(&String::from_utf8_lossy(
+                    &self.rbuf[pos + 1..pos + len - 2],
+                )));
             } else {
                 each(None);
             }

@@ -93,7 +93,10 @@ impl ClusterClient {
         if allowed.len() > MAX_NODES {
             return Err(cluster_error(
                 &first,
-                format!("the cluster announces {} nodes; at most {MAX_NODES} are followed", allowed.len()),
+                format!(
+                    "the cluster announces {} nodes; at most {MAX_NODES} are followed",
+                    allowed.len()
+                ),
             ));
         }
         let mut client = ClusterClient {
@@ -221,7 +224,9 @@ impl ClusterClient {
         candidates.extend(self.allowed.iter().cloned());
         let mut last = None;
         for addr in candidates {
-            let host = split_addr(&addr).map(|(h, _)| h.to_owned()).unwrap_or_default();
+            let host = split_addr(&addr)
+                .map(|(h, _)| h.to_owned())
+                .unwrap_or_default();
             let client = match self.node(&addr).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -242,7 +247,11 @@ impl ClusterClient {
     }
 
     fn first_master(&self) -> String {
-        self.map.masters().into_iter().next().unwrap_or_else(|| self.seed.addr())
+        self.map
+            .masters()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.seed.addr())
     }
 
     /// Where a call goes first; CROSSSLOT calls are refused before sending.
@@ -273,8 +282,9 @@ impl ClusterClient {
         for _ in 0..=MAX_REDIRECTS {
             let client = self.node(&addr).await?;
             let (reply, elapsed) = if asking {
-                let (mut replies, elapsed) =
-                    client.pipeline(&[vec![&b"ASKING"[..]], args.to_vec()]).await?;
+                let (mut replies, elapsed) = client
+                    .pipeline(&[vec![&b"ASKING"[..]], args.to_vec()])
+                    .await?;
                 (replies.pop().unwrap_or(Reply::Nil), elapsed)
             } else {
                 client.timed_request(args).await?
@@ -414,7 +424,10 @@ impl ClusterClient {
         }
         let mut redirected = Vec::new();
         for (addr, members) in groups {
-            let node = self.nodes.get_mut(addr).expect("connected before the batch");
+            let node = self
+                .nodes
+                .get_mut(addr)
+                .expect("connected before the batch");
             let client = node.client.as_mut().expect("connected before the batch");
             let mut k = 0;
             let mut answered = 0u64;
@@ -440,7 +453,11 @@ impl ClusterClient {
     pub async fn clear_prefix(&mut self, prefix: &str) -> Result<u64, RedisError> {
         let mut removed = 0;
         for addr in self.map.masters() {
-            removed += self.node(&addr).await?.clear_prefix_per_slot(prefix).await?;
+            removed += self
+                .node(&addr)
+                .await?
+                .clear_prefix_per_slot(prefix)
+                .await?;
         }
         Ok(removed)
     }

@@ -3,8 +3,8 @@
 //! command table's key specifications (the same ones the policy reads).
 
 use crate::probes::redis::policy::commands;
-use crate::probes::redis::policy::table::COMMANDS;
 use crate::probes::redis::policy::keyspec::{self, KeyError};
+use crate::probes::redis::policy::table::COMMANDS;
 
 /// Hash slots of a Redis Cluster.
 pub const SLOTS: u16 = 16384;
@@ -85,7 +85,10 @@ pub fn decode_command(bytes: &[u8]) -> Option<Vec<&[u8]>> {
             return None;
         }
         let end = at + bytes[at..].windows(2).position(|w| w == b"\r\n")?;
-        let n = std::str::from_utf8(&bytes[at + 1..end]).ok()?.parse().ok()?;
+        let n = std::str::from_utf8(&bytes[at + 1..end])
+            .ok()?
+            .parse()
+            .ok()?;
         Some((n, end + 2))
     }
     let (count, mut at) = line(bytes, 0, b'*')?;

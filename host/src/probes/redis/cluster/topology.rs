@@ -21,12 +21,16 @@ impl SlotMap {
             let Reply::Array(fields) = entry else {
                 return Err("a CLUSTER SLOTS entry is not an array".into());
             };
-            let (Some(Reply::Integer(start)), Some(Reply::Integer(end)), Some(Reply::Array(master))) =
-                (fields.first(), fields.get(1), fields.get(2))
+            let (
+                Some(Reply::Integer(start)),
+                Some(Reply::Integer(end)),
+                Some(Reply::Array(master)),
+            ) = (fields.first(), fields.get(1), fields.get(2))
             else {
                 return Err("a CLUSTER SLOTS entry lacks its range or master".into());
             };
-            let (Some(Reply::Bulk(ip)), Some(Reply::Integer(port))) = (master.first(), master.get(1))
+            let (Some(Reply::Bulk(ip)), Some(Reply::Integer(port))) =
+                (master.first(), master.get(1))
             else {
                 return Err("a CLUSTER SLOTS master lacks its address".into());
             };
@@ -34,7 +38,11 @@ impl SlotMap {
             let end = u16::try_from(*end).map_err(|_| "slot out of range")?;
             let port = u16::try_from(*port).map_err(|_| "port out of range")?;
             let ip = String::from_utf8_lossy(ip);
-            let host = if ip.is_empty() || ip == "?" { asked } else { &ip };
+            let host = if ip.is_empty() || ip == "?" {
+                asked
+            } else {
+                &ip
+            };
             ranges.push((start, end, node_addr(host, port)));
         }
         ranges.sort();
