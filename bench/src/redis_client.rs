@@ -20,6 +20,9 @@ const REQUESTS: u64 = 100_000;
 const ROUNDS: usize = 5;
 const VALUE: usize = 100;
 
+/// A figure's name and its values per round: rigor, the crate, redis-benchmark.
+type Row = (&'static str, Vec<f64>, Vec<f64>, Vec<f64>);
+
 pub fn run() -> Result<()> {
     let redis = ManagedRedis::start()?;
     let url = RedisUrl::parse(&redis.url())?;
@@ -37,8 +40,7 @@ pub fn run() -> Result<()> {
         anyhow::Ok(())
     })?;
 
-    // figure name → (ours, crate, redis-benchmark) per round
-    let mut rows: Vec<(&str, Vec<f64>, Vec<f64>, Vec<f64>)> = vec![
+    let mut rows: Vec<Row> = vec![
         ("1 conn GET p50 (µs)", vec![], vec![], vec![]),
         ("1 conn GET mean (µs)", vec![], vec![], vec![]),
         ("50 conn GET ops/s", vec![], vec![], vec![]),
@@ -56,8 +58,12 @@ pub fn run() -> Result<()> {
         rows[1].3.push(bench["GET"].avg_ms * 1000.0);
 
         for (row, pipeline) in [(2, 1u32), (3, 16)] {
-            rows[row].1.push(ours_load(&current, &url, pipeline, threads)?);
-            rows[row].2.push(multi.block_on(crate_load(redis.url(), pipeline))?);
+            rows[row]
+                .1
+                .push(ours_load(&current, &url, pipeline, threads)?);
+            rows[row]
+                .2
+                .push(multi.block_on(crate_load(redis.url(), pipeline))?);
             let bench =
                 crate::redis_benchmark(redis.port(), CONNECTIONS, REQUESTS, VALUE, pipeline)?;
             rows[row].3.push(bench["GET"].rps);

@@ -374,7 +374,7 @@ impl Client {
                     });
                 }
                 Ok(Err(failure)) => return Err(tls_error(addr, failure)),
-                Ok(Ok(tls)) => RedisStream::Tls(tls),
+                Ok(Ok(tls)) => RedisStream::Tls(Box::new(tls)),
             }
         } else {
             RedisStream::Tcp(stream)
