@@ -69,6 +69,7 @@ pub fn run() -> Result<()> {
             rows[row].3.push(bench["GET"].rps);
         }
     }
+    tail(&current, &url, redis.port())?;
     println!(
         "{VALUE} B GETs, median of {ROUNDS} alternating rounds; rigor = the probe's client, crate = redis 1.8.1 MultiplexedConnection ({threads} runtime threads for 50 connections)"
     );
@@ -89,6 +90,96 @@ pub fn run() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Where the single-connection mean goes: the distribution's tail next to
+/// redis-benchmark's, and the client without its per-call timer.
+fn tail(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<()> {
+    let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut push = |name: &str, values: [f64; 5]| {
+        rows.push((name.to_owned(), values.to_vec()));
+    };
+    for _ in 0..3 {
+        for (label, timer) in [("rigor", true), ("rigor, no timer", false)] {
+            let mut ns = runtime.block_on(ours_samples(url, timer))?;
+            ns.sort_unstable();
+            let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
+            let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
+            let cut = ns.len() * 99 / 100;
+            let mean99 = ns[..cut].iter().sum::<u64>() as f64 / cut as f64 / 1e3;
+            push(label, [at(0.5), at(0.95), at(0.99), mean, mean99]);
+            let slow = ns.iter().filter(|&&n| n > 100_000).count();
+            let slow_share = ns.iter().filter(|&&n| n > 100_000).sum::<u64>() as f64
+                / ns.iter().sum::<u64>() as f64;
+            println!(
+                "{label}: p99.9 {:.1} µs, max {:.1} µs, {slow} calls over 100 µs holding {:.1} % of the total time",
+                at(0.999),
+                at(1.0),
+                slow_share * 100.0
+            );
+        }
+        let out = std::process::Command::new("redis-benchmark")
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "1",
+                "-n",
+                "20000",
+                "-d",
+                "100",
+            ])
+            .args(["-t", "get", "--csv"])
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+        if let Some(line) = text.lines().find(|l| l.starts_with("\"GET")) {
+            let cells: Vec<f64> = line
+                .split(',')
+                .skip(1)
+                .filter_map(|c| c.trim_matches('"').parse().ok())
+                .collect();
+            if cells.len() >= 6 {
+                push(
+                    "redis-benchmark",
+                    [
+                        cells[3] * 1e3,
+                        cells[4] * 1e3,
+                        cells[5] * 1e3,
+                        cells[1] * 1e3,
+                        f64::NAN,
+                    ],
+                );
+            }
+        }
+    }
+    println!("single connection, 100 B GET, µs (3 rounds each; mean99 = mean of the fastest 99 %)");
+    println!(
+        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "client", "p50", "p95", "p99", "mean", "mean99"
+    );
+    for (name, values) in rows {
+        println!(
+            "{name:<18} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            values[0], values[1], values[2], values[3], values[4]
+        );
+    }
+    println!();
+    Ok(())
+}
+
+async fn ours_samples(url: &RedisUrl, timer: bool) -> Result<Vec<u64>> {
+    let mut c = Client::connect(url, Duration::from_secs(5)).await?;
+    if !timer {
+        c.set_op_timeout(Duration::MAX);
+    }
+    let mut ns = Vec::with_capacity(SINGLE_REQUESTS);
+    for _ in 0..SINGLE_REQUESTS {
+        let t = Instant::now();
+        c.request(&[b"GET", b"key:0"]).await?;
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    Ok(ns)
 }
 
 /// p50 and mean in µs of `values` (ns).
