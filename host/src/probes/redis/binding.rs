@@ -38,7 +38,11 @@ impl From<RedisError> for ProbeError {
     fn from(e: RedisError) -> Self {
         match e {
             RedisError::Timeout { .. } => ProbeError::Timeout(e.to_string()),
-            RedisError::InvalidUrl { .. } => ProbeError::Invalid(e.to_string()),
+            RedisError::InvalidUrl { .. } | RedisError::CrossSlot { .. } => {
+                ProbeError::Invalid(e.to_string())
+            }
+            // Following the cluster elsewhere would be egress nobody granted.
+            RedisError::RedirectRefused { .. } => ProbeError::Denied(e.to_string()),
             RedisError::Auth { .. } => ProbeError::Denied(e.to_string()),
             _ => ProbeError::Connection(e.to_string()),
         }

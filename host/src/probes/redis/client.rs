@@ -114,6 +114,22 @@ pub enum RedisError {
     TlsHandshake { addr: String, reason: String },
     #[error("cannot set up TLS for redis at {addr}: {reason}")]
     TlsSetup { addr: String, reason: String },
+    #[error(
+        "CROSSSLOT the keys of this call are in different hash slots ({first} and {other}) of the redis cluster at {addr}; in a cluster every key of one command must be in one slot: give them a common hash tag, e.g. `{{user1}}:a` and `{{user1}}:b`, or send one command per key"
+    )]
+    CrossSlot {
+        addr: String,
+        first: u16,
+        other: u16,
+    },
+    #[error(
+        "refusing to follow the redis cluster at {addr} to {to}: {why}; a redirect may only lead to a node the target's cluster announced when the connection opened (open a new connection after a topology change)"
+    )]
+    RedirectRefused {
+        addr: String,
+        to: String,
+        why: &'static str,
+    },
     /// The server answered a command the client issues itself (SELECT, SCAN,
     /// UNLINK) with an error, or a call was refused before being sent.
     #[error("redis at {addr} could not run {command}: {message}")]

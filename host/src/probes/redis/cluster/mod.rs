@@ -205,13 +205,11 @@ impl ClusterClient {
         }
     }
 
-    fn refused(&self, addr: &str, why: &str) -> RedisError {
-        RedisError::Command {
+    fn refused(&self, addr: &str, why: &'static str) -> RedisError {
+        RedisError::RedirectRefused {
             addr: self.seed.addr(),
-            command: "a cluster redirect",
-            message: format!(
-                "refusing to follow the cluster to {addr}: {why}; a redirect may only lead to a node the target's cluster announced when the connection opened (open a new connection after a topology change)"
-            ),
+            to: addr.to_owned(),
+            why,
         }
     }
 
@@ -263,12 +261,10 @@ impl ClusterClient {
                 .map(str::to_owned)
                 .unwrap_or_else(|| self.first_master())),
             Route::AnyNode => Ok(self.first_master()),
-            Route::CrossSlot { first, other } => Err(RedisError::Command {
+            Route::CrossSlot { first, other } => Err(RedisError::CrossSlot {
                 addr: self.seed.addr(),
-                command: "a cluster call",
-                message: format!(
-                    "CROSSSLOT the keys of this call are in different hash slots ({first} and {other}); in a cluster every key of one command must be in one slot: give them a common hash tag, e.g. `{{user1}}:a` and `{{user1}}:b`, or send one command per key"
-                ),
+                first,
+                other,
             }),
         }
     }

@@ -152,6 +152,8 @@ pub fn kind_of(error: &RedisError) -> &'static str {
         RedisError::TlsVerify { .. }
         | RedisError::TlsHandshake { .. }
         | RedisError::TlsSetup { .. } => "tls",
+        RedisError::CrossSlot { .. } => "crossslot",
+        RedisError::RedirectRefused { .. } => "redirect-refused",
         RedisError::InvalidUrl { .. } | RedisError::Command { .. } => "client",
     }
 }
