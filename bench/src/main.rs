@@ -8,6 +8,7 @@
 mod fs;
 mod languages;
 mod process;
+mod redis_client;
 mod redis_load;
 mod redis_policy;
 mod reports;
@@ -40,6 +41,7 @@ type Section = (&'static str, fn() -> Result<()>);
 const SECTIONS: &[Section] = &[
     ("redis", redis_section),
     ("redis-policy", redis_policy::run),
+    ("redis-client", redis_client::run),
     ("fs", fs::run),
     ("reports", reports::run),
     ("process", process::run),
@@ -193,6 +195,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
         limits: Limits::default(),
         probes: Capabilities {
             children: Default::default(),
+            tls: Default::default(),
             redis: RedisCtx {
                 targets: Arc::new(targets),
                 policy: Policy::new(
@@ -256,8 +259,8 @@ async fn rigor_latency(
 /// One row of `redis-benchmark --csv`.
 pub(crate) struct Reference {
     pub(crate) rps: f64,
-    avg_ms: f64,
-    p50_ms: f64,
+    pub(crate) avg_ms: f64,
+    pub(crate) p50_ms: f64,
 }
 
 /// Runs `redis-benchmark -t set,get --csv` with `clients`, `requests`,

@@ -139,7 +139,7 @@ impl<'a> Executor<'a> {
                 .redis
                 .contains(crate::catalog::DEFAULT_REDIS_TARGET)
         });
-        let redis = RedisTargets::provide(self.redis, needs_default).await?;
+        let redis = RedisTargets::provide(self.redis, needs_default, &self.tls).await?;
 
         for (index, p) in prepared.iter().enumerate() {
             if let Some(why) = *interrupt.borrow() {

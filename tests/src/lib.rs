@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 pub use rigor::services::redis_server::ManagedRedis;
 
 pub mod pki;
+pub mod redis_procs;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

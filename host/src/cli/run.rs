@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// A named Redis target, `NAME=URL` (repeatable).
     #[arg(long = "redis-target", value_name = "NAME=URL")]
     redis_targets: Vec<String>,
+    /// A client certificate for a `rediss://` target, `NAME=CERT,KEY` (PEM
+    /// files; repeatable). The host reads the key; scenarios never see it.
+    #[arg(long = "redis-cert", value_name = "NAME=CERT,KEY")]
+    redis_certs: Vec<String>,
     /// Trust the certificate authorities in this PEM file for HTTPS, `wss://`
     /// and `rediss://`, besides the system's (repeatable). The system store
     /// is read from `SSL_CERT_FILE` / `SSL_CERT_DIR` when they are set.
@@ -130,6 +134,19 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     };
     let planned = plan(catalog.as_ref(), &selection).map_err(|e| invalid(e.to_string()))?;
 
+    // Client certificates are read before anything is built: a bad one costs nothing.
+    let mut redis = RedisSetup {
+        default_url: args.redis.clone(),
+        targets: catalog
+            .as_ref()
+            .map(|c| c.redis_targets.clone())
+            .unwrap_or_default(),
+        server_program: args.redis_server.clone(),
+        identities: Default::default(),
+    };
+    redis.targets.extend(redis_targets);
+    redis.identities = redis_identities(&args, &redis)?;
+
     // Every report target is checked, and the streams opened, before
     // anything is built or run: a bad path costs nothing.
     let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -161,16 +178,6 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     };
     let engine = Engine::new(cache_dir).map_err(|e| CliError::Failed(e.to_string()))?;
     let prepared = runner::prepare(&engine, planned, &built).map_err(|e| invalid(e.to_string()))?;
-
-    let mut redis = RedisSetup {
-        default_url: args.redis.clone(),
-        targets: catalog
-            .as_ref()
-            .map(|c| c.redis_targets.clone())
-            .unwrap_or_default(),
-        server_program: args.redis_server.clone(),
-    };
-    redis.targets.extend(redis_targets);
 
     let mode = if args.quiet {
         Mode::Quiet
@@ -204,6 +211,51 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     drop(engine);
     runtime.shutdown_background();
     Ok(exit_code(&outcome))
+}
+
+/// The client certificates of `--redis-cert NAME=CERT,KEY`, each for a
+/// `rediss://` target that is named: read and checked before anything runs.
+fn redis_identities(
+    args: &RunArgs,
+    redis: &RedisSetup,
+) -> Result<BTreeMap<String, rigor::tls::ClientIdentity>, CliError> {
+    let invalid = |e: String| CliError::Invalid(e);
+    let mut identities = BTreeMap::new();
+    for spec in &args.redis_certs {
+        let parsed = spec
+            .split_once('=')
+            .and_then(|(name, files)| Some((name.trim(), files.split_once(',')?)));
+        let Some((name, (cert, key))) = parsed else {
+            return Err(invalid(format!(
+                "invalid --redis-cert `{spec}`: expected `NAME=CERT,KEY` (two PEM files)"
+            )));
+        };
+        let url = if name == rigor::catalog::DEFAULT_REDIS_TARGET {
+            redis.default_url.as_ref()
+        } else {
+            redis.targets.get(name)
+        };
+        match url {
+            None => {
+                return Err(invalid(format!(
+                    "--redis-cert `{name}`: no Redis target `{name}` is given; name one with --redis-target {name}=rediss://HOST:PORT (or --redis for `default`)"
+                )));
+            }
+            Some(url) if !url.trim().to_ascii_lowercase().starts_with("rediss://") => {
+                return Err(invalid(format!(
+                    "--redis-cert `{name}`: the target is not a TLS URL; a client certificate needs rediss://"
+                )));
+            }
+            Some(_) => {}
+        }
+        let identity = rigor::tls::ClientIdentity::from_pem_files(
+            std::path::Path::new(cert.trim()),
+            std::path::Path::new(key.trim()),
+        )
+        .map_err(|e| invalid(format!("--redis-cert `{name}`: {e}")))?;
+        identities.insert(name.to_owned(), identity);
+    }
+    Ok(identities)
 }
 
 /// The scenarios, parameters and thresholds asked for, and the named Redis

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use crate::catalog::DEFAULT_REDIS_TARGET;
 use crate::catalog::plan::PlannedScenario;
+use crate::probes::redis::TlsConnect;
 use crate::probes::redis::{RedisError, RedisUrl};
 use crate::services::redis_server::{ManagedRedis, ManagedRedisError};
+use crate::tls::{ClientIdentity, TlsTrust};
 
 /// How the run reaches Redis.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +23,9 @@ pub struct RedisSetup {
     pub targets: BTreeMap<String, String>,
     /// The redis-server program for the managed default (PATH lookup if `None`).
     pub server_program: Option<PathBuf>,
+    /// Client certificates for `rediss://` targets, by target name, loaded
+    /// by the host (`--redis-cert NAME=CERT,KEY`); a scenario never sees them.
+    pub identities: BTreeMap<String, ClientIdentity>,
 }
 
 /// The targets for the run's scenarios, and the managed server behind the
@@ -37,16 +42,27 @@ pub(super) struct RedisTargets {
 impl RedisTargets {
     /// Parses the URLs and, when a scenario needs a `default` target that no
     /// URL names, starts a managed redis-server.
-    pub async fn provide(setup: &RedisSetup, needs_default: bool) -> Result<Self, RedisError> {
+    pub async fn provide(
+        setup: &RedisSetup,
+        needs_default: bool,
+        trust: &TlsTrust,
+    ) -> Result<Self, RedisError> {
+        // One TLS setup per target: its connections share the rustls
+        // configuration, and only it presents the target's certificate.
+        let tls_for =
+            |name: &str| TlsConnect::new(trust.clone(), setup.identities.get(name).cloned());
         let mut urls = BTreeMap::new();
         for (name, url) in &setup.targets {
-            urls.insert(name.clone(), RedisUrl::parse(url)?);
+            urls.insert(name.clone(), RedisUrl::parse(url)?.with_tls(tls_for(name)));
         }
         let mut managed = None;
         let mut default_unavailable = None;
         match &setup.default_url {
             Some(url) => {
-                urls.insert(DEFAULT_REDIS_TARGET.to_owned(), RedisUrl::parse(url)?);
+                urls.insert(
+                    DEFAULT_REDIS_TARGET.to_owned(),
+                    RedisUrl::parse(url)?.with_tls(tls_for(DEFAULT_REDIS_TARGET)),
+                );
             }
             None if needs_default => match start_managed(setup.server_program.clone()).await {
                 Ok(server) => {

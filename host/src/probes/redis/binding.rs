@@ -4,7 +4,7 @@
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::resp::Reply;
-use super::{CONNECT_TIMEOUT, Client, Connection, RedisCtx, RedisError};
+use super::{CONNECT_TIMEOUT, Connection, RedisCtx, RedisError, RedisLink};
 use crate::bindings::redis as wit;
 use crate::events::ProgressSink;
 use crate::metrics::{HistogramHandle, Recorder};
@@ -38,7 +38,11 @@ impl From<RedisError> for ProbeError {
     fn from(e: RedisError) -> Self {
         match e {
             RedisError::Timeout { .. } => ProbeError::Timeout(e.to_string()),
-            RedisError::InvalidUrl { .. } => ProbeError::Invalid(e.to_string()),
+            RedisError::InvalidUrl { .. } | RedisError::CrossSlot { .. } => {
+                ProbeError::Invalid(e.to_string())
+            }
+            // Following the cluster elsewhere would be egress nobody granted.
+            RedisError::RedirectRefused { .. } => ProbeError::Denied(e.to_string()),
             RedisError::Auth { .. } => ProbeError::Denied(e.to_string()),
             _ => ProbeError::Connection(e.to_string()),
         }
@@ -47,10 +51,10 @@ impl From<RedisError> for ProbeError {
 
 impl Connection {
     /// The live client, reconnecting if the previous one broke.
-    async fn client(&mut self) -> Result<&mut Client, ProbeError> {
+    async fn client(&mut self) -> Result<&mut RedisLink, ProbeError> {
         if self.client.as_ref().is_none_or(|c| c.is_broken()) {
             self.client = None;
-            let client = Client::connect(&self.url, CONNECT_TIMEOUT)
+            let client = RedisLink::connect(&self.url, CONNECT_TIMEOUT)
                 .await
                 .map_err(|e| {
                     ProbeError::Connection(format!("redis target `{}`: {e}", self.target))
@@ -150,8 +154,17 @@ impl wit::HostConnection for RedisView<'_> {
             ))
             .into());
         };
-        let mut connection = Connection::reserve(target, url, guard, self.budget)?;
-        connection.client().await?;
+        let mut connection = Connection::reserve(target.clone(), url, guard, self.budget)?;
+        let link = connection.client().await?;
+        if let RedisLink::Cluster(cluster) = link {
+            self.report.log(
+                crate::report::model::LogLevel::Info,
+                format!(
+                    "redis target `{target}`: cluster mode, masters {}",
+                    cluster.masters().join(", ")
+                ),
+            );
+        }
         Ok(self.table.push(connection)?)
     }
 

@@ -19,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::probes::redis::resp::{self, ProtocolError, Reply};
+use crate::probes::redis::stream::{RedisStream, TlsConnect, TlsFailure};
 
 /// Port used when a URL names none.
 pub const DEFAULT_PORT: u16 = 6379;
@@ -46,7 +47,7 @@ const RETAINED_BUFFER: usize = 1024 * 1024;
 /// trips few, small enough not to block the server noticeably.
 const UNLINK_BATCH: usize = 1000;
 
-/// Parsed `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
+/// Parsed `redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisUrl {
     pub host: String,
@@ -54,13 +55,19 @@ pub struct RedisUrl {
     pub username: Option<String>,
     pub password: Option<String>,
     pub db: u32,
+    /// `rediss://`: the connection is TLS, verified against `host`.
+    pub tls: bool,
+    /// The trust and client identity a `rediss://` target connects with,
+    /// attached by the run ([`RedisUrl::with_tls`]); without it the system
+    /// roots alone are trusted.
+    pub tls_connect: Option<TlsConnect>,
 }
 
 /// What went wrong, where, and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum RedisError {
     #[error(
-        "invalid redis URL `{url}`: {reason}; expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
+        "invalid redis URL `{url}`: {reason}; expected redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
     )]
     InvalidUrl { url: String, reason: String },
     #[error(
@@ -97,6 +104,32 @@ pub enum RedisError {
         "the connection to redis at {addr} is closed (the server closed it, or an earlier error left it unusable); open a new connection"
     )]
     Closed { addr: String },
+    #[error(
+        "TLS verification failed for redis at {addr}: the server's certificate was not accepted ({reason}); if it is signed by a private CA, pass that CA with --ca-file PEM, and check that the URL's host is a name the certificate is issued for"
+    )]
+    TlsVerify { addr: String, reason: String },
+    #[error(
+        "TLS handshake with redis at {addr} failed: {reason}; if the server requires a client certificate, give one with --redis-cert NAME=CERT,KEY; check that {addr} is a TLS port (rediss://) and not a plaintext one"
+    )]
+    TlsHandshake { addr: String, reason: String },
+    #[error("cannot set up TLS for redis at {addr}: {reason}")]
+    TlsSetup { addr: String, reason: String },
+    #[error(
+        "CROSSSLOT the keys of this call are in different hash slots ({first} and {other}) of the redis cluster at {addr}; in a cluster every key of one command must be in one slot: give them a common hash tag, e.g. `{{user1}}:a` and `{{user1}}:b`, or send one command per key"
+    )]
+    CrossSlot {
+        addr: String,
+        first: u16,
+        other: u16,
+    },
+    #[error(
+        "refusing to follow the redis cluster at {addr} to {to}: {why}; a redirect may only lead to a node the target's cluster announced when the connection opened (open a new connection after a topology change)"
+    )]
+    RedirectRefused {
+        addr: String,
+        to: String,
+        why: &'static str,
+    },
     /// The server answered a command the client issues itself (SELECT, SCAN,
     /// UNLINK) with an error, or a call was refused before being sent.
     #[error("redis at {addr} could not run {command}: {message}")]
@@ -118,11 +151,9 @@ impl RedisUrl {
         let Some((scheme, rest)) = s.split_once("://") else {
             return Err(invalid("it has no redis:// scheme"));
         };
-        if scheme.eq_ignore_ascii_case("rediss") {
-            return Err(invalid("TLS (rediss://) is not supported"));
-        }
-        if !scheme.eq_ignore_ascii_case("redis") {
-            return Err(invalid("the scheme must be redis://"));
+        let tls = scheme.eq_ignore_ascii_case("rediss");
+        if !tls && !scheme.eq_ignore_ascii_case("redis") {
+            return Err(invalid("the scheme must be redis:// or rediss:// (TLS)"));
         }
         // Split user info at the last '@' first, so an unencoded '@' or '/' in
         // a password does not cut the URL in the wrong place.
@@ -202,7 +233,27 @@ impl RedisUrl {
             username,
             password,
             db,
+            tls,
+            tls_connect: None,
         })
+    }
+
+    /// The same target, connecting over TLS with `connect` (a `redis://`
+    /// URL is returned unchanged).
+    pub fn with_tls(mut self, connect: TlsConnect) -> Self {
+        if self.tls {
+            self.tls_connect = Some(connect);
+        }
+        self
+    }
+
+    /// The same credentials, TLS setup and database at another node (a
+    /// cluster redirect).
+    pub fn at(&self, host: &str, port: u16) -> Self {
+        let mut url = self.clone();
+        url.host = host.to_owned();
+        url.port = port;
+        url
     }
 
     /// `host:port`, with brackets around IPv6 hosts; used to connect and in messages.
@@ -218,7 +269,7 @@ impl RedisUrl {
 /// Shows the URL with the password replaced by `***`, so it is safe to log.
 impl fmt::Display for RedisUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("redis://")?;
+        f.write_str(if self.tls { "rediss://" } else { "redis://" })?;
         match (&self.username, &self.password) {
             (Some(u), Some(_)) => write!(f, "{u}:***@")?,
             (None, Some(_)) => f.write_str(":***@")?,
@@ -287,7 +338,7 @@ enum Failure {
 
 /// One connection. Not shareable: one request at a time, like redis-benchmark's `-c 1`.
 pub struct Client {
-    stream: TcpStream,
+    stream: RedisStream,
     addr: String,
     rbuf: BytesMut,
     wbuf: BytesMut,
@@ -328,6 +379,22 @@ impl Client {
         if let Err(source) = stream.set_nodelay(true) {
             return Err(RedisError::Connect { addr, source });
         }
+        let stream = if url.tls {
+            let connect = url.tls_connect.clone().unwrap_or_else(system_trust);
+            match tokio::time::timeout(timeout, connect.handshake(stream, &url.host)).await {
+                Err(_) => {
+                    return Err(RedisError::Timeout {
+                        addr,
+                        after: timeout,
+                        what: "the TLS handshake",
+                    });
+                }
+                Ok(Err(failure)) => return Err(tls_error(addr, failure)),
+                Ok(Ok(tls)) => RedisStream::Tls(Box::new(tls)),
+            }
+        } else {
+            RedisStream::Tcp(stream)
+        };
         let mut client = Client {
             stream,
             addr,
@@ -370,13 +437,24 @@ impl Client {
                 other => return Err(client.unexpected("SELECT", &other)),
             }
         }
+        if url.tls && url.password.is_none() && url.db == 0 {
+            // TLS 1.3 completes the client's side of the handshake before
+            // the server has checked our certificate: a refusal (a client
+            // certificate required and not given) arrives with the first
+            // reply. One PING here makes it a connect error, not the failure
+            // of the guest's first timed command.
+            match client.request(&[b"PING"]).await? {
+                Reply::Status(_) | Reply::Error(_) => {}
+                other => return Err(client.unexpected("PING", &other)),
+            }
+        }
         client.op_timeout = DEFAULT_OP_TIMEOUT;
         Ok(client)
     }
 
     /// The connection, after AUTH/SELECT, for a caller that drives the
     /// protocol itself (the shared connection of a load).
-    pub fn into_stream(self) -> TcpStream {
+    pub fn into_stream(self) -> RedisStream {
         self.stream
     }
 
@@ -477,12 +555,91 @@ impl Client {
         Ok(elapsed)
     }
 
+    /// The first half of a batch spread over several connections (a
+    /// cluster's nodes): writes the `count` commands `encode` appends,
+    /// without waiting. [`Client::receive_batch`] completes it; until then
+    /// the connection counts as broken, so an abandoned batch is never
+    /// mistaken for a finished one.
+    pub async fn send_batch(
+        &mut self,
+        count: usize,
+        encode: impl FnOnce(&mut BytesMut),
+    ) -> Result<(), RedisError> {
+        if self.broken {
+            return Err(RedisError::Closed {
+                addr: self.addr.clone(),
+            });
+        }
+        self.wbuf.clear();
+        encode(&mut self.wbuf);
+        if count == 0 || self.wbuf.is_empty() {
+            return Err(self.command_error("a batch", "nothing was encoded".into()));
+        }
+        self.rbuf.reserve(READ_CHUNK);
+        self.broken = true;
+        let write = write_request(&mut self.stream, &self.wbuf);
+        let result = match tokio::time::timeout(self.op_timeout, write).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout),
+        };
+        result.map_err(|f| self.fail(f, "a batch"))
+    }
+
+    /// Reads the `count` replies of [`Client::send_batch`] and hands each to
+    /// `each` in order (the error line of an error reply, `None` otherwise).
+    pub async fn receive_batch(
+        &mut self,
+        count: usize,
+        mut each: impl FnMut(Option<&str>),
+    ) -> Result<(), RedisError> {
+        let read = read_replies(&mut self.stream, &mut self.rbuf, count, self.reply_limit);
+        let result = match tokio::time::timeout(self.op_timeout, read).await {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Timeout),
+        };
+        if let Err(f) = result {
+            return Err(self.fail(f, "a batch"));
+        }
+        self.broken = false;
+        let mut pos = 0;
+        for _ in 0..count {
+            let Ok(Some(len)) = resp::reply_len(&self.rbuf[pos..]) else {
+                let failure = Failure::Protocol(ProtocolError::UnexpectedReply {
+                    command: "a batch",
+                    got: "fewer complete replies than were read".into(),
+                });
+                return Err(self.fail(failure, "a batch"));
+            };
+            if self.rbuf[pos] == b'-' {
+                each(Some(&String::from_utf8_lossy(
+                    &self.rbuf[pos + 1..pos + len - 2],
+                )));
+            } else {
+                each(None);
+            }
+            pos += len;
+        }
+        self.rbuf.clear();
+        self.release_large_buffers();
+        Ok(())
+    }
+
     /// Deletes every key starting with `prefix` (SCAN MATCH + UNLINK in
     /// batches) and returns how many were removed. Glob metacharacters in the
     /// prefix are escaped, and each key is checked against the prefix again
     /// before it is deleted. Never uses FLUSHALL/FLUSHDB; refuses an empty
     /// prefix, which would delete everything.
     pub async fn clear_prefix(&mut self, prefix: &str) -> Result<u64, RedisError> {
+        self.clear_prefix_on(prefix, false).await
+    }
+
+    /// [`Client::clear_prefix`] on one master of a cluster, where one
+    /// UNLINK may only name keys of one hash slot.
+    pub async fn clear_prefix_per_slot(&mut self, prefix: &str) -> Result<u64, RedisError> {
+        self.clear_prefix_on(prefix, true).await
+    }
+
+    async fn clear_prefix_on(&mut self, prefix: &str, per_slot: bool) -> Result<u64, RedisError> {
         if prefix.is_empty() {
             return Err(self.command_error(
                 "clear_prefix",
@@ -523,6 +680,14 @@ impl Client {
                     other => return Err(self.unexpected("SCAN", &other)),
                 }
             }
+            if per_slot {
+                removed += self.unlink_per_slot(batch).await?;
+                if &next[..] == b"0" {
+                    return Ok(removed);
+                }
+                cursor = next;
+                continue;
+            }
             for chunk in batch.chunks(UNLINK_BATCH) {
                 let mut args: Vec<&[u8]> = Vec::with_capacity(chunk.len() + 1);
                 args.push(delete_command);
@@ -545,6 +710,32 @@ impl Client {
             }
             cursor = next;
         }
+    }
+
+    /// UNLINKs `keys` grouped by hash slot, the groups in one pipeline.
+    async fn unlink_per_slot(&mut self, mut keys: Vec<Bytes>) -> Result<u64, RedisError> {
+        use crate::probes::redis::cluster::slots::key_slot;
+        keys.sort_by_key(|k| key_slot(k));
+        let mut commands: Vec<Vec<&[u8]>> = Vec::new();
+        let mut current = None;
+        for key in &keys {
+            let slot = key_slot(key);
+            if current != Some(slot) || commands.last().is_some_and(|c| c.len() > UNLINK_BATCH) {
+                commands.push(vec![b"UNLINK"]);
+                current = Some(slot);
+            }
+            commands.last_mut().expect("pushed above").push(key);
+        }
+        let mut removed = 0;
+        let (replies, _) = self.pipeline(&commands).await?;
+        for reply in replies {
+            match reply {
+                Reply::Integer(n) => removed += u64::try_from(n).unwrap_or(0),
+                Reply::Error(message) => return Err(self.command_error("UNLINK", message)),
+                other => return Err(self.unexpected("UNLINK", &other)),
+            }
+        }
+        Ok(removed)
     }
 
     /// Most reply bytes one exchange may buffer (default
@@ -651,6 +842,9 @@ impl Client {
         self.rbuf.clear();
         let addr = self.addr.clone();
         match failure {
+            Failure::Io(source) if self.stream.is_tls() => {
+                tls_error(addr, crate::probes::redis::stream::classify(source))
+            }
             Failure::Io(source) => RedisError::Io { addr, source },
             Failure::Closed => RedisError::Closed { addr },
             Failure::Protocol(source) => RedisError::Protocol { addr, source },
@@ -697,14 +891,38 @@ impl Client {
 /// the reused buffer until `replies` complete replies are there. Returns the
 /// elapsed time, taken before anything is decoded.
 async fn timed_exchange(
-    stream: &mut TcpStream,
+    stream: &mut RedisStream,
     request: &[u8],
     rbuf: &mut BytesMut,
     replies: usize,
     limit: usize,
 ) -> Result<Duration, Failure> {
     let start = Instant::now();
+    write_request(stream, request).await?;
+    read_replies(stream, rbuf, replies, limit).await?;
+    Ok(start.elapsed())
+}
+
+/// One write of the pre-encoded request (flushed on TLS).
+#[inline]
+async fn write_request(stream: &mut RedisStream, request: &[u8]) -> Result<(), Failure> {
     stream.write_all(request).await.map_err(Failure::Io)?;
+    if stream.is_tls() {
+        // rustls may hold the last record back until flushed; TCP has no
+        // buffer to flush.
+        stream.flush().await.map_err(Failure::Io)?;
+    }
+    Ok(())
+}
+
+/// Reads into the reused buffer until `replies` complete replies are there.
+#[inline]
+async fn read_replies(
+    stream: &mut RedisStream,
+    rbuf: &mut BytesMut,
+    replies: usize,
+    limit: usize,
+) -> Result<(), Failure> {
     let mut complete = 0; // replies seen complete so far
     let mut scanned = 0; // bytes those replies take
     loop {
@@ -730,7 +948,6 @@ async fn timed_exchange(
             }
         }
         if complete == replies {
-            let elapsed = start.elapsed();
             if rbuf.len() > scanned {
                 // RESP2 without pub/sub never sends unasked data; if it did,
                 // later replies would be misattributed.
@@ -738,8 +955,24 @@ async fn timed_exchange(
                     len: rbuf.len() - scanned,
                 }));
             }
-            return Ok(elapsed);
+            return Ok(());
         }
+    }
+}
+
+/// The trust of a `rediss://` URL that the run attached none to: the
+/// system's roots, loaded once per process.
+fn system_trust() -> TlsConnect {
+    static SYSTEM: std::sync::OnceLock<TlsConnect> = std::sync::OnceLock::new();
+    SYSTEM.get_or_init(TlsConnect::default).clone()
+}
+
+fn tls_error(addr: String, failure: TlsFailure) -> RedisError {
+    match failure {
+        TlsFailure::Setup(reason) => RedisError::TlsSetup { addr, reason },
+        TlsFailure::Verify(reason) => RedisError::TlsVerify { addr, reason },
+        TlsFailure::Handshake(reason) => RedisError::TlsHandshake { addr, reason },
+        TlsFailure::Io(source) => RedisError::Io { addr, source },
     }
 }
 
@@ -801,7 +1034,6 @@ mod tests {
         for bad in [
             "localhost:6379",
             "http://x",
-            "rediss://x",
             "redis://",
             "redis://:6379",
             "redis://h:0",

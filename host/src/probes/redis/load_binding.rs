@@ -153,6 +153,25 @@ pub fn record(
             );
         }
     }
+    // The mode, and for a cluster where the operations went.
+    if outcome.tally.node_ops.is_empty() {
+        report.log(LogLevel::Info, format!("{prefix}: standalone mode"));
+    } else {
+        let per_node: Vec<String> = outcome
+            .tally
+            .node_ops
+            .iter()
+            .map(|(node, n)| format!("{node}={n}"))
+            .collect();
+        report.log(
+            LogLevel::Info,
+            format!(
+                "{prefix}: cluster mode, {} nodes; operations per node: {}",
+                outcome.tally.node_ops.len(),
+                per_node.join(", ")
+            ),
+        );
+    }
     if spec.mix.len() > 1 {
         let h = recorder
             .histogram(&format!("{prefix}.all"), Unit::Nanoseconds)

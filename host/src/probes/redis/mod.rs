@@ -4,10 +4,13 @@
 
 mod binding;
 pub mod client;
+pub mod cluster;
+pub mod link;
 pub mod load;
 mod load_binding;
 pub mod policy;
 pub mod resp;
+pub mod stream;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +18,8 @@ use std::time::Duration;
 
 pub use binding::{RedisBinding, RedisView};
 pub use client::{Client, RedisError, RedisUrl};
+pub use link::{Mode, RedisLink};
+pub use stream::TlsConnect;
 
 use crate::budget::{Budget, Reservation, Resource};
 use crate::policy::Policy;
@@ -37,7 +42,7 @@ pub struct RedisCtx {
 pub struct Connection {
     target: String,
     url: RedisUrl,
-    client: Option<Client>,
+    client: Option<RedisLink>,
     /// The grant's command policy, checked before every call.
     guard: policy::CommandGuard,
     _budget: Reservation,

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::probes::redis::resp::{self, Reply};
+use crate::probes::redis::stream::RedisStream;
 use crate::probes::redis::{Client, RedisError, RedisUrl};
 
 /// Largest write assembled from queued requests.
@@ -121,19 +121,48 @@ impl SharedConnection {
             return Ok(m.clone());
         }
         // Connecting under the lock: one reconnect, not one per worker.
-        let client = Client::connect(&self.url, self.timeout).await?;
-        let (read, write) = client.into_stream().into_split();
+        let mut client = Client::connect(&self.url, self.timeout).await?;
+        // One connection cannot serve a cluster's slots: its requests are
+        // pipelined blindly and would be answered with MOVED.
+        if crate::probes::redis::link::is_cluster(&mut client).await? {
+            return Err(RedisError::Command {
+                addr: self.addr.clone(),
+                command: "a shared-connection load",
+                message: "the target is a Redis Cluster and one shared connection cannot reach its slots; use per-worker connections (`connections: per-worker`), which route every key to its node".into(),
+            });
+        }
         let (queue, rx) = mpsc::unbounded_channel();
         let (inflight_tx, inflight_rx) = mpsc::unbounded_channel();
         let broken = Arc::new(AtomicBool::new(false));
-        let writer = tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone()));
-        let reader = tokio::spawn(read_loop(
-            read,
-            inflight_rx,
-            broken.clone(),
-            self.addr.clone(),
-            self.reply_limit,
-        ));
+        // TCP splits into owned halves without a lock; TLS shares one session.
+        let (writer, reader) = match client.into_stream() {
+            RedisStream::Tcp(tcp) => {
+                let (read, write) = tcp.into_split();
+                (
+                    tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone())),
+                    tokio::spawn(read_loop(
+                        read,
+                        inflight_rx,
+                        broken.clone(),
+                        self.addr.clone(),
+                        self.reply_limit,
+                    )),
+                )
+            }
+            tls @ RedisStream::Tls(_) => {
+                let (read, write) = tokio::io::split(tls);
+                (
+                    tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone())),
+                    tokio::spawn(read_loop(
+                        read,
+                        inflight_rx,
+                        broken.clone(),
+                        self.addr.clone(),
+                        self.reply_limit,
+                    )),
+                )
+            }
+        };
         let mux = Arc::new(Mux {
             queue,
             broken,
@@ -153,7 +182,7 @@ impl SharedConnection {
 }
 
 async fn write_loop(
-    mut write: OwnedWriteHalf,
+    mut write: impl AsyncWrite + Unpin,
     mut queue: mpsc::UnboundedReceiver<Request>,
     inflight: mpsc::UnboundedSender<(usize, oneshot::Sender<Answer>)>,
     broken: Arc<AtomicBool>,
@@ -173,7 +202,8 @@ async fn write_loop(
                 next = queue.try_recv().ok();
             }
         }
-        if write.write_all(&buf).await.is_err() {
+        // flush: a TLS writer may hold the last record back (no-op on TCP).
+        if write.write_all(&buf).await.is_err() || write.flush().await.is_err() {
             broken.store(true, Ordering::Relaxed);
             return;
         }
@@ -181,7 +211,7 @@ async fn write_loop(
 }
 
 async fn read_loop(
-    mut read: OwnedReadHalf,
+    mut read: impl AsyncRead + Unpin,
     mut inflight: mpsc::UnboundedReceiver<(usize, oneshot::Sender<Answer>)>,
     broken: Arc<AtomicBool>,
     addr: String,

@@ -100,6 +100,9 @@ pub struct Tally {
     pub last_end: Option<Instant>,
     /// Reconnections after a lost connection.
     pub reconnects: u64,
+    /// Cluster targets: replies per node (`host:port`) in the measured
+    /// phase. Empty for a standalone target.
+    pub node_ops: std::collections::BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -109,6 +112,7 @@ impl Tally {
             first_start: None,
             last_end: None,
             reconnects: 0,
+            node_ops: Default::default(),
         }
     }
 
@@ -131,6 +135,9 @@ impl Tally {
             self.ended(e);
         }
         self.reconnects += other.reconnects;
+        for (node, n) in &other.node_ops {
+            *self.node_ops.entry(node.clone()).or_default() += n;
+        }
     }
 }
 
@@ -142,6 +149,11 @@ pub fn kind_of(error: &RedisError) -> &'static str {
         RedisError::Io { .. } | RedisError::Closed { .. } => "io",
         RedisError::Protocol { .. } => "protocol",
         RedisError::Auth { .. } => "auth",
+        RedisError::TlsVerify { .. }
+        | RedisError::TlsHandshake { .. }
+        | RedisError::TlsSetup { .. } => "tls",
+        RedisError::CrossSlot { .. } => "crossslot",
+        RedisError::RedirectRefused { .. } => "redirect-refused",
         RedisError::InvalidUrl { .. } | RedisError::Command { .. } => "client",
     }
 }

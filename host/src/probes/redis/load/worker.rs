@@ -16,11 +16,11 @@ use super::spec::{Amount, CommandMaker, Connections, Model, RECONNECT_BACKOFF_MA
 use super::tally::{Tally, kind_of, server_kind};
 use super::{Phase, Run};
 use crate::probes::redis::resp::Reply;
-use crate::probes::redis::{Client, RedisError};
+use crate::probes::redis::{RedisError, RedisLink};
 
 /// Where a worker sends its requests.
 enum Link {
-    Own(Option<Client>),
+    Own(Option<RedisLink>),
     Shared(Arc<SharedConnection>),
 }
 
@@ -78,11 +78,20 @@ impl Worker {
                 if !run.spec.warmup.is_zero() {
                     self.closed(&mut maker, &tallies.warmup, Phase::Warmup)
                         .await;
+                    if let Link::Own(Some(RedisLink::Cluster(c))) = &mut self.link {
+                        c.reset_counts();
+                    }
                 }
                 self.closed(&mut maker, &tallies.measured, Phase::Measure)
                     .await;
             }
             Model::Open { rate } => self.open(&mut maker, &tallies, rate).await,
+        }
+        if let Link::Own(Some(link)) = &self.link {
+            let mut measured = tallies.measured.borrow_mut();
+            for (node, n) in link.node_ops() {
+                *measured.node_ops.entry(node).or_default() += n;
+            }
         }
     }
 
@@ -215,34 +224,59 @@ impl Worker {
                         }
                     },
                 };
-                let sent_at = Instant::now();
-                let mut i = 0;
-                let result = client
-                    .timed_batch(
-                        ops.len(),
-                        |out| {
-                            for &op in ops {
-                                maker.encode(op, out);
-                            }
-                        },
-                        |error| {
-                            // Called after the exchange, between awaits.
-                            let op = &mut tally.borrow_mut().ops[ops[i]];
-                            if let Some(m) = error {
-                                op.fail(&server_kind(m), 1, || m.to_owned());
-                                refused.push(true);
-                            } else {
-                                op.ok += 1;
-                                refused.push(false);
-                            }
-                            i += 1;
-                        },
-                    )
-                    .await;
+                let result = match client {
+                    RedisLink::Single(client) => {
+                        let sent_at = Instant::now();
+                        let mut i = 0;
+                        let result = client
+                            .timed_batch(
+                                ops.len(),
+                                |out| {
+                                    for &op in ops {
+                                        maker.encode(op, out);
+                                    }
+                                },
+                                |error| {
+                                    let op = &mut tally.borrow_mut().ops[ops[i]];
+                                    if let Some(m) = error {
+                                        op.fail(&server_kind(m), 1, || m.to_owned());
+                                        refused.push(true);
+                                    } else {
+                                        op.ok += 1;
+                                        refused.push(false);
+                                    }
+                                    i += 1;
+                                },
+                            )
+                            .await;
+                        result.map(|elapsed| (sent_at, elapsed))
+                    }
+                    RedisLink::Cluster(cluster) => {
+                        // Replies come node by node, not in send order.
+                        refused.resize(ops.len(), false);
+                        let sent_at = Instant::now();
+                        let result = cluster
+                            .timed_batch(
+                                ops.len(),
+                                |i, out| maker.encode(ops[i], out),
+                                |i, error| {
+                                    let op = &mut tally.borrow_mut().ops[ops[i]];
+                                    if let Some(m) = error {
+                                        op.fail(&server_kind(m), 1, || m.to_owned());
+                                        refused[i] = true;
+                                    } else {
+                                        op.ok += 1;
+                                    }
+                                },
+                            )
+                            .await;
+                        result.map(|elapsed| (sent_at, elapsed))
+                    }
+                };
                 if result.is_err() && client.is_broken() {
                     *slot = None;
                 }
-                result.map(|elapsed| (sent_at, elapsed))
+                result
             }
             Link::Shared(shared) => {
                 let mut request = BytesMut::new();
@@ -343,11 +377,11 @@ impl Worker {
 
 /// Connects with retries and backoff until the spec's timeout, the phase
 /// deadline or a stop.
-async fn connect(run: &Run, deadline: Option<Instant>) -> Result<Client, RedisError> {
+async fn connect(run: &Run, deadline: Option<Instant>) -> Result<RedisLink, RedisError> {
     let give_up_at = Instant::now() + run.spec.timeout;
     let mut backoff = Duration::from_millis(10);
     loop {
-        match Client::connect(&run.url, run.spec.timeout).await {
+        match RedisLink::connect(&run.url, run.spec.timeout).await {
             Ok(mut client) => {
                 client.set_op_timeout(run.spec.timeout);
                 client.set_reply_limit(run.batch_reply_limit);

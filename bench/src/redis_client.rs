@@ -1,0 +1,285 @@
+//! The client decision: the probe's own RESP client next to the `redis`
+//! crate (1.8.1, tokio, `MultiplexedConnection`) and `redis-benchmark`, same
+//! server, same run, alternating rounds: single-request latency on one
+//! connection (p50 and mean, every call timed from outside the client the
+//! same way), throughput at 50 connections, and at 50 connections with 16
+//! commands per write.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use rigor::probes::redis::load::{
+    self, Amount, Connections, KeyPattern, LoadSpec, MixEntry, Model, Op,
+};
+use rigor::probes::redis::{Client, RedisUrl};
+use rigor::services::redis_server::ManagedRedis;
+
+const SINGLE_REQUESTS: usize = 20_000;
+const CONNECTIONS: u32 = 50;
+const REQUESTS: u64 = 100_000;
+const ROUNDS: usize = 5;
+const VALUE: usize = 100;
+
+/// A figure's name and its values per round: rigor, the crate, redis-benchmark.
+type Row = (&'static str, Vec<f64>, Vec<f64>, Vec<f64>);
+
+pub fn run() -> Result<()> {
+    let redis = ManagedRedis::start()?;
+    let url = RedisUrl::parse(&redis.url())?;
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let threads = load::default_threads();
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()?;
+    current.block_on(async {
+        let mut c = Client::connect(&url, Duration::from_secs(5)).await?;
+        c.request(&[b"SET", b"key:0", &[b'x'; VALUE]]).await?;
+        anyhow::Ok(())
+    })?;
+
+    let mut rows: Vec<Row> = vec![
+        ("1 conn GET p50 (µs)", vec![], vec![], vec![]),
+        ("1 conn GET mean (µs)", vec![], vec![], vec![]),
+        ("50 conn GET ops/s", vec![], vec![], vec![]),
+        ("50 conn GET -P 16 ops/s", vec![], vec![], vec![]),
+    ];
+    for _ in 0..ROUNDS {
+        let (p50, mean) = current.block_on(ours_single(&url))?;
+        rows[0].1.push(p50);
+        rows[1].1.push(mean);
+        let (p50, mean) = current.block_on(crate_single(&redis.url()))?;
+        rows[0].2.push(p50);
+        rows[1].2.push(mean);
+        let bench = crate::redis_benchmark(redis.port(), 1, SINGLE_REQUESTS as u64, VALUE, 1)?;
+        rows[0].3.push(bench["GET"].p50_ms * 1000.0);
+        rows[1].3.push(bench["GET"].avg_ms * 1000.0);
+
+        for (row, pipeline) in [(2, 1u32), (3, 16)] {
+            rows[row]
+                .1
+                .push(ours_load(&current, &url, pipeline, threads)?);
+            rows[row]
+                .2
+                .push(multi.block_on(crate_load(redis.url(), pipeline))?);
+            let bench =
+                crate::redis_benchmark(redis.port(), CONNECTIONS, REQUESTS, VALUE, pipeline)?;
+            rows[row].3.push(bench["GET"].rps);
+        }
+    }
+    tail(&current, &url, redis.port())?;
+    println!(
+        "{VALUE} B GETs, median of {ROUNDS} alternating rounds; rigor = the probe's client, crate = redis 1.8.1 MultiplexedConnection ({threads} runtime threads for 50 connections)"
+    );
+    println!(
+        "{:<26} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "figure", "rigor", "crate", "redis-bench", "crate/rigor", "rigor/bench"
+    );
+    for (name, ours, theirs, bench) in rows {
+        let (a, b, c) = (
+            crate::median(ours),
+            crate::median(theirs),
+            crate::median(bench),
+        );
+        println!(
+            "{name:<26} {a:>10.2} {b:>10.2} {c:>12.2} {:>12.3} {:>12.3}",
+            b / a,
+            a / c
+        );
+    }
+    Ok(())
+}
+
+/// Where the single-connection mean goes: the distribution's tail next to
+/// redis-benchmark's, and the client without its per-call timer.
+fn tail(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<()> {
+    let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut push = |name: &str, values: [f64; 5]| {
+        rows.push((name.to_owned(), values.to_vec()));
+    };
+    for _ in 0..3 {
+        for (label, timer) in [("rigor", true), ("rigor, no timer", false)] {
+            let mut ns = runtime.block_on(ours_samples(url, timer))?;
+            ns.sort_unstable();
+            let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
+            let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
+            let cut = ns.len() * 99 / 100;
+            let mean99 = ns[..cut].iter().sum::<u64>() as f64 / cut as f64 / 1e3;
+            push(label, [at(0.5), at(0.95), at(0.99), mean, mean99]);
+            let slow = ns.iter().filter(|&&n| n > 100_000).count();
+            let slow_share = ns.iter().filter(|&&n| n > 100_000).sum::<u64>() as f64
+                / ns.iter().sum::<u64>() as f64;
+            println!(
+                "{label}: p99.9 {:.1} µs, max {:.1} µs, {slow} calls over 100 µs holding {:.1} % of the total time",
+                at(0.999),
+                at(1.0),
+                slow_share * 100.0
+            );
+        }
+        let out = std::process::Command::new("redis-benchmark")
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "1",
+                "-n",
+                "20000",
+                "-d",
+                "100",
+            ])
+            .args(["-t", "get", "--csv"])
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+        if let Some(line) = text.lines().find(|l| l.starts_with("\"GET")) {
+            let cells: Vec<f64> = line
+                .split(',')
+                .skip(1)
+                .filter_map(|c| c.trim_matches('"').parse().ok())
+                .collect();
+            if cells.len() >= 6 {
+                push(
+                    "redis-benchmark",
+                    [
+                        cells[3] * 1e3,
+                        cells[4] * 1e3,
+                        cells[5] * 1e3,
+                        cells[1] * 1e3,
+                        f64::NAN,
+                    ],
+                );
+            }
+        }
+    }
+    println!("single connection, 100 B GET, µs (3 rounds each; mean99 = mean of the fastest 99 %)");
+    println!(
+        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "client", "p50", "p95", "p99", "mean", "mean99"
+    );
+    for (name, values) in rows {
+        println!(
+            "{name:<18} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            values[0], values[1], values[2], values[3], values[4]
+        );
+    }
+    println!();
+    Ok(())
+}
+
+async fn ours_samples(url: &RedisUrl, timer: bool) -> Result<Vec<u64>> {
+    let mut c = Client::connect(url, Duration::from_secs(5)).await?;
+    if !timer {
+        c.set_op_timeout(Duration::MAX);
+    }
+    let mut ns = Vec::with_capacity(SINGLE_REQUESTS);
+    for _ in 0..SINGLE_REQUESTS {
+        let t = Instant::now();
+        c.request(&[b"GET", b"key:0"]).await?;
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    Ok(ns)
+}
+
+/// p50 and mean in µs of `values` (ns).
+fn p50_mean(mut ns: Vec<u64>) -> (f64, f64) {
+    ns.sort_unstable();
+    let p50 = ns[ns.len() / 2] as f64 / 1e3;
+    let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
+    (p50, mean)
+}
+
+async fn ours_single(url: &RedisUrl) -> Result<(f64, f64)> {
+    let mut c = Client::connect(url, Duration::from_secs(5)).await?;
+    let mut ns = Vec::with_capacity(SINGLE_REQUESTS);
+    for _ in 0..SINGLE_REQUESTS {
+        let t = Instant::now();
+        c.request(&[b"GET", b"key:0"]).await?;
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    Ok(p50_mean(ns))
+}
+
+async fn crate_single(url: &str) -> Result<(f64, f64)> {
+    let client = redis::Client::open(url)?;
+    let mut con = client.get_multiplexed_async_connection().await?;
+    let mut ns = Vec::with_capacity(SINGLE_REQUESTS);
+    for _ in 0..SINGLE_REQUESTS {
+        let t = Instant::now();
+        let _: Option<Vec<u8>> = redis::cmd("GET").arg("key:0").query_async(&mut con).await?;
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    Ok(p50_mean(ns))
+}
+
+fn ours_load(
+    runtime: &tokio::runtime::Runtime,
+    url: &RedisUrl,
+    pipeline: u32,
+    threads: usize,
+) -> Result<f64> {
+    let spec = LoadSpec {
+        workers: CONNECTIONS,
+        amount: Amount::OpsPerWorker(REQUESTS / u64::from(CONNECTIONS)),
+        warmup: Amount::OpsPerWorker(0),
+        model: Model::Closed,
+        mix: vec![MixEntry {
+            name: "get".into(),
+            op: Op::Get,
+            weight: 1,
+        }],
+        value: vec![b'x'; VALUE],
+        key_prefix: "key:".into(),
+        key_count: 1,
+        key_pattern: KeyPattern::Uniform,
+        pipeline,
+        connections: Connections::PerWorker,
+        timeout: Duration::from_secs(10),
+        threads,
+        seed: 1,
+    };
+    let outcome = runtime.block_on(async { load::start(spec, url.clone())?.finish().await })?;
+    if outcome.errors() > 0 {
+        bail!("{} errors in the rigor load", outcome.errors());
+    }
+    Ok(outcome.throughput())
+}
+
+/// 50 tasks, one connection each, on the multi-threaded runtime: the way a
+/// program using the crate would drive 50 connections.
+async fn crate_load(url: String, pipeline: u32) -> Result<f64> {
+    let client = redis::Client::open(url)?;
+    let mut cons = Vec::new();
+    for _ in 0..CONNECTIONS {
+        cons.push(client.get_multiplexed_async_connection().await?);
+    }
+    let per_conn = REQUESTS / u64::from(CONNECTIONS);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for mut con in cons {
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0;
+            while done < per_conn {
+                if pipeline == 1 {
+                    let _: Option<Vec<u8>> =
+                        redis::cmd("GET").arg("key:0").query_async(&mut con).await?;
+                    done += 1;
+                } else {
+                    let n = u64::from(pipeline).min(per_conn - done);
+                    let mut pipe = redis::pipe();
+                    for _ in 0..n {
+                        pipe.cmd("GET").arg("key:0");
+                    }
+                    let _: Vec<Option<Vec<u8>>> = pipe.query_async(&mut con).await?;
+                    done += n;
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(REQUESTS as f64 / start.elapsed().as_secs_f64())
+}
