@@ -195,7 +195,6 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
         limits: Limits::default(),
         probes: Capabilities {
             children: Default::default(),
-            tls: Default::default(),
             redis: RedisCtx {
                 targets: Arc::new(targets),
                 policy: Policy::new(
