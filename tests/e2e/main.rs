@@ -7,6 +7,8 @@ mod compare;
 mod fs;
 mod hostile_guests;
 mod http;
+mod http_servers;
+mod http_tls;
 mod invalid_input;
 mod languages;
 mod managed_redis;

@@ -8,7 +8,9 @@ use std::time::Duration;
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::HttpCtx;
-use super::client::{self, DEFAULT_TIMEOUT, Endpoint, MAX_BODY_KEPT, RequestTemplate, Version};
+use super::client::{
+    self, DEFAULT_TIMEOUT, Endpoint, MAX_BODY_KEPT, RequestTemplate, TlsSetup, Version,
+};
 use super::load::{self, LoadPlan};
 use super::url::{Scheme, Url};
 use crate::bindings::http as wit;
@@ -100,18 +102,14 @@ fn check(ctx: &HttpCtx, req: &wit::Request) -> Result<Checked, ProbeError> {
 
 /// The TLS configuration for `url` (none on `http://`), built before any
 /// timing.
-fn tls_for(
-    trust: &TlsTrust,
-    url: &Url,
-    c: &Checked,
-) -> Result<Option<Arc<rustls::ClientConfig>>, ProbeError> {
+fn tls_for(trust: &TlsTrust, url: &Url, c: &Checked) -> Result<Option<TlsSetup>, ProbeError> {
     if url.scheme == Scheme::Http {
         return Ok(None);
     }
     let config = trust
         .client_config(c.identity.as_deref(), client::alpn_for(c.want))
         .map_err(|e| ProbeError::from(client::HttpError::from(e)))?;
-    Ok(Some(config))
+    Ok(Some(TlsSetup::new(config)))
 }
 
 fn is_redirect(status: u16) -> bool {

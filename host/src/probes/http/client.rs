@@ -128,20 +128,10 @@ fn tls_failure(host: &str, addr: SocketAddr, e: &rustls::Error) -> HttpError {
                 reason: e.to_string(),
             }
         }
-        rustls::Error::AlertReceived(alert) => HttpError::Tls {
+        rustls::Error::AlertReceived(_) => HttpError::Tls {
             host: host.to_owned(),
             addr,
-            reason: format!(
-                "the server sent the alert {alert:?}{}",
-                match alert {
-                    rustls::AlertDescription::CertificateRequired
-                    | rustls::AlertDescription::BadCertificate
-                    | rustls::AlertDescription::UnknownCA
-                    | rustls::AlertDescription::HandshakeFailure =>
-                        " (a server that requires a client certificate: name a granted identity in the request's `client-identity`)",
-                    _ => "",
-                }
-            ),
+            reason: with_alert_hint(e.to_string()),
         },
         other => HttpError::Tls {
             host: host.to_owned(),
@@ -151,17 +141,54 @@ fn tls_failure(host: &str, addr: SocketAddr, e: &rustls::Error) -> HttpError {
     }
 }
 
+/// Alerts a server sends when it wants a client certificate or refuses the
+/// one it got, as rustls names them.
+const CLIENT_CERT_ALERTS: [&str; 4] = [
+    "CertificateRequired",
+    "BadCertificate",
+    "UnknownCA",
+    "HandshakeFailure",
+];
+
+/// Adds what to do to a message about an alert from the server.
+fn with_alert_hint(reason: String) -> String {
+    if CLIENT_CERT_ALERTS.iter().any(|a| reason.contains(a)) {
+        format!(
+            "{reason} (the server may require a client certificate: name one granted in `client-certs` as the request's `client-identity`)"
+        )
+    } else {
+        reason
+    }
+}
+
+/// The message of an error and all its sources.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !reason.ends_with(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = s.source();
+    }
+    reason
+}
+
 /// An error of hyper during an exchange, with TLS causes made explicit.
 fn exchange_failure(host: &str, addr: SocketAddr, e: &hyper::Error) -> HttpError {
     if let Some(tls) = rustls_cause(e) {
         return tls_failure(host, addr, tls);
     }
-    let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
+    let reason = chain(e);
+    // HTTP/2 keeps only the text of an IO error: a TLS alert shows there.
+    if reason.contains("received fatal alert") {
+        return HttpError::Tls {
+            host: host.to_owned(),
+            addr,
+            reason: with_alert_hint(reason),
+        };
     }
     if e.is_parse() || e.is_parse_status() {
         HttpError::Protocol { addr, reason }
@@ -332,14 +359,66 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Marked<T> {
     }
 }
 
+/// Notes that a server asked for a client certificate when the client has
+/// none: under TLS 1.3 the server's refusal arrives after the handshake,
+/// often lost to a broken pipe, and this is what lets the error say why.
+#[derive(Debug, Default)]
+struct NoteCertRequest {
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl rustls::client::ResolvesClientCert for NoteCertRequest {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+/// A TLS client configuration, shared by every connection of a load.
+#[derive(Clone)]
+pub struct TlsSetup {
+    config: Arc<ClientConfig>,
+    /// Set when the configuration has no client certificate.
+    note: Option<Arc<NoteCertRequest>>,
+}
+
+impl TlsSetup {
+    pub fn new(config: Arc<ClientConfig>) -> Self {
+        if config.client_auth_cert_resolver.has_certs() {
+            return Self { config, note: None };
+        }
+        let note = Arc::new(NoteCertRequest::default());
+        let mut watched = (*config).clone();
+        watched.client_auth_cert_resolver = note.clone();
+        Self {
+            config: Arc::new(watched),
+            note: Some(note),
+        }
+    }
+
+    fn cert_requested(&self) -> bool {
+        self.note
+            .as_ref()
+            .is_some_and(|n| n.asked.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// Where and how to connect: the address resolved, the TLS configuration
-/// for `https://` (built once, shared by every connection of a load), and
-/// the version wanted (`None`: ALPN decides on TLS, HTTP/1.1 in clear).
+/// for `https://`, and the version wanted (`None`: ALPN decides on TLS,
+/// HTTP/1.1 in clear).
 #[derive(Clone)]
 pub struct Endpoint {
     pub url: Url,
     pub addr: SocketAddr,
-    pub tls: Option<Arc<ClientConfig>>,
+    pub tls: Option<TlsSetup>,
     pub want: Option<Version>,
 }
 
@@ -357,10 +436,20 @@ pub enum Sender {
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
+/// The task driving a connection; its error explains a request that only
+/// saw the connection close (a TLS alert after a TLS 1.3 handshake).
+type Driver = Arc<Mutex<Option<tokio::task::JoinHandle<Result<(), hyper::Error>>>>>;
+
+/// How long a failed exchange waits for its connection's own error.
+const DRIVER_GRACE: Duration = Duration::from_millis(500);
+
 /// An open connection and how long opening it took.
 #[derive(Clone)]
 pub struct Connection {
     sender: Sender,
+    driver: Driver,
+    /// The server asked for a client certificate and got none.
+    cert_refused: bool,
     first: Arc<FirstRead>,
     pub version: Version,
     pub addr: SocketAddr,
@@ -406,10 +495,10 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
     let host = ep.url.host.clone();
     let first = Arc::new(FirstRead::default());
     match (&ep.tls, ep.url.scheme) {
-        (Some(config), Scheme::Https) => {
+        (Some(setup), Scheme::Https) => {
             let name = crate::tls::server_name(&host)?;
             let started = Instant::now();
-            let stream = tokio_rustls::TlsConnector::from(Arc::clone(config))
+            let stream = tokio_rustls::TlsConnector::from(Arc::clone(&setup.config))
                 .connect(name, tcp)
                 .await
                 .map_err(|e| match rustls_cause(&e) {
@@ -438,9 +527,11 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
                 inner: stream,
                 first: Arc::clone(&first),
             };
-            let sender = handshake(io, version, &host, addr).await?;
+            let (sender, driver) = handshake(io, version, &host, addr).await?;
             Ok(Connection {
                 sender,
+                driver,
+                cert_refused: setup.cert_requested(),
                 first,
                 version,
                 addr,
@@ -458,9 +549,11 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
                 inner: tcp,
                 first: Arc::clone(&first),
             };
-            let sender = handshake(io, version, &host, addr).await?;
+            let (sender, driver) = handshake(io, version, &host, addr).await?;
             Ok(Connection {
                 sender,
+                driver,
+                cert_refused: false,
                 first,
                 version,
                 addr,
@@ -477,7 +570,7 @@ async fn handshake<T>(
     version: Version,
     host: &str,
     addr: SocketAddr,
-) -> Result<Sender, HttpError>
+) -> Result<(Sender, Driver), HttpError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -491,8 +584,11 @@ where
                 .await
                 .map_err(|e| exchange_failure(host, addr, &e))?;
             // Ends when the sender is dropped or the peer closes.
-            tokio::spawn(conn);
-            Ok(Sender::H1(Arc::new(tokio::sync::Mutex::new(sender))))
+            let driver = Arc::new(Mutex::new(Some(tokio::spawn(conn))));
+            Ok((
+                Sender::H1(Arc::new(tokio::sync::Mutex::new(sender))),
+                driver,
+            ))
         }
         Version::Http2 => {
             let (sender, conn) = http2::Builder::new(TokioExecutor::new())
@@ -501,8 +597,8 @@ where
                 .handshake(io)
                 .await
                 .map_err(|e| exchange_failure(host, addr, &e))?;
-            tokio::spawn(conn);
-            Ok(Sender::H2(sender))
+            let driver = Arc::new(Mutex::new(Some(tokio::spawn(conn))));
+            Ok((Sender::H2(sender), driver))
         }
     }
 }
@@ -524,33 +620,68 @@ impl Connection {
         template: &RequestTemplate,
         max_body: usize,
     ) -> Result<(Response, Instant, Instant), HttpError> {
-        let (addr, host) = (self.addr, self.host.as_str());
-        let failed = |e: hyper::Error| exchange_failure(host, addr, &e);
+        match self.try_exchange(template, max_body).await {
+            Ok((response, ..)) if response.headers.len() > MAX_HEADERS => {
+                Err(HttpError::Protocol {
+                    addr: self.addr,
+                    reason: format!("more than {MAX_HEADERS} headers"),
+                })
+            }
+            Ok(done) => Ok(done),
+            Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
+                Err(self.closed_because(e).await)
+            }
+            Err(e) => Err(exchange_failure(&self.host, self.addr, &e)),
+        }
+    }
+
+    /// The connection's own error when it has one (the request only saw
+    /// the connection go away), else `seen`.
+    async fn closed_because(&self, seen: hyper::Error) -> HttpError {
+        let driver = self.driver.lock().expect("driver slot").take();
+        let failure = match driver {
+            Some(driver) => match tokio::time::timeout(DRIVER_GRACE, driver).await {
+                Ok(Ok(Err(own))) => exchange_failure(&self.host, self.addr, &own),
+                _ => exchange_failure(&self.host, self.addr, &seen),
+            },
+            None => exchange_failure(&self.host, self.addr, &seen),
+        };
+        match failure {
+            HttpError::Exchange { reason, .. } if self.cert_refused => HttpError::Tls {
+                host: self.host.clone(),
+                addr: self.addr,
+                reason: format!(
+                    "the server asked for a client certificate, none was presented, and it closed the connection ({reason}): name one granted in `client-certs` as the request's `client-identity`"
+                ),
+            },
+            other => other,
+        }
+    }
+
+    async fn try_exchange(
+        &self,
+        template: &RequestTemplate,
+        max_body: usize,
+    ) -> Result<(Response, Instant, Instant), hyper::Error> {
         let req = template.build(self.version);
         let (head, first_byte) = match &self.sender {
             Sender::H1(sender) => {
                 let mut sender = sender.lock().await;
-                sender.ready().await.map_err(failed)?;
+                sender.ready().await?;
                 self.first.arm();
-                let head = sender.send_request(req).await.map_err(failed)?;
+                let head = sender.send_request(req).await?;
                 let at = self.first.take().unwrap_or_else(Instant::now);
                 (head, at)
             }
             Sender::H2(sender) => {
                 let mut sender = sender.clone();
-                sender.ready().await.map_err(failed)?;
-                let head = sender.send_request(req).await.map_err(failed)?;
+                sender.ready().await?;
+                let head = sender.send_request(req).await?;
                 (head, Instant::now())
             }
         };
         let (parts, body) = head.into_parts();
-        if parts.headers.len() > MAX_HEADERS {
-            return Err(HttpError::Protocol {
-                addr,
-                reason: format!("more than {MAX_HEADERS} headers"),
-            });
-        }
-        let (kept, body_bytes) = read_body(body, max_body).await.map_err(failed)?;
+        let (kept, body_bytes) = read_body(body, max_body).await?;
         let last_byte = Instant::now();
         let headers = parts
             .headers
@@ -605,7 +736,7 @@ pub struct Timing {
 /// connect, handshake, exchange, each timed.
 pub async fn send_once(
     template: &RequestTemplate,
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<TlsSetup>,
     want: Option<Version>,
     max_body: usize,
     timeout: Duration,

@@ -173,11 +173,11 @@ impl ChildProcess {
             .map_err(|e| NotReady::Failed(e.into()))?;
         // An https:// readiness URL trusts the system's roots.
         let tls = match url.scheme {
-            crate::probes::http::url::Scheme::Https => Some(
+            crate::probes::http::url::Scheme::Https => Some(client::TlsSetup::new(
                 crate::tls::TlsTrust::default()
                     .client_config(None, client::alpn_for(None))
                     .map_err(|e| NotReady::Failed(client::HttpError::from(e).into()))?,
-            ),
+            )),
             crate::probes::http::url::Scheme::Http => None,
         };
         let request = Arc::new(request);
