@@ -7,6 +7,7 @@ mod compare;
 mod fs;
 mod hostile_guests;
 mod http;
+mod http_load;
 mod http_servers;
 mod http_tls;
 mod invalid_input;
