@@ -6,6 +6,7 @@
 //! 2. Warm start: instantiate a cached component and call an empty `run`.
 
 mod fs;
+mod http;
 mod languages;
 mod process;
 mod redis_load;
@@ -43,6 +44,7 @@ const SECTIONS: &[Section] = &[
     ("reports", reports::run),
     ("process", process::run),
     ("languages", languages::run),
+    ("http", http::run),
 ];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
@@ -210,6 +212,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             events: Default::default(),
             abort: Default::default(),
             budget: Default::default(),
+            tls: Default::default(),
         },
     })
 }
