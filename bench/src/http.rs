@@ -3,9 +3,8 @@
 //! clear and over TLS:
 //!
 //! `http-load`'s native load (what the scenario's `run-load` runs: closed
-//! model, 50 workers on 50 kept-alive HTTP/1.1 connections, 10 s, on the
-//! single-threaded runtime `rigor run` uses) vs `wrk -t2 -c50 -d10s
-//! --latency`, rounds alternating the tools so drift hits both alike:
+//! model, 50 workers on 50 kept-alive HTTP/1.1 connections, 10 s, on 2
+//! event-loop threads) vs `wrk -t2 -c50 -d10s --latency`, rounds alternating the tools so drift hits both alike:
 //! requests/s and p50 latency, medians of the rounds, and their ratios.
 
 use std::path::Path;
@@ -25,6 +24,8 @@ use crate::median;
 const CONNECTIONS: u32 = 50;
 const SECONDS: u64 = 10;
 const ROUNDS: usize = 3;
+/// Event-loop threads, as wrk's `-t2`.
+const THREADS: u32 = 2;
 /// The static file: the size of nginx's default welcome page.
 const FILE_BYTES: usize = 615;
 
@@ -164,6 +165,7 @@ fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) ->
         duration: Some(Duration::from_secs(SECONDS)),
         rate: None,
         timeout: Duration::from_secs(10),
+        threads: THREADS,
         progress: ProgressSink::detached(),
     };
     let out = runtime.block_on(run_load(plan));
@@ -232,9 +234,9 @@ pub fn run() -> Result<()> {
         .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
         .unwrap_or_default();
     println!(
-        "{version}, 1 worker, a {FILE_BYTES} B static file; {CONNECTIONS} connections, {SECONDS} s per run, HTTP/1.1 kept alive, median of {ROUNDS} rounds\n"
+        "{version}, 1 worker, a {FILE_BYTES} B static file; {CONNECTIONS} connections on {THREADS} threads, {SECONDS} s per run, HTTP/1.1 kept alive, median of {ROUNDS} rounds\n"
     );
-    // The runtime `rigor run` uses.
+    // The runtime `rigor run` uses; the load runs on threads of its own.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -172,6 +172,7 @@ impl HttpLoad {
                 rate: None,
                 metric: metric.to_owned(),
                 connections: 0,
+                threads: 0,
             },
         }
     }
@@ -187,6 +188,12 @@ impl HttpLoad {
     /// has its own connection by default and always on HTTP/1.1).
     pub fn connections(mut self, n: u32) -> Self {
         self.spec.connections = n;
+        self
+    }
+
+    /// Event-loop threads for the workers (default: half the cores).
+    pub fn threads(mut self, n: u32) -> Self {
+        self.spec.threads = n;
         self
     }
 

@@ -82,6 +82,7 @@ impl Scenario for HttpLoadScenario {
         let rate: f64 = params.get("rate")?;
         let http2: bool = params.get("http2")?;
         let connections: u32 = params.get("connections")?;
+        let threads: u32 = params.get("threads")?;
         let max_error_rate: f64 = params.get("max-error-rate")?;
         let p99: String = params.get("p99")?;
 
@@ -92,7 +93,8 @@ impl Scenario for HttpLoadScenario {
         let mut load = HttpLoad::new(request, "http")
             .workers(workers)
             .duration(duration)
-            .connections(connections);
+            .connections(connections)
+            .threads(threads);
         if rate > 0.0 {
             load = load.rate(rate);
         }

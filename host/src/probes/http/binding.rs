@@ -224,6 +224,10 @@ impl wit::Host for HttpView<'_> {
             duration: (spec.duration_ns > 0).then(|| Duration::from_nanos(spec.duration_ns)),
             rate: spec.rate,
             timeout: checked.timeout,
+            threads: match spec.threads {
+                0 => crate::probes::redis::load::default_threads() as u32,
+                n => n,
+            },
             progress: self.events.clone(),
         };
         plan.validate()

@@ -204,6 +204,10 @@ pub struct RequestTemplate {
     pub url: Url,
     headers: HeaderMap,
     body: Bytes,
+    /// Parsed once: the origin form with `Host` (HTTP/1.1), the absolute
+    /// form (HTTP/2).
+    origin: http::Uri,
+    absolute: http::Uri,
 }
 
 /// Headers the client sets itself; a guest's values for them are dropped.
@@ -247,11 +251,22 @@ impl RequestTemplate {
         if sends_body {
             map.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
+        let bad_url = |e: http::uri::InvalidUri| {
+            HttpError::InvalidRequest(format!("URL `{}`: {e}", url.to_text()))
+        };
+        let origin = url.target.parse().map_err(bad_url)?;
+        let absolute = url.to_text().parse().map_err(bad_url)?;
+        let host = HeaderValue::from_str(&url.authority())
+            .map_err(|e| HttpError::InvalidRequest(format!("host `{}`: {e}", url.host)))?;
+        // Kept for HTTP/1.1; `build` drops it for HTTP/2 (`:authority`).
+        map.insert(HOST, host);
         Ok(Self {
             method,
             url,
             headers: map,
             body: Bytes::from(body),
+            origin,
+            absolute,
         })
     }
 
@@ -266,17 +281,12 @@ impl RequestTemplate {
         let mut req = http::Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.headers_mut() = self.headers.clone();
-        // Both forms come from a URL that was parsed and checked.
         match version {
-            Version::Http1 => {
-                *req.uri_mut() = self.url.target.parse().unwrap_or_default();
-                if let Ok(host) = HeaderValue::from_str(&self.url.authority()) {
-                    req.headers_mut().insert(HOST, host);
-                }
-            }
+            Version::Http1 => *req.uri_mut() = self.origin.clone(),
             Version::Http2 => {
-                *req.uri_mut() = self.url.to_text().parse().unwrap_or_default();
+                *req.uri_mut() = self.absolute.clone();
                 *req.version_mut() = http::Version::HTTP_2;
+                req.headers_mut().remove(HOST);
             }
         }
         req

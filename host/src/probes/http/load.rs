@@ -5,16 +5,19 @@
 //! time, so queueing in a slow server is measured rather than hidden). Each
 //! worker records into its own histograms (total, first byte, and the
 //! connect and TLS phases of the connections it opened); they are merged
-//! once at the end. Workers are tasks on the host's runtime; [`reserve`]
-//! takes their number, their connections and their host memory from the
-//! scenario's budget first.
+//! once at the end. Workers are tasks on `threads` event-loop threads of
+//! their own (each a single-threaded runtime holding its share of the
+//! connections, so a connection and its users never cross threads);
+//! [`reserve`] takes their number, threads, connections and host memory from
+//! the scenario's budget first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::client::{Connection, Endpoint, HttpError, MAX_HEAD_BYTES, RequestTemplate, Version};
+use super::url::Scheme;
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
@@ -45,6 +48,8 @@ pub struct LoadPlan {
     pub rate: Option<f64>,
     /// Limit of one exchange.
     pub timeout: Duration,
+    /// Event-loop threads the workers run on (at most one per connection).
+    pub threads: u32,
     /// Advanced once per request sent, for the live progress display.
     pub progress: ProgressSink,
 }
@@ -62,6 +67,13 @@ impl LoadPlan {
             return Err(format!(
                 "connections is {}, more than the {} workers that would use them",
                 self.connections, self.workers
+            ));
+        }
+        if self.threads == 0 || u64::from(self.threads) > crate::budget::MAX_LOAD_THREADS {
+            return Err(format!(
+                "threads is {}; it must be 1..={}",
+                self.threads,
+                crate::budget::MAX_LOAD_THREADS
             ));
         }
         if self.requests.is_none() && self.duration.is_none() {
@@ -84,8 +96,10 @@ pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, Bud
     let per_worker = CONNECTION_BYTES + HISTOGRAMS_PER_WORKER * Distribution::max_bytes();
     let request = plan.request.body_len() as u64 + 4096;
     let memory = request.saturating_add(workers.saturating_mul(per_worker));
+    let threads = u64::from(plan.threads.min(plan.workers));
     let asks = [
         (Resource::LoadWorkers, workers),
+        (Resource::LoadThreads, threads),
         (Resource::Connections, workers),
         (Resource::HostMemory, memory),
     ];
@@ -100,6 +114,9 @@ pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, Bud
             Resource::Connections => {
                 e.because(format!("{workers} workers with up to a connection each"))
             }
+            Resource::LoadThreads => e.because(format!(
+                "its workers run as tasks on {threads} event-loop threads; ask for fewer with `threads`"
+            )),
             _ => e,
         })
 }
@@ -191,60 +208,125 @@ fn nanos(d: Duration) -> u64 {
 /// replaced when it breaks.
 type Slot = tokio::sync::Mutex<Option<Connection>>;
 
-/// Runs the load. Dropping the future aborts every worker.
+/// Sets the flag when dropped: a dropped load stops its threads' workers
+/// at their next request.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What every thread of a load shares.
+struct Shared {
+    plan: LoadPlan,
+    next: AtomicU64,
+    stop: Arc<AtomicBool>,
+    start: Instant,
+    end: Option<Instant>,
+    connections: u32,
+    threads: u32,
+}
+
+/// Runs the load. Dropping the future stops every worker at its next
+/// request.
 pub async fn run(plan: LoadPlan) -> LoadOutcome {
     let mut total = LoadOutcome::default();
     // The version decides the layout; on `https://` without a preference
-    // only the handshake tells, so the first connection opens before the
-    // clock starts (its phases are recorded like any other).
-    let first = match super::client::connect(&plan.endpoint).await {
-        Ok(conn) => {
-            total.opened(&conn);
-            Some(conn)
-        }
-        Err(e) => {
-            total.first_error = Some(e.to_string());
-            None
-        }
+    // only a handshake tells, so one connection opens (and closes) before
+    // the clock starts.
+    let version = match (plan.endpoint.want, plan.endpoint.url.scheme) {
+        (Some(v), _) => v,
+        (None, Scheme::Http) => Version::Http1,
+        (None, Scheme::Https) => match super::client::connect(&plan.endpoint).await {
+            Ok(conn) => conn.version,
+            Err(e) => {
+                total.first_error = Some(e.to_string());
+                Version::Http1
+            }
+        },
     };
-    let version = first
-        .as_ref()
-        .map(|c| c.version)
-        .or(plan.endpoint.want)
-        .unwrap_or(Version::Http1);
     let connections = match version {
         Version::Http2 if plan.connections > 0 => plan.connections,
         _ => plan.workers,
     };
+    let threads = plan.threads.clamp(1, connections);
     total.connections = connections;
-    let slots: Arc<Vec<Slot>> = Arc::new(
-        (0..connections)
-            .map(|i| tokio::sync::Mutex::new(if i == 0 { first.clone() } else { None }))
-            .collect(),
-    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     let start = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let end = plan.duration.map(|d| start + d);
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..plan.workers {
-        let plan = plan.clone();
-        let next = Arc::clone(&next);
-        let slots = Arc::clone(&slots);
-        let slot = (w % connections) as usize;
-        workers.spawn(worker(plan, slots, slot, next, start, end));
+    let shared = Arc::new(Shared {
+        end: plan.duration.map(|d| start + d),
+        plan,
+        next: AtomicU64::new(0),
+        stop,
+        start,
+        connections,
+        threads,
+    });
+    let mut results = Vec::with_capacity(threads as usize);
+    for thread in 0..threads {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        results.push(rx);
+        let thread_shared = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("rigor-http-{thread}"))
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return; // the receiver reports the thread as lost
+                };
+                let _ = tx.send(runtime.block_on(run_thread(thread_shared, thread)));
+            });
+        if let Err(e) = spawned {
+            shared.stop.store(true, Ordering::Relaxed);
+            total
+                .first_error
+                .get_or_insert(format!("cannot start a load thread: {e}"));
+        }
     }
-    while let Some(done) = workers.join_next().await {
-        match done {
+    for rx in results {
+        match rx.await {
             Ok(outcome) => total.absorb(outcome),
-            Err(e) => {
+            Err(_) => {
                 total
                     .first_error
-                    .get_or_insert(format!("a load worker failed: {e}"));
+                    .get_or_insert("a load thread failed".to_owned());
             }
         }
     }
     total.duration = start.elapsed();
     total
+}
+
+/// One thread's share: connections `c` with `c % threads == thread`, and
+/// the workers that use them.
+async fn run_thread(shared: Arc<Shared>, thread: u32) -> LoadOutcome {
+    let mine: Vec<u32> = (0..shared.connections)
+        .filter(|c| c % shared.threads == thread)
+        .collect();
+    let slots: Arc<Vec<Slot>> = Arc::new(mine.iter().map(|_| Slot::new(None)).collect());
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..shared.plan.workers {
+        let connection = w % shared.connections;
+        if let Some(local) = mine.iter().position(|c| *c == connection) {
+            workers.spawn(worker(Arc::clone(&shared), Arc::clone(&slots), local));
+        }
+    }
+    let mut out = LoadOutcome::default();
+    while let Some(done) = workers.join_next().await {
+        match done {
+            Ok(outcome) => out.absorb(outcome),
+            Err(e) => {
+                out.first_error
+                    .get_or_insert(format!("a load worker failed: {e}"));
+            }
+        }
+    }
+    out
 }
 
 /// How much earlier than a slot the timer is asked to wake: tokio's timer
@@ -285,18 +367,15 @@ async fn connection(
     Ok(conn)
 }
 
-async fn worker(
-    plan: LoadPlan,
-    slots: Arc<Vec<Slot>>,
-    slot: usize,
-    next: Arc<AtomicU64>,
-    start: Instant,
-    end: Option<Instant>,
-) -> LoadOutcome {
+async fn worker(shared: Arc<Shared>, slots: Arc<Vec<Slot>>, slot: usize) -> LoadOutcome {
     let mut out = LoadOutcome::default();
     let slot = &slots[slot];
+    let (plan, start, end) = (&shared.plan, shared.start, shared.end);
     loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
         if plan.requests.is_some_and(|n| i >= n) {
             break;
         }
@@ -375,6 +454,7 @@ mod tests {
             duration: None,
             rate: None,
             timeout: Duration::from_secs(5),
+            threads: 2,
             progress: ProgressSink::detached(),
         }
     }
@@ -436,6 +516,7 @@ mod tests {
         });
         let held = reserve(&p, &budget).unwrap();
         assert_eq!(budget.in_use(Resource::Connections), 4);
+        assert_eq!(budget.in_use(Resource::LoadThreads), 2);
         assert!(budget.in_use(Resource::HostMemory) > 4 * 4 * Distribution::max_bytes());
         let err = reserve(&p, &budget).unwrap_err().to_string();
         assert!(
@@ -463,5 +544,8 @@ mod tests {
         let mut p = plan(addr);
         p.connections = 5;
         assert!(p.validate().unwrap_err().contains("connections"));
+        let mut p = plan(addr);
+        p.threads = 0;
+        assert!(p.validate().unwrap_err().contains("threads"));
     }
 }
