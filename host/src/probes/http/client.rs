@@ -463,7 +463,7 @@ pub struct Connection {
     first: Arc<FirstRead>,
     pub version: Version,
     pub addr: SocketAddr,
-    host: String,
+    host: Arc<str>,
     /// TCP connect.
     pub connect: Duration,
     /// TLS handshake (zero on `http://`).
@@ -545,7 +545,7 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
                 first,
                 version,
                 addr,
-                host,
+                host: host.into(),
                 connect,
                 tls,
             })
@@ -567,7 +567,7 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
                 first,
                 version,
                 addr,
-                host,
+                host: host.into(),
                 connect,
                 tls: Duration::ZERO,
             })
@@ -658,7 +658,7 @@ impl Connection {
         };
         match failure {
             HttpError::Exchange { reason, .. } if self.cert_refused => HttpError::Tls {
-                host: self.host.clone(),
+                host: self.host.to_string(),
                 addr: self.addr,
                 reason: format!(
                     "the server asked for a client certificate, none was presented, and it closed the connection ({reason}): name one granted in `client-certs` as the request's `client-identity`"
