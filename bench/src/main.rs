@@ -6,6 +6,7 @@
 //! 2. Warm start: instantiate a cached component and call an empty `run`.
 
 mod fs;
+mod http;
 mod languages;
 mod process;
 mod redis_client;
@@ -47,6 +48,7 @@ const SECTIONS: &[Section] = &[
     ("process", process::run),
     ("languages", languages::run),
     ("websocket", websocket::run),
+    ("http", http::run),
 ];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.

@@ -1,6 +1,7 @@
-//! HTTP/1.1 through the host, timed natively (connect, first byte, total),
-//! and concurrent loads in the closed and open models. URLs must name a host
-//! granted in the catalog (`http = ["127.0.0.1"]`).
+//! HTTP/1.1 and HTTP/2 over `http://` and `https://` through the host,
+//! timed natively phase by phase (resolve, connect, TLS, first byte, last
+//! byte), and concurrent loads in the closed and open models. URLs must name
+//! a host granted in the catalog (`http = ["127.0.0.1"]`).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::bindings::rigor::scenario::http as wit;
 use crate::metrics::Histogram;
 use crate::{ProbeError, Result};
 
-pub use wit::{LoadReport, Response};
+pub use wit::{HttpVersion, LoadReport, Response};
 
 fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -49,6 +50,9 @@ impl Request {
                 headers: Vec::new(),
                 body: Vec::new(),
                 timeout_ns: 0,
+                version: None,
+                max_redirects: 0,
+                client_identity: None,
             },
         }
     }
@@ -81,6 +85,35 @@ impl Request {
         self
     }
 
+    /// Speaks only HTTP/1.1.
+    pub fn http1(mut self) -> Self {
+        self.inner.version = Some(HttpVersion::Http1);
+        self
+    }
+
+    /// Speaks only HTTP/2: ALPN `h2` on `https://` (an error if the server
+    /// does not agree), prior knowledge (h2c) on `http://`. Without this or
+    /// [`Request::http1`], `https://` lets the server choose and `http://`
+    /// speaks HTTP/1.1.
+    pub fn http2(mut self) -> Self {
+        self.inner.version = Some(HttpVersion::Http2);
+        self
+    }
+
+    /// Follows up to `hops` redirects (each hop's host must be granted);
+    /// by default none is followed.
+    pub fn follow_redirects(mut self, hops: u32) -> Self {
+        self.inner.max_redirects = hops;
+        self
+    }
+
+    /// Presents the client certificate the catalog grants as `name`
+    /// (`client-certs = { name = { cert = "…", key = "…" } }`).
+    pub fn client_identity(mut self, name: impl Into<String>) -> Self {
+        self.inner.client_identity = Some(name.into());
+        self
+    }
+
     /// Sends it on a new connection. A 4xx or 5xx status is a response.
     pub fn send(&self) -> Result<Response> {
         wit::send(&self.inner, None).map_err(err)
@@ -110,6 +143,11 @@ impl Response {
     pub fn latency(&self) -> Duration {
         Duration::from_nanos(self.total_ns)
     }
+
+    /// Whether the connection spoke HTTP/2.
+    pub fn is_http2(&self) -> bool {
+        self.version == HttpVersion::Http2
+    }
 }
 
 /// A native load of identical requests from concurrent workers.
@@ -120,7 +158,9 @@ pub struct HttpLoad {
 
 impl HttpLoad {
     /// A load of `request`, recorded into the latency histogram `metric`
-    /// (plus the gauges `<metric>.throughput` and `<metric>.error-rate`).
+    /// (plus the histograms `<metric>.first-byte`, `<metric>.connect`,
+    /// `<metric>.tls` and the gauges `<metric>.throughput` and
+    /// `<metric>.error-rate`).
     /// Defaults: 1 worker, closed model; set `requests` or `duration`.
     pub fn new(request: Request, metric: &str) -> Self {
         Self {
@@ -131,13 +171,29 @@ impl HttpLoad {
                 duration_ns: 0,
                 rate: None,
                 metric: metric.to_owned(),
+                connections: 0,
+                threads: 0,
             },
         }
     }
 
-    /// Concurrent connections.
+    /// Concurrent requests in flight (on HTTP/1.1, one kept-alive
+    /// connection each).
     pub fn workers(mut self, n: u32) -> Self {
         self.spec.workers = n;
+        self
+    }
+
+    /// HTTP/2: multiplexes the workers over `n` connections (each worker
+    /// has its own connection by default and always on HTTP/1.1).
+    pub fn connections(mut self, n: u32) -> Self {
+        self.spec.connections = n;
+        self
+    }
+
+    /// Event-loop threads for the workers (default: half the cores).
+    pub fn threads(mut self, n: u32) -> Self {
+        self.spec.threads = n;
         self
     }
 

@@ -154,7 +154,7 @@ macro_rules! scenario {
 pub mod prelude {
     pub use crate::clock::{now, sleep};
     pub use crate::fs::{Dir, DumpFormat, FsyncPolicy, IoLoad, RecordSet};
-    pub use crate::http::{HttpLoad, Request};
+    pub use crate::http::{HttpLoad, HttpVersion, Request};
     pub use crate::load::Load;
     pub use crate::memory::{Criteria, Target, Watcher};
     pub use crate::metrics::{Histogram, Unit, counter, gauge};

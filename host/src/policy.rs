@@ -22,6 +22,9 @@ pub struct Grants {
     pub dirs: Vec<crate::probes::fs::DirGrant>,
     /// Pids the memory probe may sample.
     pub pids: BTreeSet<u32>,
+    /// Client certificates (mTLS) the http probe may present, by name;
+    /// loaded by the host when the plan is made, never shown to the guest.
+    pub client_certs: BTreeMap<String, std::sync::Arc<crate::tls::ClientIdentity>>,
 }
 
 /// Where a granted program is found.
@@ -56,6 +59,7 @@ impl Grants {
         );
         items.extend(self.pids.iter().map(|p| format!("pid:{p}")));
         items.extend(self.env.iter().map(|v| format!("env:{v}")));
+        items.extend(self.client_certs.keys().map(|n| format!("client-cert:{n}")));
         if self.inherit_env {
             items.push("inherit-env".to_owned());
         }
@@ -159,6 +163,20 @@ impl Policy {
             scenario: self.scenario.clone(),
             what: format!("HTTP host `{pair}`"),
             grant_line: format!("http = [\"{pair}\"]"),
+        })
+    }
+
+    /// The client identity granted as `name`.
+    pub fn check_client_cert(
+        &self,
+        name: &str,
+    ) -> Result<&std::sync::Arc<crate::tls::ClientIdentity>, Denied> {
+        self.grants.client_certs.get(name).ok_or_else(|| Denied {
+            scenario: self.scenario.clone(),
+            what: format!("client certificate `{name}`"),
+            grant_line: format!(
+                "client-certs = {{ {name} = {{ cert = \"CERT.pem\", key = \"KEY.pem\" }} }}"
+            ),
         })
     }
 

@@ -28,7 +28,7 @@ function call(what, f) {
 }
 
 function request(method, url, body, into) {
-  const req = { method, url, headers: [["content-type", "application/json"]], body: encoder.encode(body ?? ""), timeoutNs: ms(5000) };
+  const req = { method, url, headers: [["content-type", "application/json"]], body: encoder.encode(body ?? ""), timeoutNs: ms(5000), version: undefined, maxRedirects: 0, clientIdentity: undefined };
   const res = call(`${method} ${url}`, () => send(req, into ? into.inner : undefined));
   return { status: res.status, text: decoder.decode(res.body) };
 }

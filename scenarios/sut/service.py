@@ -14,6 +14,8 @@ Standard library only. Configured through its environment:
                             unready for ever (a service that never becomes ready)
   LEAK_BYTES_PER_REQUEST    bytes kept for ever per request served (default 0),
                             a deliberate memory leak for leak detection
+  TLS_CERT, TLS_KEY         PEM certificate chain and key: when both are set
+                            the service speaks HTTPS (HTTP/1.1 over ALPN)
 
 Endpoints:
   GET  /health        200 {"status": "ok"} once ready, 503 before
@@ -39,6 +41,7 @@ import json
 import os
 import struct
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -89,6 +92,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass  # one line per request would drown the output tail
+
+    def setup(self):
+        # With TLS the handshake runs here, in the connection's thread, so a
+        # slow or failing client never blocks the accept loop.
+        self.tls_failed = False
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.do_handshake()
+            except OSError as e:
+                self.tls_failed = True
+                print(f"TLS handshake failed: {e}", file=sys.stderr, flush=True)
+        super().setup()
+
+    def handle(self):
+        if not self.tls_failed:
+            super().handle()
 
     def reply(self, status, body, content_type="application/json"):
         if LEAK:
@@ -343,12 +362,23 @@ def main():
     ThreadingHTTPServer.request_queue_size = 256
     server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
     server.daemon_threads = True
+    cert, key = os.environ.get("TLS_CERT"), os.environ.get("TLS_KEY")
+    if cert and key:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        context.set_alpn_protocols(["http/1.1"])
+        server.socket = context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
+    elif cert or key:
+        fail("TLS_CERT and TLS_KEY go together: set both for HTTPS, or neither")
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"listening on 127.0.0.1:{PORT} ({APP_ENV})", flush=True)
+    tls = " over TLS" if cert and key else ""
+    print(f"listening on 127.0.0.1:{PORT} ({APP_ENV}){tls}", flush=True)
     server.serve_forever(poll_interval=0.05)
     server.server_close()
     print("stopped", flush=True)

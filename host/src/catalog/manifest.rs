@@ -100,9 +100,23 @@ pub struct GrantsDecl {
     /// each named exactly.
     #[serde(default)]
     pub env: Vec<Spanned<String>>,
-    /// HTTP hosts (`127.0.0.1`) or `host:port` pairs the http probe may reach.
+    /// HTTP hosts (`127.0.0.1`) or `host:port` pairs the http probe may
+    /// reach, or `"{params.NAME}"`: the host and port of that parameter's
+    /// URL, settled when the run is planned.
     #[serde(default)]
     pub http: Vec<Spanned<String>>,
+    /// Client certificates (mTLS) the http probe may present, by name.
+    #[serde(default, rename = "client-certs")]
+    pub client_certs: BTreeMap<String, Spanned<ClientCertDecl>>,
+}
+
+/// `{ cert = "certs/client.pem", key = "certs/client.key" }`, relative to
+/// the catalog's folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertDecl {
+    pub cert: String,
+    pub key: String,
 }
 
 /// One item of `redis = [...]`: `"default"`, or

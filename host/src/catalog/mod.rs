@@ -3,6 +3,7 @@
 //! of what one `rigor run` executes.
 
 mod error;
+pub mod http_grant;
 mod language;
 mod manifest;
 pub mod params;
@@ -65,6 +66,9 @@ pub struct CatalogScenario {
     pub services: Vec<String>,
     pub params: Vec<Param>,
     pub grants: Grants,
+    /// Grants settled when the run is planned (parameter-following `http`
+    /// entries, client identities).
+    pub deferred: http_grant::Deferred,
     /// (metric, expression) pairs.
     pub thresholds: Vec<(String, Expression)>,
     pub limits: Limits,
@@ -240,10 +244,32 @@ impl Catalog {
                         .map_err(|e| at(var.span().start, format!("scenario `{name}`: {e}")))?;
                     grants.env.insert(var_name);
                 }
+                let mut deferred = http_grant::Deferred::default();
                 for host in &entry.grants.http {
+                    if let Some(param) = http_grant::param_reference(host.get_ref(), &params) {
+                        let param = param.map_err(|e| {
+                            at(host.span().start, format!("scenario `{name}`: {e}"))
+                        })?;
+                        deferred.url_params.push(param);
+                        continue;
+                    }
                     let host = crate::probes::http::grant_host(host.get_ref())
                         .map_err(|e| at(host.span().start, format!("scenario `{name}`: {e}")))?;
                     grants.http.insert(host);
+                }
+                for (cert_name, decl) in &entry.grants.client_certs {
+                    if !is_valid_name(cert_name) {
+                        return Err(at(
+                            decl.span().start,
+                            format!(
+                                "scenario `{name}`: client-certs name `{cert_name}` must be lowercase letters, digits and `-`"
+                            ),
+                        ));
+                    }
+                    deferred.client_certs.insert(
+                        cert_name.clone(),
+                        http_grant::client_cert_paths(&base, decl.get_ref()),
+                    );
                 }
 
                 let mut thresholds = Vec::new();
@@ -270,6 +296,7 @@ impl Catalog {
                     services,
                     params,
                     grants,
+                    deferred,
                     thresholds,
                     limits,
                 });

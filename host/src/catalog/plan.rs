@@ -29,6 +29,8 @@ pub struct PlannedScenario {
     /// Every declared parameter with its value, defaults filled in.
     pub params: Vec<(String, String)>,
     pub grants: Grants,
+    /// Grants settled once the parameters are known (emptied then).
+    pub deferred: super::http_grant::Deferred,
     pub thresholds: Vec<PlannedThreshold>,
     pub limits: Limits,
 }
@@ -91,6 +93,7 @@ pub fn plan(
                 .map(|p| (p.name.clone(), p.default.clone()))
                 .collect(),
             grants: entry.grants.clone(),
+            deferred: entry.deferred.clone(),
             thresholds: entry
                 .thresholds
                 .iter()
@@ -164,6 +167,11 @@ pub fn plan(
 
     apply_params(catalog, &mut runs, &selection.params)?;
     apply_thresholds(&mut runs, &selection.thresholds)?;
+    for run in runs.iter_mut() {
+        let deferred = std::mem::take(&mut run.deferred);
+        super::http_grant::resolve(&run.name, &deferred, &run.params, &mut run.grants)
+            .map_err(CatalogError::Selection)?;
+    }
     Ok(runs)
 }
 
@@ -178,6 +186,7 @@ fn ad_hoc(path: &Path) -> PlannedScenario {
         params: Vec::new(),
         // Components run by path are not in the catalog: they are granted nothing.
         grants: Grants::default(),
+        deferred: Default::default(),
         thresholds: Vec::new(),
         limits: Limits::default(),
     }

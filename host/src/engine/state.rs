@@ -162,6 +162,7 @@ impl HostState {
     pub(crate) fn http_view(&mut self) -> HttpView<'_> {
         HttpView {
             http: &self.http,
+            tls: &self.tls,
             table: &mut self.table,
             recorder: &mut self.recorder,
             events: &self.events,

@@ -1,15 +1,30 @@
-//! A small HTTP/1.1 client over tokio's `TcpStream`: `http://` only,
-//! `Content-Length`, chunked and close-delimited bodies, keep-alive. Like the
-//! RESP client, it is hand-written so that a timed section holds the connect,
-//! one write of the pre-encoded request and the read of the response, and
-//! nothing else (no pool checkout, no channel to a connection task).
+//! The HTTP client on hyper 1, with the phases driven and timed here rather
+//! than inside a pooled client: resolve, TCP connect, TLS handshake (rustls,
+//! ALPN), then one exchange on `hyper::client::conn` (HTTP/1.1, or HTTP/2 by
+//! ALPN or prior knowledge on `http://`). The first byte of an HTTP/1.1
+//! response is noted by a thin IO wrapper at the first read after the
+//! request was sent; on HTTP/2, whose connection also carries frames of other
+//! streams, it is the arrival of the response head.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue};
+use http::{HeaderMap, Method};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::url::{Scheme, Url};
+use crate::tls::{ALPN_H2, ALPN_HTTP1, TlsError};
 
 /// Largest response head (status line and headers) accepted.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -19,6 +34,32 @@ pub const MAX_HEADERS: usize = 128;
 pub const MAX_BODY_KEPT: usize = 1024 * 1024;
 /// Limit of one exchange when the caller gives none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The HTTP version of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    Http1,
+    Http2,
+}
+
+impl Version {
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::Http1 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2",
+        }
+    }
+}
+
+/// The ALPN identifiers to offer for a wanted version (`None`: either,
+/// HTTP/2 preferred).
+pub fn alpn_for(want: Option<Version>) -> &'static [&'static [u8]] {
+    match want {
+        None => &[ALPN_H2, ALPN_HTTP1],
+        Some(Version::Http1) => &[ALPN_HTTP1],
+        Some(Version::Http2) => &[ALPN_H2],
+    }
+}
 
 /// Why an HTTP exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,162 +75,399 @@ pub enum HttpError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("no complete response from {addr} within {after:?}")]
-    Timeout { addr: SocketAddr, after: Duration },
-    #[error("connection to {addr} broke: {source}")]
-    Io {
+    #[error(
+        "TLS verification of `{host}` failed: {reason}; if its certificate comes from a private CA, trust that CA with `rigor run --ca-file CA.pem`"
+    )]
+    TlsVerify { host: String, reason: String },
+    #[error("TLS handshake with `{host}` ({addr}) failed: {reason}")]
+    Tls {
+        host: String,
         addr: SocketAddr,
-        source: std::io::Error,
+        reason: String,
     },
+    #[error("TLS setup: {0}")]
+    TlsSetup(#[from] TlsError),
+    #[error(
+        "`{host}` did not agree to HTTP/2 over ALPN (it chose {chose}); ask for HTTP/1.1 or let the protocol be chosen automatically"
+    )]
+    NoHttp2 { host: String, chose: String },
+    #[error("no complete response from {target} within {after:?}")]
+    Timeout { target: String, after: Duration },
+    #[error("exchange with {addr} failed: {reason}")]
+    Exchange { addr: SocketAddr, reason: String },
     #[error("malformed response from {addr}: {reason}")]
     Protocol { addr: SocketAddr, reason: String },
 }
 
-/// A parsed `http://` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
-    pub host: String,
-    pub port: u16,
-    /// Path and query, starting with `/`.
-    pub target: String,
+/// Walks an error's sources for the rustls error behind it.
+fn rustls_cause<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(r) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(r);
+        }
+        next = e.source();
+    }
+    None
 }
 
-impl Url {
-    pub fn parse(text: &str) -> Result<Url, HttpError> {
-        let bad = |reason: &str| HttpError::InvalidUrl {
-            url: text.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let rest = text
-            .strip_prefix("http://")
-            .ok_or_else(|| bad("only `http://` URLs are supported"))?;
-        let (authority, target) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_owned()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_owned()),
-        };
-        let target = target.split('#').next().unwrap_or("/").to_owned();
-        if authority.contains('@') {
-            return Err(bad("credentials in the URL are not supported"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
-                None if after.is_empty() => 80,
-                None => return Err(bad("unexpected text after `]`")),
-            };
-            (h.to_owned(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_owned(),
-                    p.parse().map_err(|_| bad("the port is not a number"))?,
-                ),
-                None => (authority.to_owned(), 80),
+/// A TLS failure, as the user must read it: a certificate the run does not
+/// trust, or another handshake problem (a client certificate the server
+/// wants or refuses shows up as an alert from the server).
+fn tls_failure(host: &str, addr: SocketAddr, e: &rustls::Error) -> HttpError {
+    match e {
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+            HttpError::TlsVerify {
+                host: host.to_owned(),
+                reason: e.to_string(),
             }
+        }
+        rustls::Error::AlertReceived(_) => HttpError::Tls {
+            host: host.to_owned(),
+            addr,
+            reason: with_alert_hint(e.to_string()),
+        },
+        other => HttpError::Tls {
+            host: host.to_owned(),
+            addr,
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Alerts a server sends when it wants a client certificate or refuses the
+/// one it got, as rustls names them.
+const CLIENT_CERT_ALERTS: [&str; 4] = [
+    "CertificateRequired",
+    "BadCertificate",
+    "UnknownCA",
+    "HandshakeFailure",
+];
+
+/// Adds what to do to a message about an alert from the server.
+fn with_alert_hint(reason: String) -> String {
+    if CLIENT_CERT_ALERTS.iter().any(|a| reason.contains(a)) {
+        format!(
+            "{reason} (the server may require a client certificate: name one granted in `client-certs` as the request's `client-identity`)"
+        )
+    } else {
+        reason
+    }
+}
+
+/// The message of an error and all its sources.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !reason.ends_with(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = s.source();
+    }
+    reason
+}
+
+/// An error of hyper during an exchange, with TLS causes made explicit.
+fn exchange_failure(host: &str, addr: SocketAddr, e: &hyper::Error) -> HttpError {
+    if let Some(tls) = rustls_cause(e) {
+        return tls_failure(host, addr, tls);
+    }
+    let reason = chain(e);
+    // HTTP/2 keeps only the text of an IO error: a TLS alert shows there.
+    if reason.contains("received fatal alert") {
+        return HttpError::Tls {
+            host: host.to_owned(),
+            addr,
+            reason: with_alert_hint(reason),
         };
-        if host.is_empty() {
-            return Err(bad("the host is empty"));
+    }
+    if e.is_parse() || e.is_parse_status() {
+        HttpError::Protocol { addr, reason }
+    } else {
+        HttpError::Exchange { addr, reason }
+    }
+}
+
+/// The request every send of a template produces, checked once.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    pub method: Method,
+    pub url: Url,
+    headers: HeaderMap,
+    body: Bytes,
+    /// Parsed once: the origin form with `Host` (HTTP/1.1), the absolute
+    /// form (HTTP/2).
+    origin: http::Uri,
+    absolute: http::Uri,
+}
+
+/// Headers the client sets itself; a guest's values for them are dropped.
+const MANAGED: [&str; 5] = [
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "upgrade",
+];
+
+impl RequestTemplate {
+    pub fn new(
+        method: &str,
+        url: Url,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<Self, HttpError> {
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(HttpError::InvalidRequest(format!(
+                "method `{method}` is not a token of letters (GET, POST, …)"
+            )));
         }
-        if port == 0 {
-            return Err(bad("port 0"));
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|e| HttpError::InvalidRequest(format!("method `{method}`: {e}")))?;
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            if MANAGED.contains(&name.to_ascii_lowercase().as_str()) {
+                continue;
+            }
+            let bad = || {
+                HttpError::InvalidRequest(format!(
+                    "header `{name}` has an invalid name or a line break in its value"
+                ))
+            };
+            let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+            let v = HeaderValue::from_str(value).map_err(|_| bad())?;
+            map.append(n, v);
         }
-        if target
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            return Err(bad("spaces and control characters must be percent-encoded"));
+        let sends_body = !body.is_empty() || matches!(method.as_str(), "POST" | "PUT" | "PATCH");
+        if sends_body {
+            map.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
-        Ok(Url {
-            host: host.to_ascii_lowercase(),
-            port,
-            target,
+        let bad_url = |e: http::uri::InvalidUri| {
+            HttpError::InvalidRequest(format!("URL `{}`: {e}", url.to_text()))
+        };
+        let origin = url.target.parse().map_err(bad_url)?;
+        let absolute = url.to_text().parse().map_err(bad_url)?;
+        let host = HeaderValue::from_str(&url.authority())
+            .map_err(|e| HttpError::InvalidRequest(format!("host `{}`: {e}", url.host)))?;
+        // Kept for HTTP/1.1; `build` drops it for HTTP/2 (`:authority`).
+        map.insert(HOST, host);
+        Ok(Self {
+            method,
+            url,
+            headers: map,
+            body: Bytes::from(body),
+            origin,
+            absolute,
         })
     }
 
-    /// The `Host` header value.
-    pub fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        if self.port == 80 {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
+    /// Body bytes of the request.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
     }
 
-    /// The first address the host name resolves to.
-    pub async fn resolve(&self) -> Result<SocketAddr, HttpError> {
-        let failed = |reason: String| HttpError::Resolve {
-            host: self.host.clone(),
-            reason,
-        };
-        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        addrs
-            .next()
-            .ok_or_else(|| failed("no addresses".to_owned()))
+    /// The request for one send: origin-form target and `Host` on
+    /// HTTP/1.1, the absolute URI (`:scheme`, `:authority`) on HTTP/2.
+    pub fn build(&self, version: Version) -> http::Request<Full<Bytes>> {
+        let mut req = http::Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.headers_mut() = self.headers.clone();
+        match version {
+            Version::Http1 => *req.uri_mut() = self.origin.clone(),
+            Version::Http2 => {
+                *req.uri_mut() = self.absolute.clone();
+                *req.version_mut() = http::Version::HTTP_2;
+                req.headers_mut().remove(HOST);
+            }
+        }
+        req
     }
 }
 
-/// Encodes a request once, before any timing starts.
-pub fn encode_request(
-    method: &str,
-    url: &Url,
-    headers: &[(String, String)],
-    body: &[u8],
-    keep_alive: bool,
-) -> Result<Vec<u8>, HttpError> {
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(HttpError::InvalidRequest(format!(
-            "method `{method}` is not a token of letters (GET, POST, …)"
-        )));
+/// Notes when response bytes first arrive after `arm` (HTTP/1.1 only: one
+/// exchange at a time, so the first read after the request is the
+/// response's first byte).
+#[derive(Debug, Default)]
+struct FirstRead {
+    mark: Mutex<(bool, Option<Instant>)>,
+}
+
+impl FirstRead {
+    fn arm(&self) {
+        *self.mark.lock().expect("first-read mark") = (true, None);
     }
-    let mut out = Vec::with_capacity(128 + body.len());
-    out.extend_from_slice(method.to_ascii_uppercase().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(url.target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-    out.extend_from_slice(url.authority().as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        let managed = ["host", "content-length", "connection", "transfer-encoding"];
-        if managed.contains(&name.to_ascii_lowercase().as_str()) {
-            continue;
+
+    fn take(&self) -> Option<Instant> {
+        self.mark.lock().expect("first-read mark").1.take()
+    }
+
+    fn saw_bytes(&self) {
+        let mut mark = self.mark.lock().expect("first-read mark");
+        if mark.0 {
+            *mark = (false, Some(Instant::now()));
         }
-        if name.is_empty()
-            || name.bytes().any(|b| !b.is_ascii_graphic() || b == b':')
-            || value.bytes().any(|b| b == b'\r' || b == b'\n')
-        {
-            return Err(HttpError::InvalidRequest(format!(
-                "header `{name}` has an invalid name or a line break in its value"
-            )));
+    }
+}
+
+/// The stream under hyper, noting the first read after a request.
+struct Marked<T> {
+    inner: T,
+    first: Arc<FirstRead>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Marked<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.first.saw_bytes();
         }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        polled
     }
-    if !body.is_empty()
-        || matches!(
-            method.to_ascii_uppercase().as_str(),
-            "POST" | "PUT" | "PATCH"
-        )
-    {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Marked<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
-    out.extend_from_slice(if keep_alive {
-        b"Connection: keep-alive\r\n\r\n".as_slice()
-    } else {
-        b"Connection: close\r\n\r\n".as_slice()
-    });
-    out.extend_from_slice(body);
-    Ok(out)
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Notes that a server asked for a client certificate when the client has
+/// none: under TLS 1.3 the server's refusal arrives after the handshake,
+/// often lost to a broken pipe, and this is what lets the error say why.
+#[derive(Debug, Default)]
+struct NoteCertRequest {
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl rustls::client::ResolvesClientCert for NoteCertRequest {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+/// A TLS client configuration, shared by every connection of a load.
+#[derive(Clone)]
+pub struct TlsSetup {
+    config: Arc<ClientConfig>,
+    /// Set when the configuration has no client certificate.
+    note: Option<Arc<NoteCertRequest>>,
+}
+
+impl TlsSetup {
+    pub fn new(config: Arc<ClientConfig>) -> Self {
+        if config.client_auth_cert_resolver.has_certs() {
+            return Self { config, note: None };
+        }
+        let note = Arc::new(NoteCertRequest::default());
+        let mut watched = (*config).clone();
+        watched.client_auth_cert_resolver = note.clone();
+        Self {
+            config: Arc::new(watched),
+            note: Some(note),
+        }
+    }
+
+    fn cert_requested(&self) -> bool {
+        self.note
+            .as_ref()
+            .is_some_and(|n| n.asked.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// Where and how to connect: the address resolved, the TLS configuration
+/// for `https://`, and the version wanted (`None`: ALPN decides on TLS,
+/// HTTP/1.1 in clear).
+#[derive(Clone)]
+pub struct Endpoint {
+    pub url: Url,
+    pub addr: SocketAddr,
+    pub tls: Option<TlsSetup>,
+    pub want: Option<Version>,
+}
+
+impl Endpoint {
+    /// `host:port` for messages.
+    pub fn target(&self) -> String {
+        format!("{} ({})", self.url.authority(), self.addr)
+    }
+}
+
+/// One side of a connection that sends requests.
+#[derive(Clone)]
+pub enum Sender {
+    H1(Arc<tokio::sync::Mutex<http1::SendRequest<Full<Bytes>>>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+/// The task driving a connection; its error explains a request that only
+/// saw the connection close (a TLS alert after a TLS 1.3 handshake).
+type Driver = Arc<Mutex<Option<tokio::task::JoinHandle<Result<(), hyper::Error>>>>>;
+
+/// How long a failed exchange waits for its connection's own error.
+const DRIVER_GRACE: Duration = Duration::from_millis(500);
+
+/// An open connection and how long opening it took.
+#[derive(Clone)]
+pub struct Connection {
+    sender: Sender,
+    driver: Driver,
+    /// The server asked for a client certificate and got none.
+    cert_refused: bool,
+    first: Arc<FirstRead>,
+    pub version: Version,
+    pub addr: SocketAddr,
+    host: Arc<str>,
+    /// TCP connect.
+    pub connect: Duration,
+    /// TLS handshake (zero on `http://`).
+    pub tls: Duration,
 }
 
 /// A response.
@@ -201,8 +479,7 @@ pub struct Response {
     pub body: Vec<u8>,
     /// Body bytes received, kept or not.
     pub body_bytes: u64,
-    /// Whether the connection may carry another request.
-    pub keep_alive: bool,
+    pub version: Version,
 }
 
 impl Response {
@@ -214,276 +491,293 @@ impl Response {
     }
 }
 
-/// Times of one exchange, all from the start of the connect.
-#[derive(Debug, Clone, Copy, Default)]
+/// Opens a connection: TCP connect, TLS handshake, then the HTTP handshake
+/// (HTTP/2's preface) outside both timed phases.
+pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
+    let addr = ep.addr;
+    let start = Instant::now();
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|source| HttpError::Connect { addr, source })?;
+    let connect = start.elapsed();
+    // Requests are written in one piece; Nagle would only add delay.
+    let _ = tcp.set_nodelay(true);
+    let host = ep.url.host.clone();
+    let first = Arc::new(FirstRead::default());
+    match (&ep.tls, ep.url.scheme) {
+        (Some(setup), Scheme::Https) => {
+            let name = crate::tls::server_name(&host)?;
+            let started = Instant::now();
+            let stream = tokio_rustls::TlsConnector::from(Arc::clone(&setup.config))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| match rustls_cause(&e) {
+                    Some(r) => tls_failure(&host, addr, r),
+                    None => HttpError::Tls {
+                        host: host.clone(),
+                        addr,
+                        reason: e.to_string(),
+                    },
+                })?;
+            let tls = started.elapsed();
+            let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+            let version = match (ep.want, alpn.as_deref()) {
+                (Some(Version::Http2), Some(ALPN_H2)) | (None, Some(ALPN_H2)) => Version::Http2,
+                (Some(Version::Http2), other) => {
+                    return Err(HttpError::NoHttp2 {
+                        host,
+                        chose: other.map_or("no protocol".to_owned(), |p| {
+                            format!("`{}`", String::from_utf8_lossy(p))
+                        }),
+                    });
+                }
+                _ => Version::Http1,
+            };
+            let io = Marked {
+                inner: stream,
+                first: Arc::clone(&first),
+            };
+            let (sender, driver) = handshake(io, version, &host, addr).await?;
+            Ok(Connection {
+                sender,
+                driver,
+                cert_refused: setup.cert_requested(),
+                first,
+                version,
+                addr,
+                host: host.into(),
+                connect,
+                tls,
+            })
+        }
+        (None, Scheme::Https) => Err(HttpError::InvalidRequest(
+            "an https:// endpoint without a TLS configuration".into(),
+        )),
+        (_, Scheme::Http) => {
+            let version = ep.want.unwrap_or(Version::Http1);
+            let io = Marked {
+                inner: tcp,
+                first: Arc::clone(&first),
+            };
+            let (sender, driver) = handshake(io, version, &host, addr).await?;
+            Ok(Connection {
+                sender,
+                driver,
+                cert_refused: false,
+                first,
+                version,
+                addr,
+                host: host.into(),
+                connect,
+                tls: Duration::ZERO,
+            })
+        }
+    }
+}
+
+async fn handshake<T>(
+    io: Marked<T>,
+    version: Version,
+    host: &str,
+    addr: SocketAddr,
+) -> Result<(Sender, Driver), HttpError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    match version {
+        Version::Http1 => {
+            let (sender, conn) = http1::Builder::new()
+                .max_headers(MAX_HEADERS)
+                .max_buf_size(MAX_HEAD_BYTES)
+                .handshake(io)
+                .await
+                .map_err(|e| exchange_failure(host, addr, &e))?;
+            // Ends when the sender is dropped or the peer closes.
+            let driver = Arc::new(Mutex::new(Some(tokio::spawn(conn))));
+            Ok((
+                Sender::H1(Arc::new(tokio::sync::Mutex::new(sender))),
+                driver,
+            ))
+        }
+        Version::Http2 => {
+            let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_header_list_size(MAX_HEAD_BYTES as u32)
+                .handshake(io)
+                .await
+                .map_err(|e| exchange_failure(host, addr, &e))?;
+            let driver = Arc::new(Mutex::new(Some(tokio::spawn(conn))));
+            Ok((Sender::H2(sender), driver))
+        }
+    }
+}
+
+impl Connection {
+    /// Whether another request may be sent on it.
+    pub fn is_open(&self) -> bool {
+        match &self.sender {
+            Sender::H1(s) => s.try_lock().map(|s| !s.is_closed()).unwrap_or(true),
+            Sender::H2(s) => !s.is_closed(),
+        }
+    }
+
+    /// Sends one request and reads the whole response, keeping at most
+    /// `max_body` bytes of its body. Returns the response and the instants
+    /// of its first and last byte.
+    pub async fn exchange(
+        &self,
+        template: &RequestTemplate,
+        max_body: usize,
+    ) -> Result<(Response, Instant, Instant), HttpError> {
+        match self.try_exchange(template, max_body).await {
+            Ok((response, ..)) if response.headers.len() > MAX_HEADERS => {
+                Err(HttpError::Protocol {
+                    addr: self.addr,
+                    reason: format!("more than {MAX_HEADERS} headers"),
+                })
+            }
+            Ok(done) => Ok(done),
+            Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
+                Err(self.closed_because(e).await)
+            }
+            Err(e) => Err(exchange_failure(&self.host, self.addr, &e)),
+        }
+    }
+
+    /// The connection's own error when it has one (the request only saw
+    /// the connection go away), else `seen`.
+    async fn closed_because(&self, seen: hyper::Error) -> HttpError {
+        let driver = self.driver.lock().expect("driver slot").take();
+        let failure = match driver {
+            Some(driver) => match tokio::time::timeout(DRIVER_GRACE, driver).await {
+                Ok(Ok(Err(own))) => exchange_failure(&self.host, self.addr, &own),
+                _ => exchange_failure(&self.host, self.addr, &seen),
+            },
+            None => exchange_failure(&self.host, self.addr, &seen),
+        };
+        match failure {
+            HttpError::Exchange { reason, .. } if self.cert_refused => HttpError::Tls {
+                host: self.host.to_string(),
+                addr: self.addr,
+                reason: format!(
+                    "the server asked for a client certificate, none was presented, and it closed the connection ({reason}): name one granted in `client-certs` as the request's `client-identity`"
+                ),
+            },
+            other => other,
+        }
+    }
+
+    async fn try_exchange(
+        &self,
+        template: &RequestTemplate,
+        max_body: usize,
+    ) -> Result<(Response, Instant, Instant), hyper::Error> {
+        let req = template.build(self.version);
+        let (head, first_byte) = match &self.sender {
+            Sender::H1(sender) => {
+                let mut sender = sender.lock().await;
+                sender.ready().await?;
+                self.first.arm();
+                let head = sender.send_request(req).await?;
+                let at = self.first.take().unwrap_or_else(Instant::now);
+                (head, at)
+            }
+            Sender::H2(sender) => {
+                let mut sender = sender.clone();
+                sender.ready().await?;
+                let head = sender.send_request(req).await?;
+                (head, Instant::now())
+            }
+        };
+        let (parts, body) = head.into_parts();
+        let (kept, body_bytes) = read_body(body, max_body).await?;
+        let last_byte = Instant::now();
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        Ok((
+            Response {
+                status: parts.status.as_u16(),
+                headers,
+                body: kept,
+                body_bytes,
+                version: self.version,
+            },
+            first_byte,
+            last_byte,
+        ))
+    }
+}
+
+/// Reads a body to its end, keeping at most `max_body` bytes.
+async fn read_body(mut body: Incoming, max_body: usize) -> Result<(Vec<u8>, u64), hyper::Error> {
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            total += data.len() as u64;
+            let room = max_body.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    Ok((kept, total))
+}
+
+/// Times of one exchange on a new connection. The phases are lengths;
+/// `first_byte` and `total` run from the start of the resolve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timing {
+    pub dns: Duration,
     pub connect: Duration,
+    pub tls: Duration,
     pub first_byte: Duration,
     pub total: Duration,
 }
 
-/// An open connection with its read buffer.
-pub struct Conn {
-    pub addr: SocketAddr,
-    stream: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    pub async fn connect(addr: SocketAddr) -> Result<Conn, HttpError> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| HttpError::Connect { addr, source })?;
-        // Requests are written in one piece; Nagle would only add delay.
-        let _ = stream.set_nodelay(true);
-        Ok(Conn {
-            addr,
-            stream,
-            buf: BytesMut::with_capacity(16 * 1024),
-        })
-    }
-
-    /// Writes the encoded request and reads the response. Returns the
-    /// response and when its first byte arrived.
-    pub async fn exchange(
-        &mut self,
-        request: &[u8],
-        head_only: bool,
-        max_body: usize,
-    ) -> Result<(Response, Instant), HttpError> {
-        let addr = self.addr;
-        let io = |source| HttpError::Io { addr, source };
-        self.buf.clear();
-        self.stream.write_all(request).await.map_err(io)?;
-        let first = self.fill().await?;
-        let first_byte = Instant::now();
-        if !first {
-            return Err(HttpError::Io {
-                addr,
-                source: std::io::ErrorKind::UnexpectedEof.into(),
-            });
-        }
-        let response = self.read_response(head_only, max_body).await?;
-        Ok((response, first_byte))
-    }
-
-    /// Reads more bytes; `false` at end of stream.
-    async fn fill(&mut self) -> Result<bool, HttpError> {
-        self.buf.reserve(8 * 1024);
-        let n = self
-            .stream
-            .read_buf(&mut self.buf)
-            .await
-            .map_err(|source| HttpError::Io {
-                addr: self.addr,
-                source,
-            })?;
-        Ok(n > 0)
-    }
-
-    fn protocol(&self, reason: impl Into<String>) -> HttpError {
-        HttpError::Protocol {
-            addr: self.addr,
-            reason: reason.into(),
-        }
-    }
-
-    async fn need(&mut self, what: &str) -> Result<(), HttpError> {
-        if self.fill().await? {
-            Ok(())
-        } else {
-            Err(self.protocol(format!("connection closed in the middle of {what}")))
-        }
-    }
-
-    async fn read_response(
-        &mut self,
-        head_only: bool,
-        max_body: usize,
-    ) -> Result<Response, HttpError> {
-        // Head.
-        let head_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i;
-            }
-            if self.buf.len() > MAX_HEAD_BYTES {
-                return Err(self.protocol(format!(
-                    "the response head is longer than {MAX_HEAD_BYTES} bytes"
-                )));
-            }
-            self.need("the response head").await?;
-        };
-        let head = self.buf.split_to(head_end + 4);
-        let text = std::str::from_utf8(&head[..head_end])
-            .map_err(|_| self.protocol("the response head is not UTF-8"))?;
-        let mut lines = text.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let mut parts = status_line.splitn(3, ' ');
-        let version = parts.next().unwrap_or_default();
-        if !version.starts_with("HTTP/1.") {
-            return Err(self.protocol(format!("unexpected status line `{status_line}`")));
-        }
-        let status: u16 = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .filter(|s| (100..1000).contains(s))
-            .ok_or_else(|| self.protocol(format!("unexpected status line `{status_line}`")))?;
-        let mut headers = Vec::new();
-        for line in lines {
-            if headers.len() >= MAX_HEADERS {
-                return Err(self.protocol(format!("more than {MAX_HEADERS} headers")));
-            }
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| self.protocol(format!("malformed header line `{line}`")))?;
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-        let get = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.to_ascii_lowercase())
-        };
-        let http10 = version == "HTTP/1.0";
-        let mut keep_alive = match get("connection").as_deref() {
-            Some(v) if v.contains("close") => false,
-            Some(v) if v.contains("keep-alive") => true,
-            _ => !http10,
-        };
-        let chunked = get("transfer-encoding").is_some_and(|v| v.contains("chunked"));
-        let length = get("content-length")
-            .map(|v| {
-                v.parse::<u64>()
-                    .map_err(|_| self.protocol(format!("bad Content-Length `{v}`")))
-            })
-            .transpose()?;
-
-        // Body.
-        let mut body = Vec::new();
-        let mut body_bytes = 0u64;
-        let mut keep = |data: &[u8], body_bytes: &mut u64| {
-            *body_bytes += data.len() as u64;
-            let room = max_body.saturating_sub(body.len());
-            body.extend_from_slice(&data[..data.len().min(room)]);
-        };
-        let no_body = head_only || status < 200 || status == 204 || status == 304;
-        if no_body {
-        } else if chunked {
-            loop {
-                let line_end = loop {
-                    if let Some(i) = find(&self.buf, b"\r\n") {
-                        break i;
-                    }
-                    if self.buf.len() > 1024 {
-                        return Err(self.protocol("a chunk size line is too long"));
-                    }
-                    self.need("a chunked body").await?;
-                };
-                let size_text = std::str::from_utf8(&self.buf[..line_end]).unwrap_or("?");
-                let size_text = size_text.split(';').next().unwrap_or("").trim();
-                let size = u64::from_str_radix(size_text, 16)
-                    .map_err(|_| self.protocol(format!("bad chunk size `{size_text}`")))?;
-                self.buf.advance(line_end + 2);
-                if size == 0 {
-                    // Trailers, up to the empty line.
-                    loop {
-                        if let Some(i) = find(&self.buf, b"\r\n") {
-                            let empty = i == 0;
-                            self.buf.advance(i + 2);
-                            if empty {
-                                break;
-                            }
-                        } else {
-                            if self.buf.len() > MAX_HEAD_BYTES {
-                                return Err(self.protocol("trailers are too long"));
-                            }
-                            self.need("the chunked trailer").await?;
-                        }
-                    }
-                    break;
-                }
-                let mut left = size;
-                while left > 0 {
-                    if self.buf.is_empty() {
-                        self.need("a chunk").await?;
-                    }
-                    let take = (self.buf.len() as u64).min(left) as usize;
-                    keep(&self.buf[..take], &mut body_bytes);
-                    self.buf.advance(take);
-                    left -= take as u64;
-                }
-                while self.buf.len() < 2 {
-                    self.need("a chunk's end").await?;
-                }
-                if &self.buf[..2] != b"\r\n" {
-                    return Err(self.protocol("a chunk does not end with CRLF"));
-                }
-                self.buf.advance(2);
-            }
-        } else if let Some(length) = length {
-            let mut left = length;
-            while left > 0 {
-                if self.buf.is_empty() {
-                    self.need("the body").await?;
-                }
-                let take = (self.buf.len() as u64).min(left) as usize;
-                keep(&self.buf[..take], &mut body_bytes);
-                self.buf.advance(take);
-                left -= take as u64;
-            }
-        } else {
-            // Delimited by the end of the connection.
-            keep_alive = false;
-            loop {
-                keep(&self.buf[..], &mut body_bytes);
-                self.buf.clear();
-                if !self.fill().await? {
-                    break;
-                }
-            }
-        }
-        Ok(Response {
-            status,
-            headers,
-            body,
-            body_bytes,
-            keep_alive,
-        })
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// One request on a new connection, bounded by `timeout`, timed from the
-/// start of the connect.
+/// One request on a new connection, bounded by `timeout`: resolve,
+/// connect, handshake, exchange, each timed.
 pub async fn send_once(
-    addr: SocketAddr,
-    request: &[u8],
-    head_only: bool,
+    template: &RequestTemplate,
+    tls: Option<TlsSetup>,
+    want: Option<Version>,
     max_body: usize,
     timeout: Duration,
 ) -> Result<(Response, Timing), HttpError> {
     let exchange = async {
         let start = Instant::now();
-        let mut conn = Conn::connect(addr).await?;
-        let connect = start.elapsed();
-        let (response, first_byte) = conn.exchange(request, head_only, max_body).await?;
-        let total = start.elapsed();
+        let addr = template.url.resolve().await?;
+        let dns = start.elapsed();
+        let ep = Endpoint {
+            url: template.url.clone(),
+            addr,
+            tls,
+            want,
+        };
+        let conn = connect(&ep).await?;
+        let (response, first, last) = conn.exchange(template, max_body).await?;
         Ok((
             response,
             Timing {
-                connect,
-                first_byte: first_byte.duration_since(start),
-                total,
+                dns,
+                connect: conn.connect,
+                tls: conn.tls,
+                first_byte: first.duration_since(start),
+                total: last.duration_since(start),
             },
         ))
     };
     tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| HttpError::Timeout {
-            addr,
+            target: template.url.authority(),
             after: timeout,
         })?
 }
@@ -491,11 +785,16 @@ pub async fn send_once(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    /// A loopback server answering every connection with `reply` after
-    /// reading one request head. Returns its address.
-    pub(crate) async fn serve(reply: &'static [u8]) -> SocketAddr {
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+
+    /// A loopback server answering every request head with `reply`, after
+    /// `delay`. Returns its address.
+    pub(crate) async fn serve_after(reply: &'static [u8], delay: Duration) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -516,6 +815,7 @@ pub(crate) mod tests {
                         buf.extend_from_slice(&chunk[..n]);
                         while let Some(i) = find(&buf, b"\r\n\r\n") {
                             buf.drain(..i + 4);
+                            tokio::time::sleep(delay).await;
                             if s.write_all(reply).await.is_err() {
                                 return;
                             }
@@ -527,103 +827,116 @@ pub(crate) mod tests {
         addr
     }
 
-    #[test]
-    fn urls_parse_and_bad_ones_are_rejected() {
-        let u = Url::parse("http://127.0.0.1:8080/items?id=3").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.target.as_str()),
-            ("127.0.0.1", 8080, "/items?id=3")
-        );
-        assert_eq!(u.authority(), "127.0.0.1:8080");
-        let u = Url::parse("http://Example.com").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.target.as_str()),
-            ("example.com", 80, "/")
-        );
-        assert_eq!(Url::parse("http://h?q=1").unwrap().target, "/?q=1");
-        assert_eq!(Url::parse("http://[::1]:81/x").unwrap().host, "::1");
-        for bad in [
-            "https://x/",
-            "http://",
-            "http://h:port/",
-            "http://u@h/",
-            "http://h/a b",
-        ] {
-            assert!(Url::parse(bad).is_err(), "{bad}");
-        }
+    pub(crate) async fn serve(reply: &'static [u8]) -> SocketAddr {
+        serve_after(reply, Duration::ZERO).await
+    }
+
+    fn get(addr: SocketAddr) -> RequestTemplate {
+        let url = Url::parse(&format!("http://127.0.0.1:{}/", addr.port())).unwrap();
+        RequestTemplate::new("GET", url, &[], Vec::new()).unwrap()
     }
 
     #[test]
-    fn requests_are_encoded_with_managed_headers() {
-        let u = Url::parse("http://127.0.0.1:9/e").unwrap();
-        let r = encode_request(
+    fn requests_are_built_with_managed_headers() {
+        let url = Url::parse("http://127.0.0.1:9/e?q").unwrap();
+        let t = RequestTemplate::new(
             "post",
-            &u,
+            url,
             &[("X-A".into(), "1".into()), ("Host".into(), "evil".into())],
-            b"hi",
-            false,
+            b"hi".to_vec(),
         )
         .unwrap();
+        let r = t.build(Version::Http1);
         assert_eq!(
-            String::from_utf8(r).unwrap(),
-            "POST /e HTTP/1.1\r\nHost: 127.0.0.1:9\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+            (r.method().as_str(), r.uri().to_string()),
+            ("POST", "/e?q".into())
         );
-        assert!(encode_request("GE T", &u, &[], b"", true).is_err());
-        assert!(encode_request("GET", &u, &[("a".into(), "b\r\nc".into())], b"", true).is_err());
+        assert_eq!(r.headers()["host"], "127.0.0.1:9");
+        assert_eq!(r.headers()["content-length"], "2");
+        assert_eq!(r.headers()["x-a"], "1");
+        let r = t.build(Version::Http2);
+        assert_eq!(r.uri().to_string(), "http://127.0.0.1:9/e?q");
+        assert!(r.headers().get("host").is_none());
+        let url = Url::parse("http://h/").unwrap();
+        assert!(RequestTemplate::new("GE T", url.clone(), &[], vec![]).is_err());
+        let split = [("a".into(), "b\r\nc".into())];
+        assert!(RequestTemplate::new("GET", url, &split, vec![]).is_err());
     }
 
     #[tokio::test]
-    async fn reads_length_chunked_and_close_delimited_bodies() {
-        let u = Url::parse("http://127.0.0.1/").unwrap();
-        let req = encode_request("GET", &u, &[], b"", true).unwrap();
+    async fn reads_length_chunked_bodies_and_cuts_what_is_kept() {
         let t = Duration::from_secs(5);
-
         let addr = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").await;
-        let (r, timing) = send_once(addr, &req, false, 3, t).await.unwrap();
+        let (r, timing) = send_once(&get(addr), None, None, 3, t).await.unwrap();
         assert_eq!(
-            (r.status, r.body.as_slice(), r.body_bytes),
-            (200, &b"hel"[..], 5)
+            (r.status, r.body.as_slice(), r.body_bytes, r.version),
+            (200, &b"hel"[..], 5, Version::Http1)
         );
-        assert!(timing.connect <= timing.first_byte && timing.first_byte <= timing.total);
+        assert_eq!(timing.tls, Duration::ZERO);
 
         let addr = serve(
             b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nboom\r\n1\r\n!\r\n0\r\nT: 1\r\n\r\n",
         )
         .await;
-        let mut conn = Conn::connect(addr).await.unwrap();
+        let ep = Endpoint {
+            url: get(addr).url,
+            addr,
+            tls: None,
+            want: None,
+        };
+        let conn = connect(&ep).await.unwrap();
         for _ in 0..2 {
-            let (r, _) = conn.exchange(&req, false, 100).await.unwrap();
+            let (r, _, _) = conn.exchange(&get(addr), 100).await.unwrap();
             assert_eq!((r.status, r.body.as_slice()), (500, &b"boom!"[..]));
-            assert!(r.keep_alive);
+            assert!(conn.is_open());
         }
-
-        let addr = serve(b"HTTP/1.0 404 Not Found\r\n\r\ngone").await;
-        // The test server never closes, so a close-delimited body times out...
-        let err = send_once(addr, &req, false, 100, Duration::from_millis(200))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
-        // ...but a HEAD response has no body at all.
-        let (r, _) = send_once(addr, &req, true, 100, t).await.unwrap();
-        assert_eq!(r.status, 404);
-        assert!(!r.keep_alive);
     }
 
     #[tokio::test]
-    async fn garbage_and_refused_connections_are_errors() {
-        let u = Url::parse("http://127.0.0.1/").unwrap();
-        let req = encode_request("GET", &u, &[], b"", false).unwrap();
+    async fn an_interim_response_is_not_final() {
+        let addr = serve(
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        )
+        .await;
+        let (r, _) = send_once(&get(addr), None, None, 10, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
+    }
+
+    /// The phases are nested the way they are reported: a server that waits
+    /// before answering moves the first byte, never the connect.
+    #[tokio::test]
+    async fn phases_add_up_and_a_slow_answer_shows_in_the_first_byte() {
+        let delay = Duration::from_millis(200);
+        let addr = serve_after(b"HTTP/1.1 204 No Content\r\n\r\n", delay).await;
+        let (_, t) = send_once(&get(addr), None, None, 10, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(t.dns + t.connect + t.tls <= t.first_byte, "{t:?}");
+        assert!(t.first_byte <= t.total, "{t:?}");
+        // Measured at the request's write instead, it would be shorter.
+        assert!(t.first_byte >= delay, "{t:?}");
+    }
+
+    #[tokio::test]
+    async fn garbage_refused_connections_and_silence_are_errors() {
         let addr = serve(b"SSH-2.0-OpenSSH\r\n\r\n").await;
-        let err = send_once(addr, &req, false, 10, Duration::from_secs(5))
+        let err = send_once(&get(addr), None, None, 10, Duration::from_secs(5))
             .await
             .unwrap_err();
         assert!(matches!(err, HttpError::Protocol { .. }), "{err}");
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = closed.local_addr().unwrap();
         drop(closed);
-        let err = send_once(addr, &req, false, 10, Duration::from_secs(5))
+        let err = send_once(&get(addr), None, None, 10, Duration::from_secs(5))
             .await
             .unwrap_err();
         assert!(matches!(err, HttpError::Connect { .. }), "{err}");
+        let addr = serve_after(b"", Duration::from_secs(30)).await;
+        let err = send_once(&get(addr), None, None, 10, Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
     }
 }

@@ -1,45 +1,55 @@
-//! Concurrent HTTP load: workers on keep-alive connections, closed model
-//! (send when the previous response arrived) or open model (requests on a
-//! fixed timeline, latency from the intended send time, so queueing in a slow
-//! server is measured rather than hidden). Each worker records into its own
-//! histogram; they are merged once at the end. Workers are tasks on the
-//! host's runtime (no thread of their own); [`reserve`] takes their number,
-//! their connections and their host memory from the scenario's budget first.
+//! Concurrent HTTP load on the hyper client: workers on kept-alive
+//! HTTP/1.1 connections (one each) or multiplexed over a few HTTP/2
+//! connections, closed model (send when the previous response arrived) or
+//! open model (requests on a fixed timeline, latency from the intended send
+//! time, so queueing in a slow server is measured rather than hidden). Each
+//! worker records into its own histograms (total, first byte, and the
+//! connect and TLS phases of the connections it opened); they are merged
+//! once at the end. Workers are tasks on `threads` event-loop threads of
+//! their own (each a single-threaded runtime holding its share of the
+//! connections, so a connection and its users never cross threads);
+//! [`reserve`] takes their number, threads, connections and host memory from
+//! the scenario's budget first.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::client::{Conn, HttpError, MAX_HEAD_BYTES};
+use super::client::{Connection, Endpoint, HttpError, MAX_HEAD_BYTES, RequestTemplate, Version};
+use super::url::Scheme;
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
 
 /// Most concurrent workers of one load.
 pub const MAX_WORKERS: u32 = 1024;
-/// What one worker's connection holds at most besides its histogram: the
-/// read buffer (a response head of up to `MAX_HEAD_BYTES`, body chunks) and
-/// the parsed headers.
-const WORKER_BYTES: u64 = 2 * MAX_HEAD_BYTES as u64 + 32 * 1024;
+/// What one connection holds at most: hyper's read buffer (bounded by the
+/// head limit), write buffer, the parsed headers, TLS buffers.
+const CONNECTION_BYTES: u64 = 3 * MAX_HEAD_BYTES as u64 + 64 * 1024;
+/// Histograms per worker: total, first byte, connect, TLS.
+const HISTOGRAMS_PER_WORKER: u64 = 4;
 /// Highest open-model rate accepted, per second.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
 /// A validated load.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoadPlan {
-    pub addr: SocketAddr,
-    /// The encoded request, identical for every send.
-    pub request: Arc<Vec<u8>>,
-    pub head_only: bool,
+    pub endpoint: Endpoint,
+    /// The request every send builds from.
+    pub request: Arc<RequestTemplate>,
     pub workers: u32,
+    /// HTTP/2 connections the workers share; 0 lets each worker have its
+    /// own. HTTP/1.1 always gives each worker its own connection.
+    pub connections: u32,
     pub requests: Option<u64>,
     pub duration: Option<Duration>,
     /// Requests per second for the open model; `None` for the closed model.
     pub rate: Option<f64>,
     /// Limit of one exchange.
     pub timeout: Duration,
+    /// Event-loop threads the workers run on (at most one per connection).
+    pub threads: u32,
     /// Advanced once per request sent, for the live progress display.
     pub progress: ProgressSink,
 }
@@ -51,6 +61,19 @@ impl LoadPlan {
             return Err(format!(
                 "workers is {}; it must be 1..={MAX_WORKERS}",
                 self.workers
+            ));
+        }
+        if self.connections > self.workers {
+            return Err(format!(
+                "connections is {}, more than the {} workers that would use them",
+                self.connections, self.workers
+            ));
+        }
+        if self.threads == 0 || u64::from(self.threads) > crate::budget::MAX_LOAD_THREADS {
+            return Err(format!(
+                "threads is {}; it must be 1..={}",
+                self.threads,
+                crate::budget::MAX_LOAD_THREADS
             ));
         }
         if self.requests.is_none() && self.duration.is_none() {
@@ -65,15 +88,18 @@ impl LoadPlan {
     }
 }
 
-/// Takes from `budget` what `plan` needs, all or nothing: its workers, one
-/// connection each, and host memory for the request, each worker's
-/// connection and its latency histogram at its widest.
+/// Takes from `budget` what `plan` needs, all or nothing: its workers, a
+/// connection each at most, and host memory for the request, each
+/// connection and each worker's histograms at their widest.
 pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, BudgetExceeded> {
     let workers = u64::from(plan.workers);
-    let per_worker = WORKER_BYTES + Distribution::max_bytes();
-    let memory = (plan.request.len() as u64).saturating_add(workers.saturating_mul(per_worker));
+    let per_worker = CONNECTION_BYTES + HISTOGRAMS_PER_WORKER * Distribution::max_bytes();
+    let request = plan.request.body_len() as u64 + 4096;
+    let memory = request.saturating_add(workers.saturating_mul(per_worker));
+    let threads = u64::from(plan.threads.min(plan.workers));
     let asks = [
         (Resource::LoadWorkers, workers),
+        (Resource::LoadThreads, threads),
         (Resource::Connections, workers),
         (Resource::HostMemory, memory),
     ];
@@ -81,11 +107,16 @@ pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, Bud
         .reserve_all(&asks, |_| "http run-load".into())
         .map_err(|e| match e.resource {
             Resource::HostMemory => e.because(format!(
-                "{workers} workers × {} for a connection and a latency histogram, plus the {} request",
+                "{workers} workers × {} for a connection and {HISTOGRAMS_PER_WORKER} histograms, plus the {} request",
                 size(per_worker),
-                size(plan.request.len() as u64)
+                size(request)
             )),
-            Resource::Connections => e.because(format!("{workers} workers with a connection each")),
+            Resource::Connections => {
+                e.because(format!("{workers} workers with up to a connection each"))
+            }
+            Resource::LoadThreads => e.because(format!(
+                "its workers run as tasks on {threads} event-loop threads; ask for fewer with `threads`"
+            )),
             _ => e,
         })
 }
@@ -93,7 +124,14 @@ pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, Bud
 /// What a load produced.
 #[derive(Debug, Default)]
 pub struct LoadOutcome {
+    /// From the send (or its intended time) to the last byte.
     pub latency: Distribution,
+    /// From the send (or its intended time) to the first byte.
+    pub first_byte: Distribution,
+    /// TCP connect of each connection opened.
+    pub connect: Distribution,
+    /// TLS handshake of each connection opened (empty on `http://`).
+    pub tls: Distribution,
     pub sent: u64,
     pub ok: u64,
     pub http_errors: u64,
@@ -101,6 +139,12 @@ pub struct LoadOutcome {
     pub statuses: BTreeMap<u16, u64>,
     pub duration: Duration,
     pub first_error: Option<String>,
+    /// Connections opened, reconnections included.
+    pub connections_opened: u64,
+    /// The version the connections spoke (`None` if none opened).
+    pub version: Option<Version>,
+    /// Connections the workers were spread over.
+    pub connections: u32,
 }
 
 impl LoadOutcome {
@@ -122,12 +166,22 @@ impl LoadOutcome {
         (self.failed + server_errors) as f64 / self.sent as f64
     }
 
+    /// Concurrent requests per connection.
+    pub fn streams_per_connection(&self, workers: u32) -> u32 {
+        workers.div_ceil(self.connections.max(1))
+    }
+
     fn absorb(&mut self, other: LoadOutcome) {
         self.latency.merge(&other.latency);
+        self.first_byte.merge(&other.first_byte);
+        self.connect.merge(&other.connect);
+        self.tls.merge(&other.tls);
         self.sent += other.sent;
         self.ok += other.ok;
         self.http_errors += other.http_errors;
         self.failed += other.failed;
+        self.connections_opened += other.connections_opened;
+        self.version = self.version.or(other.version);
         for (status, n) in other.statuses {
             *self.statuses.entry(status).or_default() += n;
         }
@@ -135,32 +189,144 @@ impl LoadOutcome {
             self.first_error = other.first_error;
         }
     }
+
+    fn opened(&mut self, conn: &Connection) {
+        self.connections_opened += 1;
+        self.version.get_or_insert(conn.version);
+        self.connect.record(nanos(conn.connect));
+        if !conn.tls.is_zero() {
+            self.tls.record(nanos(conn.tls));
+        }
+    }
 }
 
-/// Runs the load. Dropping the future aborts every worker.
-pub async fn run(plan: LoadPlan) -> LoadOutcome {
-    let start = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let end = plan.duration.map(|d| start + d);
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..plan.workers {
-        let plan = plan.clone();
-        let next = Arc::clone(&next);
-        workers.spawn(worker(plan, next, start, end));
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A connection shared by the workers assigned to it, opened on demand and
+/// replaced when it breaks.
+type Slot = tokio::sync::Mutex<Option<Connection>>;
+
+/// Sets the flag when dropped: a dropped load stops its threads' workers
+/// at their next request.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
+}
+
+/// What every thread of a load shares.
+struct Shared {
+    plan: LoadPlan,
+    next: AtomicU64,
+    stop: Arc<AtomicBool>,
+    start: Instant,
+    end: Option<Instant>,
+    connections: u32,
+    threads: u32,
+}
+
+/// Runs the load. Dropping the future stops every worker at its next
+/// request.
+pub async fn run(plan: LoadPlan) -> LoadOutcome {
     let mut total = LoadOutcome::default();
-    while let Some(done) = workers.join_next().await {
-        match done {
-            Ok(outcome) => total.absorb(outcome),
+    // The version decides the layout; on `https://` without a preference
+    // only a handshake tells, so one connection opens (and closes) before
+    // the clock starts.
+    let version = match (plan.endpoint.want, plan.endpoint.url.scheme) {
+        (Some(v), _) => v,
+        (None, Scheme::Http) => Version::Http1,
+        (None, Scheme::Https) => match super::client::connect(&plan.endpoint).await {
+            Ok(conn) => conn.version,
             Err(e) => {
+                total.first_error = Some(e.to_string());
+                Version::Http1
+            }
+        },
+    };
+    let connections = match version {
+        Version::Http2 if plan.connections > 0 => plan.connections,
+        _ => plan.workers,
+    };
+    let threads = plan.threads.clamp(1, connections);
+    total.connections = connections;
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        end: plan.duration.map(|d| start + d),
+        plan,
+        next: AtomicU64::new(0),
+        stop,
+        start,
+        connections,
+        threads,
+    });
+    let mut results = Vec::with_capacity(threads as usize);
+    for thread in 0..threads {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        results.push(rx);
+        let thread_shared = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("rigor-http-{thread}"))
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return; // the receiver reports the thread as lost
+                };
+                let _ = tx.send(runtime.block_on(run_thread(thread_shared, thread)));
+            });
+        if let Err(e) = spawned {
+            shared.stop.store(true, Ordering::Relaxed);
+            total
+                .first_error
+                .get_or_insert(format!("cannot start a load thread: {e}"));
+        }
+    }
+    for rx in results {
+        match rx.await {
+            Ok(outcome) => total.absorb(outcome),
+            Err(_) => {
                 total
                     .first_error
-                    .get_or_insert(format!("a load worker failed: {e}"));
+                    .get_or_insert("a load thread failed".to_owned());
             }
         }
     }
     total.duration = start.elapsed();
     total
+}
+
+/// One thread's share: connections `c` with `c % threads == thread`, and
+/// the workers that use them.
+async fn run_thread(shared: Arc<Shared>, thread: u32) -> LoadOutcome {
+    let mine: Vec<u32> = (0..shared.connections)
+        .filter(|c| c % shared.threads == thread)
+        .collect();
+    let slots: Arc<Vec<Slot>> = Arc::new(mine.iter().map(|_| Slot::new(None)).collect());
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..shared.plan.workers {
+        let connection = w % shared.connections;
+        if let Some(local) = mine.iter().position(|c| *c == connection) {
+            workers.spawn(worker(Arc::clone(&shared), Arc::clone(&slots), local));
+        }
+    }
+    let mut out = LoadOutcome::default();
+    while let Some(done) = workers.join_next().await {
+        match done {
+            Ok(outcome) => out.absorb(outcome),
+            Err(e) => {
+                out.first_error
+                    .get_or_insert(format!("a load worker failed: {e}"));
+            }
+        }
+    }
+    out
 }
 
 /// How much earlier than a slot the timer is asked to wake: tokio's timer
@@ -181,16 +347,35 @@ async fn pace_until(at: Instant) {
     }
 }
 
-async fn worker(
-    plan: LoadPlan,
-    next: Arc<AtomicU64>,
-    start: Instant,
-    end: Option<Instant>,
-) -> LoadOutcome {
+/// The slot's connection, opened (and its phases recorded) if it has none
+/// or the one it had is closed.
+async fn connection(
+    slot: &Slot,
+    endpoint: &Endpoint,
+    out: &mut LoadOutcome,
+) -> Result<Connection, HttpError> {
+    let mut held = slot.lock().await;
+    if let Some(conn) = held.as_ref()
+        && conn.is_open()
+    {
+        return Ok(conn.clone());
+    }
+    *held = None;
+    let conn = super::client::connect(endpoint).await?;
+    out.opened(&conn);
+    *held = Some(conn.clone());
+    Ok(conn)
+}
+
+async fn worker(shared: Arc<Shared>, slots: Arc<Vec<Slot>>, slot: usize) -> LoadOutcome {
     let mut out = LoadOutcome::default();
-    let mut conn: Option<Conn> = None;
+    let slot = &slots[slot];
+    let (plan, start, end) = (&shared.plan, shared.start, shared.end);
     loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
         if plan.requests.is_some_and(|n| i >= n) {
             break;
         }
@@ -211,79 +396,86 @@ async fn worker(
             break;
         }
         out.sent += 1;
+        let mut opened = LoadOutcome::default();
         let exchange = async {
-            if conn.is_none() {
-                conn = Some(Conn::connect(plan.addr).await?);
-            }
-            let c = conn.as_mut().expect("connected just above");
-            c.exchange(&plan.request, plan.head_only, 0).await
+            let conn = connection(slot, &plan.endpoint, &mut opened).await?;
+            conn.exchange(&plan.request, 0).await
         };
         let result = tokio::time::timeout(plan.timeout, exchange).await;
+        out.absorb(opened);
         plan.progress.advance(1);
-        match result {
-            Ok(Ok((response, _))) => {
-                let ns = u64::try_from(begin.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                out.latency.record(ns);
+        let error = match result {
+            Ok(Ok((response, first_byte, last_byte))) => {
+                out.latency.record(nanos(last_byte.duration_since(begin)));
+                out.first_byte
+                    .record(nanos(first_byte.saturating_duration_since(begin)));
                 *out.statuses.entry(response.status).or_default() += 1;
                 if response.status < 400 {
                     out.ok += 1;
                 } else {
                     out.http_errors += 1;
                 }
-                if !response.keep_alive {
-                    conn = None;
-                }
+                continue;
             }
-            Ok(Err(e)) => {
-                out.failed += 1;
-                conn = None;
-                out.first_error.get_or_insert_with(|| e.to_string());
-            }
-            Err(_) => {
-                out.failed += 1;
-                conn = None;
-                out.first_error.get_or_insert_with(|| {
-                    HttpError::Timeout {
-                        addr: plan.addr,
-                        after: plan.timeout,
-                    }
-                    .to_string()
-                });
-            }
-        }
+            Ok(Err(e)) => e,
+            Err(_) => HttpError::Timeout {
+                target: plan.endpoint.target(),
+                after: plan.timeout,
+            },
+        };
+        out.failed += 1;
+        out.first_error.get_or_insert_with(|| error.to_string());
+        // A broken or stuck connection is not reused.
+        *slot.lock().await = None;
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::client::{Url, encode_request, tests::serve};
+    use super::super::client::tests::serve;
+    use super::super::url::Url;
     use super::*;
+    use std::net::SocketAddr;
 
     fn plan(addr: SocketAddr) -> LoadPlan {
-        let url = Url::parse("http://127.0.0.1/").unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{}/", addr.port())).unwrap();
         LoadPlan {
-            addr,
-            request: Arc::new(encode_request("GET", &url, &[], b"", true).unwrap()),
-            head_only: false,
+            endpoint: Endpoint {
+                url: url.clone(),
+                addr,
+                tls: None,
+                want: None,
+            },
+            request: Arc::new(RequestTemplate::new("GET", url, &[], Vec::new()).unwrap()),
             workers: 4,
+            connections: 0,
             requests: Some(400),
             duration: None,
             rate: None,
             timeout: Duration::from_secs(5),
+            threads: 2,
             progress: ProgressSink::detached(),
         }
     }
 
     #[tokio::test]
-    async fn closed_load_sends_exactly_the_requests_asked_for() {
+    async fn closed_load_sends_exactly_the_requests_asked_for_on_kept_connections() {
         let addr = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
         let out = run(plan(addr)).await;
         assert_eq!((out.sent, out.ok, out.failed), (400, 400, 0), "{out:?}");
         assert_eq!(out.latency.len(), 400);
+        assert_eq!(out.first_byte.len(), 400);
         assert_eq!(out.statuses.get(&200), Some(&400));
+        // Kept alive: one connection per worker, each opened once.
+        assert_eq!((out.connections, out.connections_opened), (4, 4));
+        assert_eq!(out.connect.len(), 4);
+        assert!(out.tls.is_empty());
+        assert_eq!(out.version, Some(Version::Http1));
         assert!(out.throughput() > 0.0);
         assert_eq!(out.error_rate(), 0.0);
+        // No request's first byte comes after its last.
+        assert!(out.first_byte.summary().max <= out.latency.summary().max);
     }
 
     #[tokio::test]
@@ -312,6 +504,7 @@ mod tests {
         assert_eq!((out.sent, out.failed), (10, 10));
         assert!(out.first_error.unwrap().contains("cannot connect"));
         assert!(out.latency.is_empty());
+        assert_eq!(out.connections_opened, 0);
     }
 
     #[test]
@@ -323,7 +516,8 @@ mod tests {
         });
         let held = reserve(&p, &budget).unwrap();
         assert_eq!(budget.in_use(Resource::Connections), 4);
-        assert!(budget.in_use(Resource::HostMemory) > 4 * Distribution::max_bytes());
+        assert_eq!(budget.in_use(Resource::LoadThreads), 2);
+        assert!(budget.in_use(Resource::HostMemory) > 4 * 4 * Distribution::max_bytes());
         let err = reserve(&p, &budget).unwrap_err().to_string();
         assert!(
             err.starts_with("http run-load needs 4 load workers")
@@ -347,5 +541,11 @@ mod tests {
         let mut p = plan(addr);
         p.rate = Some(-1.0);
         assert!(p.validate().unwrap_err().contains("rate"));
+        let mut p = plan(addr);
+        p.connections = 5;
+        assert!(p.validate().unwrap_err().contains("connections"));
+        let mut p = plan(addr);
+        p.threads = 0;
+        assert!(p.validate().unwrap_err().contains("threads"));
     }
 }

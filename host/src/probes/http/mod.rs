@@ -1,13 +1,16 @@
-//! The HTTP probe: a lean HTTP/1.1 client timed natively (connect, first
-//! byte, total), a concurrent load in the closed and open models, and the WIT
-//! binding that checks every URL against the scenario's `http` grants.
+//! The HTTP probe: HTTP/1.1 and HTTP/2 over TCP or TLS on hyper, timed
+//! phase by phase (resolve, connect, TLS, first byte, last byte), a
+//! concurrent load in the closed and open models, and the WIT binding that
+//! checks every URL (redirect hops included) against the `http` grants.
 
 mod binding;
 pub mod client;
 pub mod load;
+pub mod url;
 
 pub use binding::{HttpBinding, HttpView};
-pub use client::{HttpError, Response, Timing, Url};
+pub use client::{HttpError, Response, Timing, Version};
+pub use url::Url;
 
 use crate::policy::Policy;
 use crate::probes::ProbeError;
@@ -58,10 +61,17 @@ impl From<HttpError> for ProbeError {
             HttpError::InvalidUrl { .. } | HttpError::InvalidRequest(_) => {
                 ProbeError::Invalid(e.to_string())
             }
-            HttpError::Timeout { .. } => ProbeError::Timeout(e.to_string()),
-            HttpError::Resolve { .. } | HttpError::Connect { .. } | HttpError::Io { .. } => {
-                ProbeError::Connection(e.to_string())
+            HttpError::TlsSetup(crate::tls::TlsError::ServerName { .. }) => {
+                ProbeError::Invalid(e.to_string())
             }
+            HttpError::Timeout { .. } => ProbeError::Timeout(e.to_string()),
+            HttpError::Resolve { .. }
+            | HttpError::Connect { .. }
+            | HttpError::TlsVerify { .. }
+            | HttpError::Tls { .. }
+            | HttpError::TlsSetup(_)
+            | HttpError::NoHttp2 { .. }
+            | HttpError::Exchange { .. } => ProbeError::Connection(e.to_string()),
             HttpError::Protocol { .. } => ProbeError::Server(e.to_string()),
         }
     }
@@ -97,7 +107,9 @@ mod tests {
             matches!(err, ProbeError::Denied(ref m) if m.contains(r#"http = ["127.0.0.1:9090"]"#)),
             "{err}"
         );
-        let err = ctx.check_url("https://127.0.0.1:8080/").unwrap_err();
+        let err = ctx.check_url("ftp://127.0.0.1:8080/").unwrap_err();
         assert!(matches!(err, ProbeError::Invalid(_)));
+        // The grant names host and port; the scheme does not matter.
+        assert!(ctx.check_url("https://127.0.0.1:8080/").is_ok());
     }
 }

@@ -13,7 +13,8 @@ use regex::Regex;
 use super::child::{ChildProcess, ExitInfo};
 use super::output::OutputRing;
 use crate::probes::ProbeError;
-use crate::probes::http::client::{self, Url};
+use crate::probes::http::Url;
+use crate::probes::http::client::{self, RequestTemplate};
 
 /// Pause between attempts of a port or HTTP wait.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -168,19 +169,25 @@ impl ChildProcess {
         expected: u16,
         timeout: Duration,
     ) -> Result<Ready, NotReady> {
-        let addr = url
-            .resolve()
-            .await
+        let request = RequestTemplate::new("GET", url.clone(), &[], Vec::new())
             .map_err(|e| NotReady::Failed(e.into()))?;
-        let request = client::encode_request("GET", url, &[], b"", false)
-            .map_err(|e| NotReady::Failed(e.into()))?;
+        // An https:// readiness URL trusts the system's roots.
+        let tls = match url.scheme {
+            crate::probes::http::url::Scheme::Https => Some(client::TlsSetup::new(
+                crate::tls::TlsTrust::default()
+                    .client_config(None, client::alpn_for(None))
+                    .map_err(|e| NotReady::Failed(client::HttpError::from(e).into()))?,
+            )),
+            crate::probes::http::url::Scheme::Http => None,
+        };
         let request = Arc::new(request);
         self.wait_ready(
             timeout,
             move || {
                 let request = Arc::clone(&request);
+                let tls = tls.clone();
                 async move {
-                    match client::send_once(addr, &request, false, 0, ATTEMPT_TIMEOUT).await {
+                    match client::send_once(&request, tls, None, 0, ATTEMPT_TIMEOUT).await {
                         Ok((r, _)) if r.status == expected => Ok(None),
                         Ok((r, _)) => {
                             Err(format!("GET answered {}, expected {expected}", r.status))
