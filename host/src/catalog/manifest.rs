@@ -51,6 +51,11 @@ pub struct ScenarioEntry {
     /// for `rigor list` and for whoever sets up the run.
     #[serde(default)]
     pub services: Vec<Spanned<String>>,
+    /// Runs only when named on the command line, never as part of the
+    /// whole catalog or a tag: for scenarios whose target the person running
+    /// them names (`http-load --param url=...`).
+    #[serde(default, rename = "opt-in")]
+    pub opt_in: bool,
     #[serde(default)]
     pub params: BTreeMap<String, Spanned<ParamDecl>>,
     #[serde(default)]

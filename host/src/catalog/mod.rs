@@ -64,6 +64,8 @@ pub struct CatalogScenario {
     pub source: Source,
     /// Services the scenario needs (`redis`), as declared.
     pub services: Vec<String>,
+    /// Runs only when named (see the manifest's `opt-in`).
+    pub opt_in: bool,
     pub params: Vec<Param>,
     pub grants: Grants,
     /// Grants settled when the run is planned (parameter-following `http`
@@ -294,6 +296,7 @@ impl Catalog {
                     tags: entry.tags,
                     source,
                     services,
+                    opt_in: entry.opt_in,
                     params,
                     grants,
                     deferred,
@@ -500,6 +503,30 @@ mod tests {
         assert!(s.grants.redis.contains("cache"));
         assert_eq!(s.source, Source::Wasm(PathBuf::from("/nonexistent/a.wasm")));
     }
+    #[test]
+    fn an_opt_in_scenario_runs_only_when_named() {
+        let c = parse(
+            "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\ntags = [\"load\"]\n[[scenario]]\nname = \"manual\"\nsource = \"m.wasm\"\ntags = [\"load\"]\nopt-in = true\n",
+        )
+        .unwrap();
+        let names = |selectors: &[&str]| -> Vec<String> {
+            let selection = plan::Selection {
+                selectors: selectors.iter().map(|s| (*s).to_owned()).collect(),
+                params: Vec::new(),
+                thresholds: Vec::new(),
+            };
+            plan::plan(Some(&c), &selection)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.name)
+                .collect()
+        };
+        assert_eq!(names(&[]), ["a"], "the whole catalog leaves it out");
+        assert_eq!(names(&["load"]), ["a"], "so does a tag");
+        assert_eq!(names(&["manual"]), ["manual"]);
+        assert_eq!(names(&["load", "manual"]), ["a", "manual"]);
+    }
+
     #[test]
     fn budgets_come_from_defaults_and_limits_and_bad_ones_are_located() {
         let c = parse(

@@ -113,7 +113,7 @@ pub fn plan(
                 "nothing to run: name scenarios or `.wasm` files, or pass `--catalog DIR`".into(),
             ));
         };
-        for entry in &catalog.scenarios {
+        for entry in catalog.scenarios.iter().filter(|s| !s.opt_in) {
             push_entry(&mut runs, entry);
         }
     }
@@ -136,7 +136,7 @@ pub fn plan(
             .map(|c| {
                 c.scenarios
                     .iter()
-                    .filter(|s| s.tags.iter().any(|t| t == selector))
+                    .filter(|s| !s.opt_in && s.tags.iter().any(|t| t == selector))
                     .collect()
             })
             .unwrap_or_default();

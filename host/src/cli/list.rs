@@ -30,6 +30,9 @@ fn render(s: &CatalogScenario) -> String {
     if !s.tags.is_empty() {
         out += &format!("    tags: {}\n", s.tags.join(", "));
     }
+    if s.opt_in {
+        out += "    opt-in: runs only when named\n";
+    }
     if !s.services.is_empty() {
         out += &format!("    services: {}\n", s.services.join(", "));
     }
