@@ -5,9 +5,10 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use super::{ExecutionStats, IterationContext, IterationOutcome, Vu, VuFactory, vu_seed};
 
@@ -64,6 +65,53 @@ impl SwitchWatch {
     pub async fn on(&mut self) {
         let _ = self.rx.wait_for(|on| *on).await;
     }
+}
+
+/// How waiting for an executor's tasks ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Joined {
+    /// Every task ended.
+    All,
+    /// The time ran out first.
+    TimedOut,
+    /// The executor was cancelled first.
+    Cancelled,
+}
+
+/// Waits up to `limit` for every task to end, or for `cancel`.
+pub(crate) async fn join_within(
+    tasks: &mut JoinSet<()>,
+    limit: Duration,
+    cancel: &mut SwitchWatch,
+) -> Joined {
+    let timer = tokio::time::sleep(limit);
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            () = &mut timer => return Joined::TimedOut,
+            () = cancel.on() => return Joined::Cancelled,
+            joined = tasks.join_next() => if joined.is_none() {
+                return Joined::All;
+            },
+        }
+    }
+}
+
+/// The end of every executor: no new iteration starts, those running get
+/// `graceful_stop` (none once cancelled), then the rest are cut off.
+pub(crate) async fn stop_gracefully(
+    tasks: &mut JoinSet<()>,
+    graceful: &Switch,
+    hard: &Switch,
+    graceful_stop: Duration,
+    cancel: &mut SwitchWatch,
+) {
+    graceful.turn_on();
+    if !cancel.is_on() {
+        join_within(tasks, graceful_stop, cancel).await;
+    }
+    hard.turn_on();
+    while tasks.join_next().await.is_some() {}
 }
 
 /// How an iteration attempt went.

@@ -19,7 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::probes::redis::resp::{self, ProtocolError, Reply};
-use crate::probes::redis::stream::{RedisStream, TlsConnect, TlsFailure};
+use crate::probes::redis::stream::{TlsConnect, TlsFailure};
+use crate::tls::MaybeTlsStream;
 
 /// Port used when a URL names none.
 pub const DEFAULT_PORT: u16 = 6379;
@@ -338,7 +339,7 @@ enum Failure {
 
 /// One connection. Not shareable: one request at a time, like redis-benchmark's `-c 1`.
 pub struct Client {
-    stream: RedisStream,
+    stream: MaybeTlsStream,
     addr: String,
     rbuf: BytesMut,
     wbuf: BytesMut,
@@ -390,10 +391,10 @@ impl Client {
                     });
                 }
                 Ok(Err(failure)) => return Err(tls_error(addr, failure)),
-                Ok(Ok(tls)) => RedisStream::Tls(Box::new(tls)),
+                Ok(Ok(tls)) => MaybeTlsStream::Tls(Box::new(tls)),
             }
         } else {
-            RedisStream::Tcp(stream)
+            MaybeTlsStream::Plain(stream)
         };
         let mut client = Client {
             stream,
@@ -454,7 +455,7 @@ impl Client {
 
     /// The connection, after AUTH/SELECT, for a caller that drives the
     /// protocol itself (the shared connection of a load).
-    pub fn into_stream(self) -> RedisStream {
+    pub fn into_stream(self) -> MaybeTlsStream {
         self.stream
     }
 
@@ -891,7 +892,7 @@ impl Client {
 /// the reused buffer until `replies` complete replies are there. Returns the
 /// elapsed time, taken before anything is decoded.
 async fn timed_exchange(
-    stream: &mut RedisStream,
+    stream: &mut MaybeTlsStream,
     request: &[u8],
     rbuf: &mut BytesMut,
     replies: usize,
@@ -905,7 +906,7 @@ async fn timed_exchange(
 
 /// One write of the pre-encoded request (flushed on TLS).
 #[inline]
-async fn write_request(stream: &mut RedisStream, request: &[u8]) -> Result<(), Failure> {
+async fn write_request(stream: &mut MaybeTlsStream, request: &[u8]) -> Result<(), Failure> {
     stream.write_all(request).await.map_err(Failure::Io)?;
     if stream.is_tls() {
         // rustls may hold the last record back until flushed; TCP has no
@@ -918,7 +919,7 @@ async fn write_request(stream: &mut RedisStream, request: &[u8]) -> Result<(), F
 /// Reads into the reused buffer until `replies` complete replies are there.
 #[inline]
 async fn read_replies(
-    stream: &mut RedisStream,
+    stream: &mut MaybeTlsStream,
     rbuf: &mut BytesMut,
     replies: usize,
     limit: usize,

@@ -4,11 +4,8 @@
 
 use std::fmt;
 use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -108,77 +105,5 @@ pub fn classify(e: io::Error) -> TlsFailure {
         }
         Some(other) => TlsFailure::Handshake(other.to_string()),
         None => TlsFailure::Io(e),
-    }
-}
-
-/// A connection's stream: TCP, or TLS over TCP. An enum rather than a boxed
-/// trait object, so the plaintext path stays a direct call; the TLS session
-/// (over a kilobyte) is boxed so a plaintext client stays small.
-pub enum RedisStream {
-    Tcp(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl RedisStream {
-    pub fn is_tls(&self) -> bool {
-        matches!(self, RedisStream::Tls(_))
-    }
-}
-
-impl AsyncRead for RedisStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            RedisStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            RedisStream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for RedisStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            RedisStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            RedisStream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            RedisStream::Tcp(s) => Pin::new(s).poll_flush(cx),
-            RedisStream::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            RedisStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            RedisStream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            RedisStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            RedisStream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            RedisStream::Tcp(s) => s.is_write_vectored(),
-            RedisStream::Tls(s) => s.is_write_vectored(),
-        }
     }
 }

@@ -6,15 +6,11 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
@@ -22,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::tls::TlsTrust;
+use crate::tls::{MaybeTlsStream, TlsTrust};
 
 /// Limit of a connect, a receive, a ping or a close when the guest gives 0.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -208,54 +204,8 @@ pub struct ConnectTiming {
     pub total: Duration,
 }
 
-/// A TCP stream, in the clear or inside TLS.
-pub enum WsStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for WsStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WsStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            WsStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for WsStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WsStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            WsStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WsStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            WsStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WsStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            WsStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 /// The open socket tungstenite drives.
-pub type Socket = WebSocketStream<WsStream>;
+pub type Socket = WebSocketStream<MaybeTlsStream>;
 
 /// What a connect needs besides the URL.
 #[derive(Debug, Clone)]
@@ -337,9 +287,9 @@ pub async fn connect(spec: &ConnectSpec) -> Result<(Socket, ConnectTiming), WsEr
                         reason: e.to_string(),
                     })?;
                 timing.tls = t.elapsed();
-                WsStream::Tls(Box::new(tls))
+                MaybeTlsStream::Tls(Box::new(tls))
             }
-            None => WsStream::Plain(tcp),
+            None => MaybeTlsStream::Plain(tcp),
         };
 
         let t = Instant::now();

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::pacing::{self, RateProfile, Timeline};
 use crate::vu::VuFactory;
-use crate::vu::slots::{Ran, Shared, Switch, SwitchWatch, VuSlot};
+use crate::vu::slots::{Ran, Shared, Switch, SwitchWatch, VuSlot, stop_gracefully};
 
 /// Senders of the VUs waiting for a slot.
 type Idle = Arc<Mutex<Vec<mpsc::Sender<pacing::Slot>>>>;
@@ -88,17 +88,20 @@ pub(super) async fn run<F: VuFactory>(
     // Pre-allocated VUs are made before the timeline starts, as k6
     // initialises them before the test.
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
-    for id in 1..=pre_allocated {
-        vus.fetch_add(1, Ordering::Relaxed);
+    let start_vu = |tasks: &mut JoinSet<()>, ready: Option<_>| {
+        let id = vus.fetch_add(1, Ordering::Relaxed) + 1;
         spawn_vu(
-            &mut tasks,
+            tasks,
             id,
             &shared,
             &idle,
             graceful.watch(),
             hard.watch(),
-            Some(ready_tx.clone()),
+            ready,
         );
+    };
+    for _ in 0..pre_allocated {
+        start_vu(&mut tasks, Some(ready_tx.clone()));
     }
     drop(ready_tx);
     for _ in 0..pre_allocated {
@@ -110,14 +113,10 @@ pub(super) async fn run<F: VuFactory>(
 
     let timeline = Timeline::new(Instant::now(), profile, None, None)
         .expect("validated with the executor's configuration");
-    let mut cancelled = false;
     while let Some(slot) = timeline.claim() {
         tokio::select! {
             biased;
-            () = cancel.on() => {
-                cancelled = true;
-                break;
-            }
+            () = cancel.on() => break,
             () = pacing::wait_until(slot.intended) => {}
         }
         let vu = lock(&idle).pop();
@@ -127,35 +126,11 @@ pub(super) async fn run<F: VuFactory>(
         }
         shared.stats.dropped(1);
         if vus.load(Ordering::Relaxed) < max_vus {
-            let id = vus.fetch_add(1, Ordering::Relaxed) + 1;
-            spawn_vu(
-                &mut tasks,
-                id,
-                &shared,
-                &idle,
-                graceful.watch(),
-                hard.watch(),
-                None,
-            );
+            start_vu(&mut tasks, None);
         }
         // Reap VUs that already ended (failed to instantiate) as we go.
         while tasks.try_join_next().is_some() {}
     }
 
-    graceful.turn_on();
-    if !cancelled {
-        let grace = tokio::time::sleep(graceful_stop);
-        tokio::pin!(grace);
-        loop {
-            tokio::select! {
-                () = &mut grace => break,
-                () = cancel.on() => break,
-                joined = tasks.join_next() => if joined.is_none() {
-                    return;
-                },
-            }
-        }
-    }
-    hard.turn_on();
-    while tasks.join_next().await.is_some() {}
+    stop_gracefully(&mut tasks, &graceful, &hard, graceful_stop, &mut cancel).await;
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use crate::vu::VuFactory;
-use crate::vu::slots::{Ran, Shared, Switch, SwitchWatch, VuSlot};
+use crate::vu::slots::{
+    Joined, Ran, Shared, Switch, SwitchWatch, VuSlot, join_within, stop_gracefully,
+};
 
 /// Whether a VU starts another iteration (called before each one).
 pub(super) type More<F> = Arc<dyn Fn(&VuSlot<F>) -> bool + Send + Sync>;
@@ -45,25 +47,9 @@ pub(super) async fn run<F: VuFactory>(
             slot.release(&shared);
         });
     }
-    let phases = [(run_for, &graceful), (graceful_stop, &hard)];
-    for (limit, then) in phases {
-        let timer = tokio::time::sleep(limit);
-        tokio::pin!(timer);
-        loop {
-            tokio::select! {
-                () = &mut timer => break,
-                () = cancel.on() => {
-                    graceful.turn_on();
-                    hard.turn_on();
-                    while tasks.join_next().await.is_some() {}
-                    return;
-                }
-                joined = tasks.join_next() => if joined.is_none() {
-                    return;
-                },
-            }
-        }
-        then.turn_on();
+    // The executor's time, unless every VU finished first.
+    if join_within(&mut tasks, run_for, &mut cancel).await == Joined::All {
+        return;
     }
-    while tasks.join_next().await.is_some() {}
+    stop_gracefully(&mut tasks, &graceful, &hard, graceful_stop, &mut cancel).await;
 }

@@ -102,19 +102,8 @@ pub async fn run<F: VuFactory>(
             pre_allocated_vus,
             max_vus,
             ..
-        } => {
-            let profile = config.arrival_profile().expect("an arrival-rate executor");
-            arrival::run(
-                shared,
-                profile,
-                *pre_allocated_vus,
-                *max_vus,
-                graceful_stop,
-                cancel,
-            )
-            .await
         }
-        ExecutorKind::RampingArrivalRate {
+        | ExecutorKind::RampingArrivalRate {
             pre_allocated_vus,
             max_vus,
             ..

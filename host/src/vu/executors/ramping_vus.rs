@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::vu::VuFactory;
 use crate::vu::config::{TargetStage, ramping_vus_target};
-use crate::vu::slots::{Ran, Shared, Switch, SwitchWatch, VuSlot};
+use crate::vu::slots::{Ran, Shared, Switch, SwitchWatch, VuSlot, stop_gracefully};
 
 /// How often the target is recomputed: the stages' resolution.
 const RAMP_TICK: Duration = Duration::from_millis(10);
@@ -76,12 +76,7 @@ pub(super) async fn run<F: VuFactory>(
     loop {
         tokio::select! {
             _ = tick.tick() => {},
-            () = cancel.on() => {
-                graceful.turn_on();
-                hard.turn_on();
-                while tasks.join_next().await.is_some() {}
-                return;
-            }
+            () = cancel.on() => break,
         }
         let offset = start.elapsed();
         if offset >= total {
@@ -91,19 +86,6 @@ pub(super) async fn run<F: VuFactory>(
         target_tx.send_if_modified(|t| std::mem::replace(t, want) != want);
     }
 
-    graceful.turn_on();
-    let grace = tokio::time::sleep(graceful_stop);
-    tokio::pin!(grace);
-    loop {
-        tokio::select! {
-            () = &mut grace => break,
-            () = cancel.on() => break,
-            joined = tasks.join_next() => if joined.is_none() {
-                return;
-            },
-        }
-    }
-    hard.turn_on();
-    while tasks.join_next().await.is_some() {}
+    stop_gracefully(&mut tasks, &graceful, &hard, graceful_stop, &mut cancel).await;
     drop(target_tx);
 }

@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::probes::redis::resp::{self, Reply};
-use crate::probes::redis::stream::RedisStream;
 use crate::probes::redis::{Client, RedisError, RedisUrl};
+use crate::tls::MaybeTlsStream;
 
 /// Largest write assembled from queued requests.
 const MAX_WRITE: usize = 256 * 1024;
@@ -136,7 +136,7 @@ impl SharedConnection {
         let broken = Arc::new(AtomicBool::new(false));
         // TCP splits into owned halves without a lock; TLS shares one session.
         let (writer, reader) = match client.into_stream() {
-            RedisStream::Tcp(tcp) => {
+            MaybeTlsStream::Plain(tcp) => {
                 let (read, write) = tcp.into_split();
                 (
                     tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone())),
@@ -149,7 +149,7 @@ impl SharedConnection {
                     )),
                 )
             }
-            tls @ RedisStream::Tls(_) => {
+            tls @ MaybeTlsStream::Tls(_) => {
                 let (read, write) = tokio::io::split(tls);
                 (
                     tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone())),
