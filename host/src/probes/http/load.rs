@@ -329,24 +329,6 @@ async fn run_thread(shared: Arc<Shared>, thread: u32) -> LoadOutcome {
     out
 }
 
-/// How much earlier than a slot the timer is asked to wake: tokio's timer
-/// has millisecond resolution and rounds up, and every microsecond a send is
-/// late counts in the open model's latency.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
-
-/// Sleeps until `at`: the timer for all but the last millisecond, then
-/// yielding to the runtime until the instant is reached.
-async fn pace_until(at: Instant) {
-    if let Some(early) = at.checked_sub(TIMER_SLACK)
-        && early > Instant::now()
-    {
-        tokio::time::sleep_until(early.into()).await;
-    }
-    while Instant::now() < at {
-        tokio::task::yield_now().await;
-    }
-}
-
 /// The slot's connection, opened (and its phases recorded) if it has none
 /// or the one it had is closed.
 async fn connection(
@@ -388,7 +370,7 @@ async fn worker(shared: Arc<Shared>, slots: Arc<Vec<Slot>>, slot: usize) -> Load
                 if end.is_some_and(|e| intended >= e) {
                     break;
                 }
-                pace_until(intended).await;
+                crate::pacing::wait_until(intended).await;
                 intended
             }
         };

@@ -22,6 +22,7 @@ use super::correlation::{self, IdLocation, InFlight, Match, Template};
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
+use crate::pacing::TIMER_SLACK;
 
 /// Most connections of one load.
 pub const MAX_CONNECTIONS: u32 = 1024;
@@ -34,10 +35,6 @@ pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024;
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 /// Shortest wait for the peer's close at the end.
 pub const MIN_CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// How much earlier than a slot the timer is asked to wake: tokio's timer
-/// has millisecond resolution and rounds up, and every microsecond a send is
-/// late counts in the open model's round trip.
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// A validated load.
 #[derive(Debug, Clone)]

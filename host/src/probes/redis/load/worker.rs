@@ -169,7 +169,7 @@ impl Worker {
                 break;
             }
             let intended = run.start + Duration::from_secs_f64(ticket as f64 / rate);
-            wait_until(intended).await;
+            crate::pacing::wait_until(intended).await;
             let target = if ticket < warmup_tickets {
                 &tallies.warmup
             } else {
@@ -431,19 +431,4 @@ fn unreachable_message(after: Duration) -> String {
     format!(
         "not sent: the server was unreachable for {after:?}, so this worker stopped trying to reconnect"
     )
-}
-
-/// Sleeps until `t` with sub-millisecond precision: the timer wheel has 1 ms
-/// granularity, so the last stretch yields in a loop instead.
-async fn wait_until(t: Instant) {
-    let now = Instant::now();
-    if t <= now {
-        return;
-    }
-    if t - now > Duration::from_millis(2) {
-        tokio::time::sleep_until((t - Duration::from_millis(1)).into()).await;
-    }
-    while Instant::now() < t {
-        tokio::task::yield_now().await;
-    }
 }
