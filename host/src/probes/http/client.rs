@@ -641,7 +641,9 @@ impl Connection {
             Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
                 Err(self.closed_because(e).await)
             }
-            Err(e) => Err(exchange_failure(&self.host, self.addr, &e)),
+            // HTTP/2 reports the same refusal as a stream error (a broken
+            // pipe under the stream), not as a closed connection.
+            Err(e) => Err(self.explained(exchange_failure(&self.host, self.addr, &e))),
         }
     }
 
@@ -656,6 +658,12 @@ impl Connection {
             },
             None => exchange_failure(&self.host, self.addr, &seen),
         };
+        self.explained(failure)
+    }
+
+    /// A transport failure on a connection whose server asked for a client
+    /// certificate and got none is that refusal: say so, and what to do.
+    fn explained(&self, failure: HttpError) -> HttpError {
         match failure {
             HttpError::Exchange { reason, .. } if self.cert_refused => HttpError::Tls {
                 host: self.host.to_string(),
