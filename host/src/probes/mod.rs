@@ -10,6 +10,7 @@ mod error;
 pub mod fs;
 pub mod http;
 pub mod memory;
+pub mod net;
 pub mod process;
 pub mod redis;
 pub mod types;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use super::client::HttpError;
+use crate::probes::net::{AuthorityError, resolve_first, split_authority};
 
 /// Longest URL accepted (a redirect's `Location` included).
 pub const MAX_URL_LEN: usize = 8 * 1024;
@@ -69,24 +70,12 @@ impl Url {
         if authority.contains('@') {
             return Err(bad("credentials in the URL are not supported"));
         }
-        let default = scheme.default_port();
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| bad("the port is not a number"))?,
-                None if after.is_empty() => default,
-                None => return Err(bad("unexpected text after `]`")),
-            };
-            (h.to_owned(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (
-                    h.to_owned(),
-                    p.parse().map_err(|_| bad("the port is not a number"))?,
-                ),
-                None => (authority.to_owned(), default),
-            }
-        };
+        let (host, port) =
+            split_authority(authority, scheme.default_port()).map_err(|e| match e {
+                AuthorityError::UnclosedBracket => bad("unclosed `[`"),
+                AuthorityError::TextAfterBracket => bad("unexpected text after `]`"),
+                AuthorityError::BadPort => bad("the port is not a number"),
+            })?;
         if host.is_empty() {
             return Err(bad("the host is empty"));
         }
@@ -167,16 +156,12 @@ impl Url {
 
     /// The first address the host name resolves to.
     pub async fn resolve(&self) -> Result<SocketAddr, HttpError> {
-        let failed = |reason: String| HttpError::Resolve {
-            host: self.host.clone(),
-            reason,
-        };
-        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
+        resolve_first(&self.host, self.port)
             .await
-            .map_err(|e| failed(e.to_string()))?;
-        addrs
-            .next()
-            .ok_or_else(|| failed("no addresses".to_owned()))
+            .map_err(|reason| HttpError::Resolve {
+                host: self.host.clone(),
+                reason,
+            })
     }
 }
 

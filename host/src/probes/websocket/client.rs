@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use crate::probes::net::{AuthorityError, resolve_first, split_authority};
 use crate::tls::{MaybeTlsStream, TlsTrust};
 
 /// Limit of a connect, a receive, a ping or a close when the guest gives 0.
@@ -144,26 +145,15 @@ impl WsUrl {
         if authority.contains('@') {
             return Err(bad("credentials in the URL are not supported"));
         }
-        let port_of = |p: &str| -> Result<u16, WsError> {
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad("the port is not a number in 1..=65535"))
-        };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => port_of(p)?,
-                None if after.is_empty() => default_port,
-                None => return Err(bad("unexpected text after `]`")),
-            };
-            (h.to_owned(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_owned(), port_of(p)?),
-                None => (authority.to_owned(), default_port),
-            }
-        };
+        let port_range = "the port is not a number in 1..=65535";
+        let (host, port) = split_authority(authority, default_port).map_err(|e| match e {
+            AuthorityError::UnclosedBracket => bad("unclosed `[`"),
+            AuthorityError::TextAfterBracket => bad("unexpected text after `]`"),
+            AuthorityError::BadPort => bad(port_range),
+        })?;
+        if port == 0 {
+            return Err(bad(port_range));
+        }
         if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
             return Err(bad("the host is empty or malformed"));
         }
@@ -324,16 +314,12 @@ pub async fn connect(spec: &ConnectSpec) -> Result<(Socket, ConnectTiming), WsEr
 }
 
 async fn resolve(url: &WsUrl) -> Result<SocketAddr, WsError> {
-    let failed = |reason: String| WsError::Resolve {
-        host: url.host.clone(),
-        reason,
-    };
-    let mut addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
+    resolve_first(&url.host, url.port)
         .await
-        .map_err(|e| failed(e.to_string()))?;
-    addrs
-        .next()
-        .ok_or_else(|| failed("no addresses".to_owned()))
+        .map_err(|reason| WsError::Resolve {
+            host: url.host.clone(),
+            reason,
+        })
 }
 
 /// A received message, or the peer's close.
