@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use crate::probes::redis::resp::{self, Reply};
 use crate::probes::redis::{Client, RedisError, RedisUrl};
@@ -134,33 +135,23 @@ impl SharedConnection {
         let (queue, rx) = mpsc::unbounded_channel();
         let (inflight_tx, inflight_rx) = mpsc::unbounded_channel();
         let broken = Arc::new(AtomicBool::new(false));
+        let loops = Loops {
+            queue: rx,
+            inflight_tx,
+            inflight_rx,
+            broken: broken.clone(),
+            addr: self.addr.clone(),
+            reply_limit: self.reply_limit,
+        };
         // TCP splits into owned halves without a lock; TLS shares one session.
         let (writer, reader) = match client.into_stream() {
             MaybeTlsStream::Plain(tcp) => {
                 let (read, write) = tcp.into_split();
-                (
-                    tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone())),
-                    tokio::spawn(read_loop(
-                        read,
-                        inflight_rx,
-                        broken.clone(),
-                        self.addr.clone(),
-                        self.reply_limit,
-                    )),
-                )
+                loops.spawn(read, write)
             }
             tls @ MaybeTlsStream::Tls(_) => {
                 let (read, write) = tokio::io::split(tls);
-                (
-                    tokio::spawn(write_loop(write, rx, inflight_tx, broken.clone())),
-                    tokio::spawn(read_loop(
-                        read,
-                        inflight_rx,
-                        broken.clone(),
-                        self.addr.clone(),
-                        self.reply_limit,
-                    )),
-                )
+                loops.spawn(read, write)
             }
         };
         let mux = Arc::new(Mux {
@@ -178,6 +169,42 @@ impl SharedConnection {
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, mux)) {
             *current = None;
         }
+    }
+}
+
+/// What the writer and reader loops of one shared connection need.
+struct Loops {
+    queue: mpsc::UnboundedReceiver<Request>,
+    inflight_tx: mpsc::UnboundedSender<(usize, oneshot::Sender<Answer>)>,
+    inflight_rx: mpsc::UnboundedReceiver<(usize, oneshot::Sender<Answer>)>,
+    broken: Arc<AtomicBool>,
+    addr: String,
+    reply_limit: usize,
+}
+
+impl Loops {
+    /// Starts both loops on the connection's halves (generic, so each kind
+    /// of stream keeps direct calls).
+    fn spawn<R, W>(self, read: R, write: W) -> (JoinHandle<()>, JoinHandle<()>)
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        (
+            tokio::spawn(write_loop(
+                write,
+                self.queue,
+                self.inflight_tx,
+                self.broken.clone(),
+            )),
+            tokio::spawn(read_loop(
+                read,
+                self.inflight_rx,
+                self.broken,
+                self.addr,
+                self.reply_limit,
+            )),
+        )
     }
 }
 
