@@ -196,7 +196,7 @@ impl Engine {
             let state = ctx.data_mut();
             if Instant::now() >= deadline_at {
                 Err(wasmtime::Error::new(DeadlineExceeded { deadline }))
-            } else if let Some(failed) = state.abort.abort_now(&state.recorder) {
+            } else if let Some(failed) = state.recorder.with(|r| state.abort.abort_now(r)) {
                 // An `abort-on-fail` threshold failed: stop the scenario here.
                 Err(wasmtime::Error::new(failed))
             } else {
@@ -253,8 +253,8 @@ impl Engine {
         let (stderr, stderr_dropped_bytes) = state.stderr.take();
         RunOutcome {
             result,
-            recorder: state.recorder,
-            report: state.report,
+            recorder: state.recorder.take(),
+            report: state.report.take(),
             output: CapturedOutput {
                 stdout,
                 stderr,

@@ -17,7 +17,7 @@ use super::limits::{BoundedOutput, ScenarioLimiter};
 use crate::bindings::{clock, fs, http, memory, metrics, process, redis, report, types};
 use crate::budget::Budget;
 use crate::events::ProgressSink;
-use crate::metrics::{MetricsBinding, MetricsView, Recorder};
+use crate::metrics::{MetricsBinding, MetricsView, Recorder, SharedRecorder};
 use crate::probes::Capabilities;
 use crate::probes::children::ChildPids;
 use crate::probes::clock::{ClockBinding, ClockCtx, ClockView};
@@ -30,6 +30,7 @@ use crate::probes::types::{TypesBinding, TypesView};
 use crate::probes::websocket::{WebSocketBinding, WebSocketView};
 use crate::report::binding::{ReportBinding, ReportView};
 use crate::report::builder::ReportBuilder;
+use crate::report::shared::SharedReport;
 use crate::thresholds::AbortWatch;
 
 pub struct HostState {
@@ -42,9 +43,9 @@ pub struct HostState {
     /// children, roots, watchers); each binding reaches only its own types.
     pub(crate) table: ResourceTable,
     /// Measurements, for the report and for thresholds.
-    pub(crate) recorder: Recorder,
+    pub(crate) recorder: SharedRecorder,
     /// Checks, findings, logs and series, for the report.
-    pub(crate) report: ReportBuilder,
+    pub(crate) report: SharedReport,
     /// Live progress of the probe running now.
     pub(crate) events: ProgressSink,
     /// The scenario's `abort-on-fail` thresholds, checked by the engine.
@@ -99,8 +100,8 @@ impl HostState {
             stdout,
             stderr,
             table: ResourceTable::new(),
-            recorder: Recorder::charged_to(budget.clone()),
-            report: ReportBuilder::charged_to(budget.clone()),
+            recorder: SharedRecorder::new(Recorder::charged_to(budget.clone())),
+            report: SharedReport::new(ReportBuilder::charged_to(budget.clone())),
             events,
             abort,
             budget,
@@ -124,13 +125,13 @@ impl HostState {
     pub(crate) fn metrics_view(&mut self) -> MetricsView<'_> {
         MetricsView {
             table: &mut self.table,
-            recorder: &mut self.recorder,
+            recorder: &self.recorder,
         }
     }
 
     pub(crate) fn report_view(&mut self) -> ReportView<'_> {
         ReportView {
-            report: &mut self.report,
+            report: &self.report,
             recorder: &self.recorder,
         }
     }
@@ -139,8 +140,8 @@ impl HostState {
         RedisView {
             redis: &self.redis,
             table: &mut self.table,
-            recorder: &mut self.recorder,
-            report: &mut self.report,
+            recorder: &self.recorder,
+            report: &self.report,
             events: &self.events,
             budget: &self.budget,
         }
@@ -153,7 +154,7 @@ impl HostState {
             work: &self.fs.scratch,
             http: &self.http,
             table: &mut self.table,
-            recorder: &mut self.recorder,
+            recorder: &self.recorder,
             events: &self.events,
             budget: &self.budget,
         }
@@ -164,7 +165,7 @@ impl HostState {
             http: &self.http,
             tls: &self.tls,
             table: &mut self.table,
-            recorder: &mut self.recorder,
+            recorder: &self.recorder,
             events: &self.events,
             budget: &self.budget,
         }
@@ -176,7 +177,7 @@ impl HostState {
             policy: &self.http.policy,
             tls: &self.tls,
             table: &mut self.table,
-            recorder: &mut self.recorder,
+            recorder: &self.recorder,
             events: &self.events,
             budget: &self.budget,
         }
@@ -186,8 +187,8 @@ impl HostState {
         FsView {
             fs: &self.fs,
             table: &mut self.table,
-            recorder: &mut self.recorder,
-            report: &mut self.report,
+            recorder: &self.recorder,
+            report: &self.report,
             budget: &self.budget,
         }
     }
@@ -198,8 +199,8 @@ impl HostState {
             children: &self.children,
             redis_targets: &self.redis.targets,
             table: &mut self.table,
-            recorder: &mut self.recorder,
-            report: &mut self.report,
+            recorder: &self.recorder,
+            report: &self.report,
         }
     }
 }

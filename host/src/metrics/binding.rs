@@ -4,7 +4,7 @@
 
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use super::{HistogramHandle, Recorder, Summary, Unit};
+use super::{HistogramHandle, SharedRecorder, Summary, Unit};
 use crate::bindings::metrics as wit;
 
 /// Most values one `record-many` call may carry.
@@ -14,7 +14,7 @@ pub const MAX_RECORD_MANY: usize = 1 << 20;
 /// the recorder they point into.
 pub struct MetricsView<'a> {
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) recorder: &'a SharedRecorder,
 }
 
 /// Links `metrics` to a `MetricsView` of the store's state.
@@ -83,7 +83,7 @@ impl wit::HostHistogram for MetricsView<'_> {
 
     async fn name(&mut self, h: Resource<HistogramHandle>) -> wasmtime::Result<String> {
         let handle = *self.table.get(&h)?;
-        Ok(self.recorder.metric_at(handle).name.clone())
+        Ok(self.recorder.with(|r| r.metric_at(handle).name.clone()))
     }
 
     async fn record(&mut self, h: Resource<HistogramHandle>, value: u64) -> wasmtime::Result<()> {
@@ -110,10 +110,10 @@ impl wit::HostHistogram for MetricsView<'_> {
 
     async fn summary(&mut self, h: Resource<HistogramHandle>) -> wasmtime::Result<wit::Summary> {
         let handle = *self.table.get(&h)?;
-        Ok(match &self.recorder.metric_at(handle).data {
+        Ok(self.recorder.with(|r| match &r.metric_at(handle).data {
             super::MetricData::Histogram(d) => d.summary().into(),
             _ => Summary::default().into(),
-        })
+        }))
     }
 
     async fn drop(&mut self, h: Resource<HistogramHandle>) -> wasmtime::Result<()> {

@@ -5,6 +5,7 @@ mod binding;
 mod direction;
 mod histogram;
 mod recorder;
+mod shared;
 mod summary;
 mod unit;
 
@@ -14,5 +15,6 @@ pub use histogram::{Distribution, SIGNIFICANT_DIGITS};
 pub use recorder::{
     HistogramHandle, MAX_METRICS, MAX_NAME_LEN, Metric, MetricData, MetricError, Recorder,
 };
+pub use shared::SharedRecorder;
 pub use summary::Summary;
 pub use unit::Unit;

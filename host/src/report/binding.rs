@@ -4,18 +4,19 @@
 
 use wasmtime::component::HasData;
 
-use super::builder::{ReportBuilder, bounded};
+use super::builder::bounded;
 use super::model::{Finding, LogLevel, Severity, ThresholdSource};
+use super::shared::SharedReport;
 use crate::bindings::report as wit;
-use crate::metrics::Recorder;
+use crate::metrics::SharedRecorder;
 use crate::probes::{BindingError, BindingResult, ProbeError};
 use crate::thresholds;
 
 /// What the `report` binding may touch: the report it fills, and the
 /// recorder, read-only, that guest thresholds are judged against.
 pub struct ReportView<'a> {
-    pub(crate) report: &'a mut ReportBuilder,
-    pub(crate) recorder: &'a Recorder,
+    pub(crate) report: &'a SharedReport,
+    pub(crate) recorder: &'a SharedRecorder,
 }
 
 /// Links `report` to a `ReportView` of the store's state.
@@ -61,12 +62,10 @@ impl wit::Host for ReportView<'_> {
     ) -> BindingResult<wit::Verdict> {
         let expr = thresholds::parse(&expression)
             .map_err(|e| ProbeError::Invalid(bounded(e.to_string())))?;
-        let judged = thresholds::judge(
-            self.recorder,
-            &bounded(metric),
-            &expr,
-            ThresholdSource::Guest,
-        );
+        let metric = bounded(metric);
+        let judged = self
+            .recorder
+            .with(|r| thresholds::judge(r, &metric, &expr, ThresholdSource::Guest));
         // Recorded before anything is returned: a guest that ignores the
         // error still fails on a threshold that could not be judged.
         self.report.threshold(judged.clone());
@@ -112,7 +111,7 @@ mod tests {
     use wit::Host as _;
 
     fn state_with_latency() -> HostState {
-        let mut state = HostState::new(64 << 20, Capabilities::deny_all("t"));
+        let state = HostState::new(64 << 20, Capabilities::deny_all("t"));
         let h = state.recorder.histogram("get", Unit::Nanoseconds).unwrap();
         state.recorder.record(h, 2_000_000);
         state
@@ -133,7 +132,7 @@ mod tests {
         assert_eq!(abort.origin, ThresholdSource::Guest);
         assert_eq!(abort.observed, "2.001ms");
         // The verdict is in the report before the run ends.
-        let thresholds = state.report.threshold_results();
+        let thresholds = state.report.with(|r| r.threshold_results());
         assert_eq!(thresholds.len(), 1);
         assert!(!thresholds[0].passed);
     }
@@ -178,7 +177,7 @@ mod tests {
             "{err:?}"
         );
         // Ignoring the error does not make the scenario pass.
-        let recorded = std::mem::take(&mut state.report).finish();
+        let recorded = state.report.take().finish();
         assert!(!recorded.passed);
         assert_eq!(
             recorded.thresholds[0].error.as_deref(),
@@ -196,7 +195,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let recorded = std::mem::take(&mut state.report).finish();
+        let recorded = state.report.take().finish();
         assert_eq!(recorded.checks.len(), 1);
         let c = &recorded.checks[0];
         assert_eq!((c.passed, c.passes, c.fails), (false, 99, 1));

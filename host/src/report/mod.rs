@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod model;
 pub mod ndjson;
 pub mod progress;
+pub mod shared;
 pub mod units;
 mod write;
 

@@ -9,9 +9,9 @@ use super::load::{self, FsyncPolicy, IoLoadSpec, Stop};
 use super::ops::{self, Content, EntryKind};
 use super::{FsCtx, FsError, MAX_OPEN_ROOTS, Root};
 use crate::bindings::fs as wit;
-use crate::metrics::{Direction, HistogramHandle, Recorder, Unit};
+use crate::metrics::{Direction, HistogramHandle, SharedRecorder, Unit};
 use crate::probes::{BindingResult, ProbeError};
-use crate::report::builder::ReportBuilder;
+use crate::report::shared::SharedReport;
 use std::sync::atomic::Ordering;
 
 /// What the `fs` binding may touch: its scratch directory, grants and count
@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering;
 pub struct FsView<'a> {
     pub(crate) fs: &'a FsCtx,
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
-    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) recorder: &'a SharedRecorder,
+    pub(crate) report: &'a SharedReport,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,
 }
@@ -385,7 +385,9 @@ impl wit::HostDir for FsView<'_> {
                 );
                 Ok(())
             };
-        record(self.recorder).map_err(|e| ProbeError::Invalid(format!("io-load `{name}`: {e}")))?;
+        self.recorder
+            .with(record)
+            .map_err(|e| ProbeError::Invalid(format!("io-load `{name}`: {e}")))?;
         Ok(wit::IoLoadReport {
             reads: report.reads,
             writes: report.writes,
@@ -491,10 +493,10 @@ mod tests {
                 .unwrap();
             assert_eq!(t.bytes, 1024);
         }
-        match &s.recorder.get("w").unwrap().data {
+        s.recorder.with(|r| match &r.get("w").unwrap().data {
             crate::metrics::MetricData::Histogram(d) => assert_eq!(d.len(), 3),
             other => panic!("{other:?}"),
-        }
+        });
         let missing = s
             .read(Resource::new_borrow(dir.rep()), "nope".into(), None)
             .await;
@@ -528,7 +530,7 @@ mod tests {
             "l.read-bytes-per-s",
             "l.errors",
         ] {
-            assert!(s.recorder.get(m).is_some(), "{m} missing");
+            assert!(s.recorder.with(|r| r.get(m).is_some()), "{m} missing");
         }
         let bad = s
             .run_io_load(

@@ -15,7 +15,7 @@ use super::load::{self, LoadPlan};
 use super::url::{Scheme, Url};
 use crate::bindings::http as wit;
 use crate::events::ProgressSink;
-use crate::metrics::{HistogramHandle, Recorder, Unit};
+use crate::metrics::{HistogramHandle, SharedRecorder, Unit};
 use crate::probes::{BindingResult, ProbeError};
 use crate::tls::{ClientIdentity, TlsTrust};
 
@@ -32,7 +32,7 @@ pub struct HttpView<'a> {
     pub(crate) http: &'a HttpCtx,
     pub(crate) tls: &'a TlsTrust,
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) recorder: &'a SharedRecorder,
     pub(crate) events: &'a ProgressSink,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,

@@ -11,11 +11,11 @@ use super::stats::Fit;
 use super::watcher::{Criteria, Measure, Point, Watcher};
 use super::{MAX_WATCHERS, MemoryCtx, WatcherHandle, sample};
 use crate::bindings::memory as wit;
-use crate::metrics::{Direction, Recorder, Unit};
+use crate::metrics::{Direction, SharedRecorder, Unit};
 use crate::probes::children::ChildPids;
 use crate::probes::redis::{CONNECT_TIMEOUT, Client, RedisUrl};
 use crate::probes::{BindingResult, ProbeError};
-use crate::report::builder::ReportBuilder;
+use crate::report::shared::SharedReport;
 
 /// Longest watcher name accepted (it prefixes metric names).
 pub const MAX_WATCHER_NAME: usize = 100;
@@ -30,8 +30,8 @@ pub struct MemoryView<'a> {
     pub(crate) children: &'a ChildPids,
     pub(crate) redis_targets: &'a BTreeMap<String, RedisUrl>,
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
-    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) recorder: &'a SharedRecorder,
+    pub(crate) report: &'a SharedReport,
 }
 
 /// Links `memory` to a `MemoryView` of the store's state.
@@ -274,7 +274,7 @@ impl wit::HostWatcher for MemoryView<'_> {
                 .gauge(&metric, value, unit)
                 .map_err(|e| ProbeError::Invalid(format!("memory verdict: {e}")))?;
         }
-        let recorder = &mut *self.recorder;
+        let recorder = self.recorder;
         recorder.set_significance_level(&format!("{name}.mann-kendall-p"), alpha);
         recorder.set_direction(&format!("{name}.r-squared"), Direction::Informational);
         recorder.set_direction(&format!("{name}.leak"), Direction::LowerIsBetter);
@@ -431,9 +431,12 @@ mod tests {
             "host.leak",
             "host.samples",
         ] {
-            assert!(s.recorder.get(g).is_some(), "{g} missing");
+            assert!(s.recorder.with(|r| r.get(g).is_some()), "{g} missing");
         }
-        assert_eq!(s.report.series["host.rss-bytes"].points.len(), 7);
+        assert_eq!(
+            s.report.with(|r| r.series["host.rss-bytes"].points.len()),
+            7
+        );
         let bad = s
             .verdict(
                 Resource::new_borrow(w.rep()),

@@ -12,7 +12,7 @@ use super::ready::{NotReady, Ready};
 use super::{CommandSpec, ProcessCtx, startup};
 use crate::bindings::process as wit;
 use crate::events::ProgressSink;
-use crate::metrics::{HistogramHandle, Recorder};
+use crate::metrics::{HistogramHandle, SharedRecorder};
 use crate::probes::children::ChildPids;
 use crate::probes::fs::Scratch;
 use crate::probes::http::HttpCtx;
@@ -30,7 +30,7 @@ pub struct ProcessView<'a> {
     /// The HTTP grants: `wait-http` polls only a URL the scenario may reach.
     pub(crate) http: &'a HttpCtx,
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) recorder: &'a SharedRecorder,
     pub(crate) events: &'a ProgressSink,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,

@@ -7,9 +7,9 @@ use super::resp::Reply;
 use super::{CONNECT_TIMEOUT, Connection, RedisCtx, RedisError, RedisLink};
 use crate::bindings::redis as wit;
 use crate::events::ProgressSink;
-use crate::metrics::{HistogramHandle, Recorder};
+use crate::metrics::{HistogramHandle, SharedRecorder};
 use crate::probes::{BindingResult, ProbeError};
-use crate::report::builder::ReportBuilder;
+use crate::report::shared::SharedReport;
 
 /// Longest key accepted from a guest (Redis allows 512 MB; nobody needs that
 /// in a test, and it bounds what one call can make the host copy).
@@ -20,8 +20,8 @@ pub const MAX_KEY_LEN: usize = 64 * 1024;
 pub struct RedisView<'a> {
     pub(crate) redis: &'a RedisCtx,
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
-    pub(crate) report: &'a mut ReportBuilder,
+    pub(crate) recorder: &'a SharedRecorder,
+    pub(crate) report: &'a SharedReport,
     pub(crate) events: &'a ProgressSink,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,

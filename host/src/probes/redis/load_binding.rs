@@ -8,10 +8,10 @@ use super::load::{
     self, Amount, Connections, KeyPattern, LoadOutcome, LoadSpec, MixEntry, Model, Op, OpTally,
 };
 use crate::bindings::redis as wit;
-use crate::metrics::{Distribution, Recorder, Unit};
+use crate::metrics::{Distribution, SharedRecorder, Unit};
 use crate::probes::{BindingResult, ProbeError};
-use crate::report::builder::ReportBuilder;
 use crate::report::model::LogLevel;
+use crate::report::shared::SharedReport;
 
 /// Default per-request timeout of a load.
 pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,8 +119,8 @@ pub fn record(
     outcome: &LoadOutcome,
     spec: &LoadSpec,
     prefix: &str,
-    recorder: &mut Recorder,
-    report: &mut ReportBuilder,
+    recorder: &SharedRecorder,
+    report: &SharedReport,
 ) -> Result<(), ProbeError> {
     let metric_error = |e: crate::metrics::MetricError| match e {
         crate::metrics::MetricError::Budget(b) => ProbeError::from(b),
@@ -289,7 +289,7 @@ impl RedisView<'_> {
 async fn handle_finish(
     handle: load::LoadHandle,
     events: &crate::events::ProgressSink,
-    report: &mut ReportBuilder,
+    report: &SharedReport,
     prefix: &str,
 ) -> Result<LoadOutcome, load::LoadError> {
     let done = handle.progress();

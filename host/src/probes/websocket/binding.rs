@@ -14,7 +14,7 @@ use super::load::{self, LoadPlan};
 use crate::bindings::websocket as wit;
 use crate::budget::{Budget, Reservation, Resource as Budgeted, size};
 use crate::events::ProgressSink;
-use crate::metrics::{Distribution, HistogramHandle, Recorder, Unit};
+use crate::metrics::{Distribution, HistogramHandle, SharedRecorder, Unit};
 use crate::policy::Policy;
 use crate::probes::{BindingResult, ProbeError};
 use crate::tls::TlsTrust;
@@ -26,7 +26,7 @@ pub struct WebSocketView<'a> {
     pub(crate) policy: &'a Policy,
     pub(crate) tls: &'a TlsTrust,
     pub(crate) table: &'a mut ResourceTable,
-    pub(crate) recorder: &'a mut Recorder,
+    pub(crate) recorder: &'a SharedRecorder,
     pub(crate) events: &'a ProgressSink,
     pub(crate) budget: &'a Budget,
 }
