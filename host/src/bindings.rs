@@ -36,8 +36,34 @@ mod generated {
     });
 }
 
+/// The `vu-scenario` world: the same imports, mapped onto the modules
+/// generated above so one `Linker` serves both worlds, and its own exports.
+mod generated_vu {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "vu-scenario",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "rigor:scenario/types": super::generated::rigor::scenario::types,
+            "rigor:scenario/clock": super::generated::rigor::scenario::clock,
+            "rigor:scenario/metrics": super::generated::rigor::scenario::metrics,
+            "rigor:scenario/report": super::generated::rigor::scenario::report,
+            "rigor:scenario/redis": super::generated::rigor::scenario::redis,
+            "rigor:scenario/process": super::generated::rigor::scenario::process,
+            "rigor:scenario/http": super::generated::rigor::scenario::http,
+            "rigor:scenario/fs": super::generated::rigor::scenario::fs,
+            "rigor:scenario/memory": super::generated::rigor::scenario::memory,
+            "rigor:scenario/websocket": super::generated::rigor::scenario::websocket,
+        },
+        require_store_data_send: true,
+        skip_mut_forwarding_impls: true,
+    });
+}
+
 pub use generated::Scenario;
 pub use generated::ScenarioPre;
+pub use generated_vu::{VuScenario, VuScenarioPre};
 pub use generated::rigor::scenario::websocket;
 pub use generated::rigor::scenario::{
     clock, fs, http, memory, metrics, process, redis, report, types,

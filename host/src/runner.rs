@@ -58,7 +58,7 @@ pub fn prepare(
     plan.into_iter()
         .map(|p| {
             let path = component_path(&p, built);
-            let component = engine.load(&path)?;
+            let component = engine.load(&path, p.executor.as_ref())?;
             Ok(Prepared { plan: p, component })
         })
         .collect()
@@ -97,6 +97,8 @@ pub struct Executor<'a> {
     redis: &'a RedisSetup,
     keep_scratch: bool,
     tls: crate::tls::TlsTrust,
+    /// The run's seed: VU seeds derive from it.
+    seed: u64,
 }
 
 impl<'a> Executor<'a> {
@@ -106,7 +108,14 @@ impl<'a> Executor<'a> {
             redis,
             keep_scratch,
             tls: Default::default(),
+            seed: random_seed(),
         }
+    }
+
+    /// Fixes the run's seed (`--seed`), so VUs repeat their choices.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 
     /// The certificate authorities TLS connections trust (default: the
@@ -200,6 +209,7 @@ impl<'a> Executor<'a> {
             params: p.plan.params.clone(),
             limits: p.plan.limits,
             probes: self.capabilities(p, redis, events),
+            seed: self.seed,
         };
         let stop = async move {
             match interrupt.wait_for(Option::is_some).await {
@@ -306,6 +316,18 @@ fn scenario_report(p: &Prepared, outcome: RunOutcome, sampler: ProgressSampler) 
         skip_reason: None,
         budgets: Some(outcome.budgets),
     }
+}
+
+/// A seed for a run that was given none: from the OS's random hasher keys.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 fn notify(observers: &mut [&mut dyn RunObserver], event: RunEvent<'_>) {

@@ -65,6 +65,9 @@ pub struct ScenarioEntry {
     pub thresholds: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     pub limits: LimitsDecl,
+    /// For a virtual-user scenario: k6's executor, e.g. `{ type =
+    /// "constant-vus", vus = 10, duration = "30s" }` (`catalog::executor`).
+    pub executor: Option<Spanned<toml::Table>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,4 +237,7 @@ pub struct LimitsDecl {
     /// OS threads of a load.
     #[serde(rename = "load-threads")]
     pub load_threads: Option<Spanned<i64>>,
+    /// Linear memory all VUs of a VU scenario may hold together.
+    #[serde(rename = "vu-memory-total")]
+    pub vu_memory_total: Option<Spanned<String>>,
 }

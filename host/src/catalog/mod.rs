@@ -3,6 +3,7 @@
 //! of what one `rigor run` executes.
 
 mod error;
+pub mod executor;
 pub mod http_grant;
 mod language;
 mod manifest;
@@ -74,6 +75,8 @@ pub struct CatalogScenario {
     /// (metric, expression) pairs.
     pub thresholds: Vec<(String, Expression)>,
     pub limits: Limits,
+    /// A VU scenario's executor, read when the run is planned.
+    pub executor: Option<executor::ExecutorDecl>,
 }
 
 /// A loaded catalog.
@@ -290,6 +293,11 @@ impl Catalog {
                 let mut limits = defaults;
                 apply_limits(&mut limits, &entry.limits, &at)?;
 
+                let executor = entry.executor.as_ref().map(|table| executor::ExecutorDecl {
+                    table: table.get_ref().clone(),
+                    location: Location::at(&file, &text, table.span().start).to_string(),
+                });
+
                 scenarios.push(CatalogScenario {
                     name,
                     description: entry.description,
@@ -302,6 +310,7 @@ impl Catalog {
                     deferred,
                     thresholds,
                     limits,
+                    executor,
                 });
             }
         }
@@ -335,6 +344,10 @@ fn apply_limits(
     }
     if let Some(d) = &decl.deadline {
         limits.deadline = parse_duration(d.get_ref()).map_err(|e| at(d.span().start, e))?;
+    }
+    if let Some(m) = &decl.vu_memory_total {
+        limits.vu_memory_total = params::parse_size(m.get_ref())
+            .map_err(|e| at(m.span().start, format!("`vu-memory-total`: {e}")))?;
     }
     if let Some(m) = &decl.host_memory {
         let bytes = params::parse_size(m.get_ref())

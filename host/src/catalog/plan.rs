@@ -33,6 +33,11 @@ pub struct PlannedScenario {
     pub deferred: super::http_grant::Deferred,
     pub thresholds: Vec<PlannedThreshold>,
     pub limits: Limits,
+    /// The catalog's executor table (with `--executor` laid over it), read
+    /// into `executor` once the parameters are known.
+    pub executor_decl: Option<super::executor::ExecutorDecl>,
+    /// A VU scenario's executor.
+    pub executor: Option<crate::vu::ExecutorConfig>,
 }
 
 /// A `--threshold 'scenario:metric:expression'` argument.
@@ -72,6 +77,9 @@ pub struct Selection {
     pub selectors: Vec<String>,
     pub params: Vec<ParamOverride>,
     pub thresholds: Vec<CliThreshold>,
+    /// `--executor key=value,...`: laid over every VU scenario's executor,
+    /// and the executor of `.wasm` files run by path.
+    pub executor: Option<toml::Table>,
 }
 
 /// Resolves the selection against the catalog.
@@ -104,6 +112,8 @@ pub fn plan(
                 })
                 .collect(),
             limits: entry.limits,
+            executor_decl: entry.executor.clone(),
+            executor: None,
         });
     };
 
@@ -168,6 +178,26 @@ pub fn plan(
     apply_params(catalog, &mut runs, &selection.params)?;
     apply_thresholds(&mut runs, &selection.thresholds)?;
     for run in runs.iter_mut() {
+        let decl = match (run.executor_decl.take(), &selection.executor) {
+            (Some(mut decl), Some(overrides)) => {
+                decl.table = super::executor::overlay(&decl.table, overrides);
+                decl.location = format!("{} (with --executor)", decl.location);
+                Some(decl)
+            }
+            (None, Some(overrides)) if matches!(run.source, Source::Wasm(_)) && catalog.and_then(|c| c.get(&run.name)).is_none() => {
+                Some(super::executor::ExecutorDecl {
+                    table: overrides.clone(),
+                    location: "--executor".to_owned(),
+                })
+            }
+            (decl, _) => decl,
+        };
+        if let Some(decl) = &decl {
+            run.executor = Some(
+                super::executor::resolve(decl, &run.name, &run.params)
+                    .map_err(CatalogError::Selection)?,
+            );
+        }
         let deferred = std::mem::take(&mut run.deferred);
         super::http_grant::resolve(&run.name, &deferred, &run.params, &mut run.grants)
             .map_err(CatalogError::Selection)?;
@@ -189,6 +219,8 @@ fn ad_hoc(path: &Path) -> PlannedScenario {
         deferred: Default::default(),
         thresholds: Vec::new(),
         limits: Limits::default(),
+        executor_decl: None,
+        executor: None,
     }
 }
 

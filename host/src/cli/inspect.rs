@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use rigor::engine::{ComponentShape, Engine};
+use rigor::engine::{ComponentShape, Engine, WorldKind};
 use rigor::probes::Capabilities;
+use rigor::vu::ExecutorConfig;
 
 use super::{CliError, EXIT_INVALID, EXIT_OK};
 
@@ -60,7 +61,7 @@ pub fn execute(args: InspectArgs) -> Result<u8, CliError> {
     // describe() runs only for components this host supports, in a store
     // that is granted nothing.
     let (describe, describe_error) = if shape.supported {
-        match describe(&engine, &args.file) {
+        match describe(&engine, &args.file, shape.kind) {
             Ok(d) => (Some(d), None),
             Err(e) => (None, Some(e)),
         }
@@ -103,8 +104,15 @@ fn unsupported(shape: &ComponentShape) -> String {
     }
 }
 
-fn describe(engine: &Engine, file: &std::path::Path) -> Result<Described, String> {
-    let component = engine.load(file).map_err(|e| e.to_string())?;
+fn describe(
+    engine: &Engine,
+    file: &std::path::Path,
+    kind: Option<WorldKind>,
+) -> Result<Described, String> {
+    // A VU component is loaded for one VU: only `describe` is called.
+    let one_vu = ExecutorConfig::one_iteration();
+    let executor = (kind == Some(WorldKind::VuScenario)).then_some(&one_vu);
+    let component = engine.load(file, executor).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

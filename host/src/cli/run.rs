@@ -56,6 +56,14 @@ pub struct RunArgs {
     /// `redis-latency:get.100B:p(99)<500us`.
     #[arg(long = "threshold", value_name = "SPEC")]
     thresholds: Vec<String>,
+    /// Override the executor of virtual-user scenarios: `key=value,...`,
+    /// e.g. `type=constant-vus,vus=100,duration=30s` (catalog field names).
+    #[arg(long = "executor", value_name = "KEY=VALUE,...")]
+    executor: Option<String>,
+    /// The run's seed: each VU's seed derives from it, so a run repeated
+    /// with the same seed makes the same random choices (random by default).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Write the JSON report (`rigor.report/v1`) to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -189,7 +197,10 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let mut display = LiveDisplay::new(std::io::stderr(), mode);
     let trust = rigor::tls::TlsTrust::new(args.ca_files.clone())
         .map_err(|e| invalid(format!("--ca-file: {e}")))?;
-    let executor = Executor::new(&engine, &redis, args.keep_scratch).with_tls(trust);
+    let mut executor = Executor::new(&engine, &redis, args.keep_scratch).with_tls(trust);
+    if let Some(seed) = args.seed {
+        executor = executor.with_seed(seed);
+    }
     let outcome = runtime.block_on(async {
         let interrupt = watch_signals()?;
         executor
@@ -276,6 +287,12 @@ fn selection(args: &RunArgs) -> Result<(Selection, BTreeMap<String, String>), Cl
             .iter()
             .map(|t| CliThreshold::parse(t))
             .collect::<Result<_, _>>()
+            .map_err(invalid)?,
+        executor: args
+            .executor
+            .as_deref()
+            .map(rigor::catalog::executor::parse_override)
+            .transpose()
             .map_err(invalid)?,
     };
     let mut redis_targets = BTreeMap::new();

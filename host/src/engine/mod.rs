@@ -6,6 +6,7 @@
 mod cache;
 pub mod limits;
 mod state;
+pub mod vu;
 mod world;
 
 use std::path::{Path, PathBuf};
@@ -19,9 +20,10 @@ use wasmtime::{Config, Store, UpdateDeadline};
 pub use cache::ComponentCache;
 pub use limits::Limits;
 pub use state::HostState;
-pub use world::{ComponentShape, ImportedInterface};
+pub use world::{ComponentShape, ImportedInterface, WorldKind};
 
 use crate::bindings::ScenarioPre;
+use crate::vu::ExecutorConfig;
 use crate::metrics::Recorder;
 use crate::probes::Capabilities;
 use crate::report::builder::ReportBuilder;
@@ -60,7 +62,26 @@ pub enum EngineError {
 pub struct LoadedComponent {
     pub path: PathBuf,
     pub info: ComponentInfo,
-    pre: ScenarioPre<HostState>,
+    kind: Loaded,
+}
+
+/// A scenario instance to run once, or VUs under an executor.
+enum Loaded {
+    Scenario(ScenarioPre<HostState>),
+    Vus {
+        component: Arc<vu::VuComponent>,
+        executor: ExecutorConfig,
+    },
+}
+
+impl LoadedComponent {
+    /// The executor, for a VU scenario.
+    pub fn executor(&self) -> Option<&ExecutorConfig> {
+        match &self.kind {
+            Loaded::Scenario(_) => None,
+            Loaded::Vus { executor, .. } => Some(executor),
+        }
+    }
 }
 
 /// What one scenario run needs besides the component.
@@ -68,6 +89,8 @@ pub struct RunSetup {
     pub params: Vec<(String, String)>,
     pub limits: Limits,
     pub probes: Capabilities,
+    /// The run's seed, from which each VU's seed is derived.
+    pub seed: u64,
 }
 
 /// What a run produced, measured data included, however it ended.
@@ -154,16 +177,39 @@ impl Engine {
     }
 
     /// Reads, compiles (or loads from the cache), checks and pre-links a
-    /// scenario component.
-    pub fn load(&self, path: &Path) -> Result<LoadedComponent, EngineError> {
+    /// scenario component: one of the `scenario` world, or with `executor`,
+    /// of the `vu-scenario` world on an engine pooled for its VUs.
+    pub fn load(
+        &self,
+        path: &Path,
+        executor: Option<&ExecutorConfig>,
+    ) -> Result<LoadedComponent, EngineError> {
         let started = Instant::now();
         let bytes = std::fs::read(path).map_err(|source| EngineError::Read {
             path: path.to_owned(),
             source,
         })?;
         world::check_header(path, &bytes)?;
+        if let Some(executor) = executor {
+            let engine = vu::VuEngine::new(executor.max_vus())?;
+            let (component, cache, sha256) = self.cache.load(engine.engine(), path, &bytes)?;
+            world::check_world(engine.engine(), path, &component, WorldKind::VuScenario)?;
+            let pre = engine.prepare(path, &component)?;
+            return Ok(LoadedComponent {
+                path: path.to_owned(),
+                info: ComponentInfo {
+                    sha256,
+                    cache,
+                    load_ms: started.elapsed().as_secs_f64() * 1e3,
+                },
+                kind: Loaded::Vus {
+                    component: Arc::new(vu::VuComponent { engine, pre }),
+                    executor: executor.clone(),
+                },
+            });
+        }
         let (component, cache, sha256) = self.cache.load(&self.engine, path, &bytes)?;
-        world::check_world(&self.engine, path, &component)?;
+        world::check_world(&self.engine, path, &component, WorldKind::Scenario)?;
         let instance_pre =
             self.linker
                 .instantiate_pre(&component)
@@ -182,7 +228,7 @@ impl Engine {
                 cache,
                 load_ms: started.elapsed().as_secs_f64() * 1e3,
             },
-            pre,
+            kind: Loaded::Scenario(pre),
         })
     }
 
@@ -218,13 +264,23 @@ impl Engine {
         setup: RunSetup,
         interrupt: impl std::future::Future<Output = &'static str>,
     ) -> RunOutcome {
+        let pre = match &component.kind {
+            Loaded::Scenario(pre) => pre,
+            Loaded::Vus {
+                component,
+                executor,
+            } => {
+                let seed = setup.seed;
+                return vu::run(component, setup, executor, seed, interrupt).await;
+            }
+        };
         let started = Instant::now();
         let deadline = setup.limits.deadline;
         let mut store = self.new_store(setup.limits, setup.probes);
         let params = setup.params;
         let result = {
             let call = async {
-                let instance = component.pre.instantiate_async(&mut store).await?;
+                let instance = pre.instantiate_async(&mut store).await?;
                 instance.call_run(&mut store, &params).await
             };
             tokio::select! {
@@ -276,10 +332,23 @@ impl Engine {
             deadline: Duration::from_secs(10),
             ..Limits::default()
         };
-        let mut store = self.new_store(limits, probes);
+        let mut store = match &component.kind {
+            Loaded::Scenario(_) => self.new_store(limits, probes),
+            Loaded::Vus { component, .. } => component
+                .engine
+                .store(HostState::new(limits.memory, probes)),
+        };
         let call = async {
-            let instance = component.pre.instantiate_async(&mut store).await?;
-            instance.call_describe(&mut store).await
+            match &component.kind {
+                Loaded::Scenario(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    instance.call_describe(&mut store).await
+                }
+                Loaded::Vus { component, .. } => {
+                    let instance = component.pre.instantiate_async(&mut store).await?;
+                    instance.call_describe(&mut store).await
+                }
+            }
         };
         match tokio::time::timeout(limits.deadline + DEADLINE_GRACE, call).await {
             Err(_) => Err(ScenarioError {

@@ -118,6 +118,12 @@ impl HostState {
         }
     }
 
+    /// Charges this store's linear-memory growth to `pool` too (a VU).
+    pub fn with_memory_pool(mut self, pool: super::limits::LinearMemoryPool) -> Self {
+        self.limiter = std::mem::replace(&mut self.limiter, ScenarioLimiter::new(0)).pooled(pool);
+        self
+    }
+
     pub(crate) fn clock_view(&mut self) -> ClockView<'_> {
         ClockView { clock: &self.clock }
     }

@@ -33,12 +33,47 @@ pub fn check_header(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Checks the exports (`describe`, `run`) and the versions of the contract
-/// interfaces the component imports.
+/// The two worlds a component may target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorldKind {
+    /// `scenario`: `describe` and `run`.
+    Scenario,
+    /// `vu-scenario`: `describe`, `setup`, `iteration`, `teardown`.
+    VuScenario,
+}
+
+impl WorldKind {
+    fn name(self) -> &'static str {
+        match self {
+            WorldKind::Scenario => "scenario",
+            WorldKind::VuScenario => "vu-scenario",
+        }
+    }
+
+    fn exports(self) -> &'static [&'static str] {
+        match self {
+            WorldKind::Scenario => &["describe", "run"],
+            WorldKind::VuScenario => &["describe", "setup", "iteration", "teardown"],
+        }
+    }
+
+    /// The world whose distinctive export `name` is, if any.
+    fn of_export(name: &str) -> Option<Self> {
+        match name {
+            "run" => Some(WorldKind::Scenario),
+            "iteration" | "setup" | "teardown" => Some(WorldKind::VuScenario),
+            _ => None,
+        }
+    }
+}
+
+/// Checks the exports (`describe` and `run`, or the VU world's) and the
+/// versions of the contract interfaces the component imports.
 pub fn check_world(
     engine: &wasmtime::Engine,
     path: &Path,
     component: &Component,
+    expected: WorldKind,
 ) -> Result<(), EngineError> {
     let wrong = |reason: String| EngineError::WrongWorld {
         path: path.to_owned(),
@@ -65,8 +100,27 @@ pub fn check_world(
             )
         })
         .collect();
-    let missing: Vec<&str> = ["describe", "run"]
-        .into_iter()
+    let other = match expected {
+        WorldKind::Scenario => WorldKind::VuScenario,
+        WorldKind::VuScenario => WorldKind::Scenario,
+    };
+    let targets_other = exports
+        .iter()
+        .any(|(name, is_func)| *is_func && WorldKind::of_export(name) == Some(other));
+    if targets_other {
+        return Err(wrong(match other {
+            WorldKind::VuScenario => format!(
+                "it is a virtual-user scenario (it exports `setup`, `iteration` and `teardown`, the world `{CONTRACT_PACKAGE}/vu-scenario@{CONTRACT_VERSION}`): give its catalog entry an `executor`, e.g. `executor = {{ type = \"constant-vus\", vus = 10, duration = \"30s\" }}`"
+            ),
+            WorldKind::Scenario => format!(
+                "its catalog entry has an `executor`, but it is a plain scenario (it exports `run`, the world `{CONTRACT_PACKAGE}/scenario@{CONTRACT_VERSION}`): remove the `executor`, or export `setup`, `iteration` and `teardown` (the world `{CONTRACT_PACKAGE}/vu-scenario@{CONTRACT_VERSION}`)"
+            ),
+        }));
+    }
+    let missing: Vec<&str> = expected
+        .exports()
+        .iter()
+        .copied()
         .filter(|want| {
             !exports
                 .iter()
@@ -84,12 +138,13 @@ pub fn check_world(
                 .join(", ")
         };
         return Err(wrong(format!(
-            "it does not export {} (it exports {found}); a scenario implements the world `{CONTRACT_PACKAGE}/scenario@{CONTRACT_VERSION}`",
+            "it does not export {} (it exports {found}); a scenario implements the world `{CONTRACT_PACKAGE}/{}@{CONTRACT_VERSION}`",
             missing
                 .iter()
                 .map(|m| format!("`{m}`"))
                 .collect::<Vec<_>>()
-                .join(" and ")
+                .join(" and "),
+            expected.name()
         )));
     }
     Ok(())
@@ -106,6 +161,9 @@ pub struct ComponentShape {
     /// `rigor:scenario/scenario@X` when the component imports contract
     /// interfaces of version X (or none) and exports `describe` and `run`.
     pub world: Option<String>,
+    /// Which world, when it is one of this host's.
+    #[serde(skip)]
+    pub kind: Option<WorldKind>,
     /// Whether this host runs components of that world version.
     pub supported: bool,
 }
@@ -140,22 +198,27 @@ pub fn shape(engine: &wasmtime::Engine, component: &Component) -> ComponentShape
         .filter_map(|i| i.name.strip_prefix(CONTRACT_PACKAGE))
         .map(|rest| rest.rsplit_once('@').map_or("", |(_, v)| v))
         .collect();
-    let is_scenario = ["describe", "run"]
-        .iter()
-        .all(|want| exports.iter().any(|e| e == want));
+    let kind = [WorldKind::Scenario, WorldKind::VuScenario]
+        .into_iter()
+        .find(|kind| {
+            kind.exports()
+                .iter()
+                .all(|want| exports.iter().any(|e| e == want))
+        });
     let version = match versions.len() {
         0 => Some(CONTRACT_VERSION),
         1 => versions.iter().next().copied(),
         _ => None,
     };
     let world = version
-        .filter(|_| is_scenario)
-        .map(|v| format!("{CONTRACT_PACKAGE}/scenario@{v}"));
+        .zip(kind)
+        .map(|(v, kind)| format!("{CONTRACT_PACKAGE}/{}@{v}", kind.name()));
     let supported = world.is_some() && version == Some(CONTRACT_VERSION);
     ComponentShape {
         imports,
         exports,
         world,
+        kind,
         supported,
     }
 }

@@ -48,6 +48,25 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// The same capabilities for one more store of the scenario (a VU, or
+    /// the instance running `setup`): the same grants, targets, children,
+    /// progress and budget, shared. `abort-on-fail` is checked once for the
+    /// whole scenario, so the copy watches nothing.
+    pub fn for_vu(&self) -> Self {
+        Self {
+            children: self.children.clone(),
+            redis: self.redis.clone(),
+            process: self.process.clone(),
+            http: self.http.clone(),
+            fs: self.fs.clone(),
+            memory: self.memory.clone(),
+            events: self.events.clone(),
+            abort: Default::default(),
+            budget: self.budget.clone(),
+            tls: self.tls.clone(),
+        }
+    }
+
     /// Capabilities that grant nothing (used for `describe`).
     pub fn deny_all(scenario: &str) -> Self {
         Self {

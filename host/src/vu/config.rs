@@ -93,6 +93,18 @@ pub enum ConfigError {
 }
 
 impl ExecutorConfig {
+    /// One VU, one iteration: k6's behaviour when nothing is configured.
+    pub fn one_iteration() -> Self {
+        Self {
+            kind: ExecutorKind::SharedIterations {
+                vus: 1,
+                iterations: 1,
+                max_duration: DEFAULT_MAX_DURATION,
+            },
+            graceful_stop: DEFAULT_GRACEFUL,
+        }
+    }
+
     /// The k6 name of the executor.
     pub fn name(&self) -> &'static str {
         match self.kind {
