@@ -47,6 +47,32 @@ pub mod bindings {
     });
 }
 
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod vu_bindings {
+    // The same imports as `bindings` (reused, not generated twice); only
+    // the exports differ. A component exports one world or the other.
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "vu-scenario",
+        pub_export_macro: true,
+        export_macro_name: "__export_vu_scenario_world",
+        default_bindings_module: "rigor_guest::vu_bindings",
+        with: {
+            "rigor:scenario/types@0.1.0": crate::bindings::rigor::scenario::types,
+            "rigor:scenario/clock@0.1.0": crate::bindings::rigor::scenario::clock,
+            "rigor:scenario/metrics@0.1.0": crate::bindings::rigor::scenario::metrics,
+            "rigor:scenario/report@0.1.0": crate::bindings::rigor::scenario::report,
+            "rigor:scenario/redis@0.1.0": crate::bindings::rigor::scenario::redis,
+            "rigor:scenario/process@0.1.0": crate::bindings::rigor::scenario::process,
+            "rigor:scenario/http@0.1.0": crate::bindings::rigor::scenario::http,
+            "rigor:scenario/fs@0.1.0": crate::bindings::rigor::scenario::fs,
+            "rigor:scenario/memory@0.1.0": crate::bindings::rigor::scenario::memory,
+            "rigor:scenario/websocket@0.1.0": crate::bindings::rigor::scenario::websocket,
+        },
+    });
+}
+
 pub mod clock;
 mod error;
 pub mod fs;
@@ -58,6 +84,7 @@ mod params;
 pub mod process;
 pub mod redis;
 pub mod report;
+pub mod vu;
 pub mod websocket;
 
 pub use error::{Error, ProbeError, Result};
@@ -161,6 +188,7 @@ pub mod prelude {
     pub use crate::process::{self, Child, Command, OutputStream};
     pub use crate::redis::Redis;
     pub use crate::report::{Severity, check, finding, log, threshold};
+    pub use crate::vu::{Vu, VuScenario};
     pub use crate::websocket::{Incoming, WebSocket, WsLoad};
     pub use crate::{Error, Info, Params, ProbeError, Result, Scenario};
 }

@@ -63,11 +63,11 @@ mod generated_vu {
 
 pub use generated::Scenario;
 pub use generated::ScenarioPre;
-pub use generated_vu::{VuScenario, VuScenarioPre};
 pub use generated::rigor::scenario::websocket;
 pub use generated::rigor::scenario::{
     clock, fs, http, memory, metrics, process, redis, report, types,
 };
+pub use generated_vu::{VuScenario, VuScenarioPre};
 
 /// The contract version this host implements, as it appears in import names.
 pub const CONTRACT_PACKAGE: &str = "rigor:scenario";

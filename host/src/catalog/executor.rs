@@ -85,7 +85,12 @@ pub fn resolve(
     scenario: &str,
     params: &[(String, String)],
 ) -> Result<ExecutorConfig, String> {
-    let fail = |message: String| format!("{}: scenario `{scenario}`: executor: {message}", decl.location);
+    let fail = |message: String| {
+        format!(
+            "{}: scenario `{scenario}`: executor: {message}",
+            decl.location
+        )
+    };
     let reader = Reader {
         table: &decl.table,
         params,
@@ -104,9 +109,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn allowed(kind: &str) -> &'static [&'static str] {
         match kind {
-            "shared-iterations" | "per-vu-iterations" => {
-                &["vus", "iterations", "max-duration"]
-            }
+            "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "max-duration"],
             "constant-vus" => &["vus", "duration"],
             "ramping-vus" => &["start-vus", "stages", "graceful-ramp-down"],
             "constant-arrival-rate" => &[
@@ -135,7 +138,9 @@ impl Reader<'_> {
                 continue;
             }
             if let Some((_, ours)) = K6_NAMES.iter().find(|(k6, _)| k6 == key) {
-                return Err(format!("unknown field `{key}`; the catalog spells it `{ours}`"));
+                return Err(format!(
+                    "unknown field `{key}`; the catalog spells it `{ours}`"
+                ));
             }
             return Err(format!(
                 "unknown field `{key}` for `{kind}` (its fields: {}, graceful-stop)",
@@ -198,9 +203,10 @@ impl Reader<'_> {
 
     fn count(&self, field: &'static str, default: Option<u64>) -> Result<u64, String> {
         match self.get_text(field)? {
-            Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                format!("`{field}` must be a whole number ≥ 0, got `{text}`")
-            }),
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{field}` must be a whole number ≥ 0, got `{text}`")),
             None => default.ok_or_else(|| format!("`{field}` is missing")),
         }
     }
@@ -330,8 +336,12 @@ mod tests {
 
     #[test]
     fn every_type_reads_with_k6_defaults() {
-        let c = resolve(&decl("type = \"constant-vus\"\nvus = 3\nduration = \"5s\""), "s", &[])
-            .unwrap();
+        let c = resolve(
+            &decl("type = \"constant-vus\"\nvus = 3\nduration = \"5s\""),
+            "s",
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             c.kind,
             ExecutorKind::ConstantVus {
@@ -368,7 +378,9 @@ mod tests {
     #[test]
     fn params_fill_values_and_unknown_params_are_named() {
         let c = resolve(
-            &decl("type = \"constant-vus\"\nvus = \"{params.vus}\"\nduration = \"{params.duration}\""),
+            &decl(
+                "type = \"constant-vus\"\nvus = \"{params.vus}\"\nduration = \"{params.duration}\"",
+            ),
             "s",
             &params(),
         )
@@ -392,18 +404,45 @@ mod tests {
         let cases = [
             ("vus = 3", "`type` is missing"),
             ("type = \"looping\"", "unknown type `looping`"),
-            ("type = \"constant-vus\"\nduration = \"1s\"\npreAllocatedVUs = 3", "unknown field `preAllocatedVUs`; the catalog spells it `pre-allocated-vus`"),
-            ("type = \"constant-vus\"\nduration = \"1s\"\nrate = 3", "unknown field `rate` for `constant-vus`"),
-            ("type = \"constant-vus\"\nvus = -1\nduration = \"1s\"", "`vus` must be a whole number"),
-            ("type = \"constant-vus\"\nvus = 1\nduration = \"soon\"", "`duration`: invalid duration `soon`"),
-            ("type = \"constant-vus\"\nvus = 0\nduration = \"1s\"", "`vus` must be at least 1"),
-            ("type = \"constant-vus\"\nvus = 1000000\nduration = \"1s\"", "more than the 100000 VUs"),
-            ("type = \"ramping-vus\"\nstages = [{ duration = \"1s\", users = 3 }]", "`stages[0]`: unknown field `users`"),
-            ("type = \"constant-arrival-rate\"\nrate = 1\nduration = \"1s\"\npre-allocated-vus = 5\nmax-vus = 2", "`max-vus` (2) is below `pre-allocated-vus` (5)"),
+            (
+                "type = \"constant-vus\"\nduration = \"1s\"\npreAllocatedVUs = 3",
+                "unknown field `preAllocatedVUs`; the catalog spells it `pre-allocated-vus`",
+            ),
+            (
+                "type = \"constant-vus\"\nduration = \"1s\"\nrate = 3",
+                "unknown field `rate` for `constant-vus`",
+            ),
+            (
+                "type = \"constant-vus\"\nvus = -1\nduration = \"1s\"",
+                "`vus` must be a whole number",
+            ),
+            (
+                "type = \"constant-vus\"\nvus = 1\nduration = \"soon\"",
+                "`duration`: invalid duration `soon`",
+            ),
+            (
+                "type = \"constant-vus\"\nvus = 0\nduration = \"1s\"",
+                "`vus` must be at least 1",
+            ),
+            (
+                "type = \"constant-vus\"\nvus = 1000000\nduration = \"1s\"",
+                "more than the 100000 VUs",
+            ),
+            (
+                "type = \"ramping-vus\"\nstages = [{ duration = \"1s\", users = 3 }]",
+                "`stages[0]`: unknown field `users`",
+            ),
+            (
+                "type = \"constant-arrival-rate\"\nrate = 1\nduration = \"1s\"\npre-allocated-vus = 5\nmax-vus = 2",
+                "`max-vus` (2) is below `pre-allocated-vus` (5)",
+            ),
         ];
         for (text, wanted) in cases {
             let err = resolve(&decl(text), "s", &[]).unwrap_err();
-            assert!(err.starts_with("catalog.toml:3:1: scenario `s`: executor: "), "{err}");
+            assert!(
+                err.starts_with("catalog.toml:3:1: scenario `s`: executor: "),
+                "{err}"
+            );
             assert!(err.contains(wanted), "{text}: {err}");
         }
     }
@@ -425,6 +464,10 @@ mod tests {
         let o = parse_override("type=shared-iterations,vus=2,iterations=10").unwrap();
         let table = overlay(&base, &o);
         assert!(!table.contains_key("duration"));
-        assert!(parse_override("vus").unwrap_err().contains("is not `key=value`"));
+        assert!(
+            parse_override("vus")
+                .unwrap_err()
+                .contains("is not `key=value`")
+        );
     }
 }

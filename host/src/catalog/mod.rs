@@ -297,6 +297,15 @@ impl Catalog {
                     table: table.get_ref().clone(),
                     location: Location::at(&file, &text, table.span().start).to_string(),
                 });
+                if let Some(decl) = &executor {
+                    // Checked now with the parameters' defaults, so a typo
+                    // fails `rigor list` too, not only the run.
+                    let defaults: Vec<(String, String)> = params
+                        .iter()
+                        .map(|p| (p.name.clone(), p.default.clone()))
+                        .collect();
+                    executor::resolve(decl, &name, &defaults).map_err(CatalogError::Selection)?;
+                }
 
                 scenarios.push(CatalogScenario {
                     name,
@@ -527,6 +536,7 @@ mod tests {
                 selectors: selectors.iter().map(|s| (*s).to_owned()).collect(),
                 params: Vec::new(),
                 thresholds: Vec::new(),
+                executor: None,
             };
             plan::plan(Some(&c), &selection)
                 .unwrap()

@@ -184,7 +184,10 @@ pub fn plan(
                 decl.location = format!("{} (with --executor)", decl.location);
                 Some(decl)
             }
-            (None, Some(overrides)) if matches!(run.source, Source::Wasm(_)) && catalog.and_then(|c| c.get(&run.name)).is_none() => {
+            (None, Some(overrides))
+                if matches!(run.source, Source::Wasm(_))
+                    && catalog.and_then(|c| c.get(&run.name)).is_none() =>
+            {
                 Some(super::executor::ExecutorDecl {
                     table: overrides.clone(),
                     location: "--executor".to_owned(),

@@ -23,11 +23,11 @@ pub use state::HostState;
 pub use world::{ComponentShape, ImportedInterface, WorldKind};
 
 use crate::bindings::ScenarioPre;
-use crate::vu::ExecutorConfig;
 use crate::metrics::Recorder;
 use crate::probes::Capabilities;
 use crate::report::builder::ReportBuilder;
 use crate::report::model::{CapturedOutput, ComponentInfo, ErrorKind, ScenarioError};
+use crate::vu::ExecutorConfig;
 use limits::{DeadlineExceeded, MemoryCapExceeded};
 
 /// How often the epoch advances: the granularity of deadline checks and of

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use wasmtime::component::Linker;
-use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+use wasmtime::{
+    Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
 
 use super::limits::{DeadlineExceeded, LinearMemoryPool};
 use super::{
-    DEADLINE_GRACE, EngineError, EpochTicker, HostState, RunOutcome, RunSetup, classify_trap,
-    state,
+    DEADLINE_GRACE, EngineError, EpochTicker, HostState, RunOutcome, RunSetup, classify_trap, state,
 };
 use crate::bindings::types::VuContext;
 use crate::bindings::{VuScenario, VuScenarioPre};
@@ -106,13 +107,13 @@ impl VuEngine {
             path: path.to_owned(),
             reason,
         };
-        if let Some(needs) = component.resources_required() {
-            if needs.num_memories > MEMORIES_PER_VU || needs.num_tables > TABLES_PER_VU {
-                return Err(wrong(format!(
-                    "it defines {} linear memories and {} tables; a VU may define at most {MEMORIES_PER_VU} and {TABLES_PER_VU}",
-                    needs.num_memories, needs.num_tables
-                )));
-            }
+        if let Some(needs) = component.resources_required()
+            && (needs.num_memories > MEMORIES_PER_VU || needs.num_tables > TABLES_PER_VU)
+        {
+            return Err(wrong(format!(
+                "it defines {} linear memories and {} tables; a VU may define at most {MEMORIES_PER_VU} and {TABLES_PER_VU}",
+                needs.num_memories, needs.num_tables
+            )));
         }
         let pre = self
             .linker
@@ -295,7 +296,9 @@ pub(super) async fn run(
     };
     let stats = Arc::new(crate::vu::ExecutionStats::new());
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let baseline_rss = crate::probes::memory::sample::rss(std::process::id()).ok().unwrap_or(0);
+    let baseline_rss = crate::probes::memory::sample::rss(std::process::id())
+        .ok()
+        .unwrap_or(0);
     let mut peak_rss = baseline_rss;
     let executor_run = crate::vu::run(executor, factory, run_seed, Arc::clone(&stats), cancel_rx);
     tokio::pin!(executor_run);
@@ -309,7 +312,7 @@ pub(super) async fn run(
                 cancel_tx.send_replace(true);
             }
             _ = supervise.tick() => {
-                if let Some(rss) = crate::probes::memory::sample::rss(std::process::id()).ok() {
+                if let Ok(rss) = crate::probes::memory::sample::rss(std::process::id()) {
                     peak_rss = peak_rss.max(rss);
                 }
                 if stopped.is_some() {
@@ -328,7 +331,14 @@ pub(super) async fn run(
             }
         }
     };
-    record_execution(&recorder, &report, executor, &summary, baseline_rss, peak_rss);
+    record_execution(
+        &recorder,
+        &report,
+        executor,
+        &summary,
+        baseline_rss,
+        peak_rss,
+    );
 
     // Teardown, always, unless the run was interrupted from outside.
     let interrupted_run = matches!(&stopped, Some(e) if e.kind == ErrorKind::Interrupted);
@@ -404,7 +414,11 @@ fn record_execution(
         r.set_direction("iterations.failed", Direction::LowerIsBetter);
         r.set_direction("dropped-iterations", Direction::LowerIsBetter);
         let _ = r.gauge("vus.max", f64::from(summary.vus_max), Unit::Count);
-        let _ = r.gauge("vus.active", f64::from(summary.vus_active_peak), Unit::Count);
+        let _ = r.gauge(
+            "vus.active",
+            f64::from(summary.vus_active_peak),
+            Unit::Count,
+        );
         let _ = r.gauge("vus.memory-per-vu-bytes", per_vu, Unit::Bytes);
         r.set_direction("vus.memory-per-vu-bytes", Direction::LowerIsBetter);
         let secs = summary.duration.as_secs_f64();
