@@ -52,6 +52,12 @@ impl Params {
         }
     }
 
+    /// Adds (or, read back, overrides) `name`: how a VU scenario's `setup`
+    /// hands what it learned (a base URL, an id) to every iteration.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values.push((name.into(), value.into()));
+    }
+
     /// All parameters, in the order given.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.values.iter().map(|(n, v)| (n.as_str(), v.as_str()))

@@ -147,7 +147,9 @@ impl RateProfile {
 /// Time within a stage (rate ramping from `r0` to `r1` over `t` seconds)
 /// at which `want` arrivals have accumulated.
 fn time_to_reach(want: f64, r0: f64, r1: f64, t: f64) -> f64 {
-    if t <= 0.0 {
+    // Nothing to accumulate: due at the stage's start (also from rate 0,
+    // where the quadratic below has no usable root).
+    if t <= 0.0 || want <= 0.0 {
         return 0.0;
     }
     let a = (r1 - r0) / (2.0 * t);
@@ -304,6 +306,29 @@ mod tests {
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn a_ramp_from_zero_starts_at_zero_and_stays_in_order() {
+        let p = RateProfile::Stages {
+            start_rate: 0.0,
+            stages: vec![
+                Stage {
+                    duration: secs(2.0),
+                    target: 20.0,
+                },
+                Stage {
+                    duration: secs(1.0),
+                    target: 0.0,
+                },
+            ],
+        };
+        let offsets: Vec<f64> = (0..30).map_while(|n| p.offset_of(n)).collect();
+        assert_eq!(offsets.len(), 30);
+        assert_eq!(offsets[0], 0.0);
+        // Arrival 1 is due when the ramp has accumulated one: √(2·2/20).
+        assert!((offsets[1] - 0.2f64.sqrt()).abs() < 1e-9, "{offsets:?}");
+        assert!(offsets.windows(2).all(|w| w[0] <= w[1]), "{offsets:?}");
     }
 
     #[test]

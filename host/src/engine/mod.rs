@@ -19,7 +19,7 @@ use wasmtime::{Config, Store, UpdateDeadline};
 
 pub use cache::ComponentCache;
 pub use limits::Limits;
-pub use state::HostState;
+pub use state::{HostState, Sinks};
 pub use world::{ComponentShape, ImportedInterface, WorldKind};
 
 use crate::bindings::ScenarioPre;

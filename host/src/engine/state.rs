@@ -33,6 +33,28 @@ use crate::report::builder::ReportBuilder;
 use crate::report::shared::SharedReport;
 use crate::thresholds::AbortWatch;
 
+/// The scenario's recorder, report and captured output: one set per
+/// scenario, however many stores (VUs) record into it.
+#[derive(Clone)]
+pub struct Sinks {
+    pub(crate) recorder: SharedRecorder,
+    pub(crate) report: SharedReport,
+    pub(crate) stdout: BoundedOutput,
+    pub(crate) stderr: BoundedOutput,
+}
+
+impl Sinks {
+    /// New sinks whose contents are charged to `budget`.
+    pub fn new(budget: &Budget) -> Self {
+        Self {
+            recorder: SharedRecorder::new(Recorder::charged_to(budget.clone())),
+            report: SharedReport::new(ReportBuilder::charged_to(budget.clone())),
+            stdout: BoundedOutput::charged_to(budget.clone()),
+            stderr: BoundedOutput::charged_to(budget.clone()),
+        }
+    }
+}
+
 pub struct HostState {
     /// WASI without ambient authority (see `new`).
     pub(crate) wasi: WasiCtx,
@@ -73,8 +95,29 @@ impl HostState {
     /// reaches the world only through Rigor's probes. Stdout and stderr are
     /// captured (bounded) for the report.
     pub fn new(memory_cap: u64, probes: Capabilities) -> Self {
-        let stdout = BoundedOutput::charged_to(probes.budget.clone());
-        let stderr = BoundedOutput::charged_to(probes.budget.clone());
+        let sinks = Sinks::new(&probes.budget);
+        Self::with_sinks(memory_cap, probes, sinks)
+    }
+
+    /// Where this store's measurements and output go: to share them with
+    /// other stores of the same scenario (its VUs).
+    pub fn sinks(&self) -> Sinks {
+        Sinks {
+            recorder: self.recorder.clone(),
+            report: self.report.clone(),
+            stdout: self.stdout.clone(),
+            stderr: self.stderr.clone(),
+        }
+    }
+
+    /// State recording into `sinks`, shared with other stores.
+    pub fn with_sinks(memory_cap: u64, probes: Capabilities, sinks: Sinks) -> Self {
+        let Sinks {
+            recorder,
+            report,
+            stdout,
+            stderr,
+        } = sinks;
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -100,8 +143,8 @@ impl HostState {
             stdout,
             stderr,
             table: ResourceTable::new(),
-            recorder: SharedRecorder::new(Recorder::charged_to(budget.clone())),
-            report: SharedReport::new(ReportBuilder::charged_to(budget.clone())),
+            recorder,
+            report,
             events,
             abort,
             budget,

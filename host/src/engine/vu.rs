@@ -15,6 +15,7 @@ use wasmtime::{
 };
 
 use super::limits::{DeadlineExceeded, LinearMemoryPool};
+use super::state::Sinks;
 use super::{
     DEADLINE_GRACE, EngineError, EpochTicker, HostState, RunOutcome, RunSetup, classify_trap, state,
 };
@@ -148,6 +149,7 @@ struct WasmVus {
     memory_cap: u64,
     memory_pool: LinearMemoryPool,
     data: Arc<[u8]>,
+    sinks: Sinks,
 }
 
 /// One VU: its store and instance.
@@ -161,8 +163,9 @@ impl VuFactory for WasmVus {
     type Vu = WasmVu;
 
     async fn create(&self, _vu: u32) -> Result<WasmVu, String> {
-        let state = HostState::new(self.memory_cap, self.probes.for_vu())
-            .with_memory_pool(self.memory_pool.clone());
+        let state =
+            HostState::with_sinks(self.memory_cap, self.probes.for_vu(), self.sinks.clone())
+                .with_memory_pool(self.memory_pool.clone());
         let mut store = self.component.engine.store(state);
         let instance = self
             .component
@@ -228,6 +231,7 @@ pub(super) async fn run(
     let report = main_state.report.clone();
     let stdout = main_state.stdout.clone();
     let stderr = main_state.stderr.clone();
+    let sinks = main_state.sinks();
     let budget = probes.budget.clone();
     let mut main = component.engine.store(main_state);
     tokio::pin!(interrupt);
@@ -293,6 +297,7 @@ pub(super) async fn run(
         memory_cap: setup.limits.memory.min(VU_MEMORY_RESERVATION),
         memory_pool: LinearMemoryPool::new(setup.limits.vu_memory_total),
         data: Arc::clone(&data),
+        sinks,
     };
     let stats = Arc::new(crate::vu::ExecutionStats::new());
     let (cancel_tx, cancel_rx) = watch::channel(false);
