@@ -120,7 +120,7 @@ fn measure(
         .map(|_| -> Result<Duration> {
             let engine = Engine::new(None)?;
             let t = Instant::now();
-            engine.load(path)?;
+            engine.load(path, None)?;
             Ok(t.elapsed())
         })
         .collect::<Result<Vec<_>>>()?
@@ -130,18 +130,18 @@ fn measure(
 
     let cache = tempfile::tempdir()?;
     let engine = Engine::new(Some(cache.path().to_owned()))?;
-    engine.load(path)?; // fills the cache
+    engine.load(path, None)?; // fills the cache
     let mut loads = Vec::new();
     let mut starts = Vec::new();
     for _ in 0..WARM_STARTS {
         let t = Instant::now();
-        let component = engine.load(path)?;
+        let component = engine.load(path, None)?;
         loads.push(t.elapsed());
         runtime.block_on(run_calls(&engine, &component, 0))?;
         starts.push(t.elapsed());
     }
 
-    let component = engine.load(path)?;
+    let component = engine.load(path, None)?;
     let mut per_call = Vec::new();
     for _ in 0..CALL_ROUNDS {
         let empty = runtime.block_on(run_calls(&engine, &component, 0))?;
@@ -165,6 +165,7 @@ async fn run_calls(engine: &Engine, component: &LoadedComponent, calls: u64) -> 
         params: vec![("calls".into(), calls.to_string())],
         limits: Limits::default(),
         probes: Capabilities::deny_all("bench"),
+        seed: 0,
     };
     let t = Instant::now();
     let outcome = engine.run(component, setup, std::future::pending()).await;

@@ -96,8 +96,8 @@ fn redis_section() -> Result<()> {
     let redis = ManagedRedis::start()?;
     let cache = tempfile::tempdir()?;
     let engine = Engine::new(Some(cache.path().to_owned()))?;
-    engine.load(&wasm)?; // compile once; later loads hit the cache
-    let component = engine.load(&wasm)?;
+    engine.load(&wasm, None)?; // compile once; later loads hit the cache
+    let component = engine.load(&wasm, None)?;
 
     println!(
         "redis-server {} on 127.0.0.1:{}\n",
@@ -153,7 +153,7 @@ fn redis_section() -> Result<()> {
     let mut loads = Vec::with_capacity(WARM_STARTS);
     for _ in 0..WARM_STARTS {
         let t = Instant::now();
-        let loaded = engine.load(&wasm)?;
+        let loaded = engine.load(&wasm, None)?;
         loads.push(t.elapsed());
         let outcome = runtime.block_on(engine.run(
             &loaded,
@@ -218,6 +218,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             budget: Default::default(),
             tls: Default::default(),
         },
+        seed: 0,
     })
 }
 
