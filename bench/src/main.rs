@@ -206,6 +206,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
                         ..Default::default()
                     },
                 ),
+                pools: Default::default(),
             },
             process: rigor::probes::process::ProcessCtx::new(Policy::deny_all("bench")),
             http: rigor::probes::http::HttpCtx {

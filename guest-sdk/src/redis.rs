@@ -26,6 +26,17 @@ impl Redis {
         })
     }
 
+    /// A handle whose calls borrow a link from the scenario's shared pool to
+    /// `target`: what virtual users use, so 10,000 VUs need as many Redis
+    /// connections as calls in flight. Opening it costs no round trip.
+    /// Connection-state and blocking commands (`MULTI`, `SELECT`, `BLPOP`,
+    /// ...) are refused on it: use [`Redis::open`] for those.
+    pub fn pooled(target: &str) -> Result<Self> {
+        Ok(Self {
+            conn: wit::Connection::open_pooled(target).map_err(err)?,
+        })
+    }
+
     /// `SET key value`; returns the round-trip time.
     pub fn set(&self, key: &str, value: &[u8]) -> Result<Duration> {
         self.conn

@@ -249,6 +249,7 @@ impl<'a> Executor<'a> {
             redis: RedisCtx {
                 targets: redis.urls.clone(),
                 policy: policy.clone(),
+                pools: Default::default(),
             },
             process: crate::probes::process::ProcessCtx::new(policy.clone()),
             http: crate::probes::http::HttpCtx {

@@ -322,3 +322,47 @@ fn executor_mistakes_name_the_catalog_line_and_field() {
         run.describe()
     );
 }
+
+/// `total_connections_received` of the server's `INFO stats`.
+fn connections_received(port: u16) -> u64 {
+    let info = redis_cli(port, &["INFO", "stats"]);
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix("total_connections_received:"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn vus_share_a_bounded_pool_of_connections() {
+    let redis = redis();
+    let before = connections_received(redis.port());
+    let (run, s) = run_vu(&redis, "vu-pooled", &[]);
+    assert_eq!(s["status"], "passed", "{}", run.describe());
+    // 200 VUs × 5 INCRs through the pool: every one counted, over at most
+    // the pool's 32 links, plus the connections setup and teardown open,
+    // rigor's check that the target answers, and this test's GET and INFO.
+    assert_eq!(
+        redis_cli(redis.port(), &["GET", "rigor:vu-pooled:count"]),
+        "1000"
+    );
+    let opened = connections_received(redis.port()) - before;
+    assert!(opened <= 32 + 5, "{opened} connections for 200 VUs");
+
+    // A command that needs one connection's state is refused on the pool.
+    let (run, s) = run_vu(&redis, "vu-pooled-multi", &[]);
+    assert_eq!(s["status"], "failed", "{}", run.describe());
+    assert_eq!(value(&s, "iterations.failed"), 2.0);
+    let check = s["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "iteration completes")
+        .unwrap();
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`MULTI` cannot run on a pooled connection"),
+        "{detail}"
+    );
+    assert_eq!(calls(redis.port(), "multi"), 0);
+}

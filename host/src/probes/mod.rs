@@ -74,6 +74,7 @@ impl Capabilities {
             redis: redis::RedisCtx {
                 targets: Default::default(),
                 policy: Policy::deny_all(scenario),
+                pools: Default::default(),
             },
             process: process::ProcessCtx::new(Policy::deny_all(scenario)),
             http: http::HttpCtx {

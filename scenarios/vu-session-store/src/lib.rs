@@ -1,8 +1,8 @@
 //! Virtual users of a session store: each VU logs in once (creates its
 //! session hash with a TTL), then every iteration reads its session,
-//! updates it and thinks. The Redis connection is held only while a VU
-//! works, not while it thinks, so 10,000 VUs need as many connections as
-//! are busy at once, not 10,000.
+//! updates it and thinks. VUs share a small pool of Redis connections
+//! (`Redis::pooled`), so 10,000 VUs need as many connections as calls in
+//! flight, not 10,000.
 
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ impl VuScenario for SessionStore {
         let think = Duration::from_millis(data.get("think-ms")?);
         let session = key(&prefix, vu.id);
         {
-            let redis = Redis::open(&target)?;
+            let redis = Redis::pooled(&target)?;
             if vu.iteration == 0 {
                 let login = Histogram::latency("session.login");
                 let token = format!("{:016x}", vu.rng().next_u64());

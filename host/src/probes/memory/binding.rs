@@ -323,6 +323,7 @@ mod tests {
         caps.redis = RedisCtx {
             targets: Arc::new(targets),
             policy: Policy::new("m", grants),
+            pools: Default::default(),
         };
         HostState::new(64 << 20, caps)
     }

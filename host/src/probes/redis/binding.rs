@@ -115,8 +115,15 @@ impl RedisView<'_> {
         let connection = self.table.get_mut(conn)?;
         connection.guard.check(args).map_err(ProbeError::from)?;
         let target = connection.target.clone();
-        let client = connection.client().await?;
-        match client.timed_request(args).await {
+        let answered = match connection.pool.clone() {
+            Some(pool) => {
+                super::pool::check_poolable(args)?;
+                let mut lease = pool.checkout(self.budget).await?;
+                lease.link().timed_request(args).await
+            }
+            None => connection.client().await?.timed_request(args).await,
+        };
+        match answered {
             Ok((reply, elapsed)) => {
                 let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
                 if let (Some(h), false) = (histogram, matches!(reply, Reply::Error(_))) {
@@ -142,6 +149,22 @@ impl wit::Host for RedisView<'_> {
 }
 
 impl wit::HostConnection for RedisView<'_> {
+    async fn open_pooled(&mut self, target: String) -> BindingResult<Resource<Connection>> {
+        let guard = self
+            .redis
+            .policy
+            .check_redis(&target)?
+            .guard(self.redis.policy.scenario(), &target);
+        let Some(url) = self.redis.targets.get(&target).cloned() else {
+            return Err(ProbeError::Connection(format!(
+                "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
+            ))
+            .into());
+        };
+        let connection = Connection::pooled(target, url, guard, &self.redis.pools);
+        Ok(self.table.push(connection)?)
+    }
+
     async fn open(&mut self, target: String) -> BindingResult<Resource<Connection>> {
         let guard = self
             .redis
@@ -263,11 +286,14 @@ impl wit::HostConnection for RedisView<'_> {
             .guard
             .check_prefix(&prefix)
             .map_err(ProbeError::from)?;
-        let client = connection.client().await?;
-        Ok(client
-            .clear_prefix(&prefix)
-            .await
-            .map_err(ProbeError::from)?)
+        let cleared = match connection.pool.clone() {
+            Some(pool) => {
+                let mut lease = pool.checkout(self.budget).await?;
+                lease.link().clear_prefix(&prefix).await
+            }
+            None => connection.client().await?.clear_prefix(&prefix).await,
+        };
+        Ok(cleared.map_err(ProbeError::from)?)
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {

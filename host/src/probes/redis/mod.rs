@@ -9,6 +9,7 @@ pub mod link;
 pub mod load;
 mod load_binding;
 pub mod policy;
+pub mod pool;
 pub mod resp;
 pub mod stream;
 
@@ -34,6 +35,8 @@ pub struct RedisCtx {
     /// Target name → URL, shared by every scenario of the run.
     pub targets: Arc<BTreeMap<String, RedisUrl>>,
     pub policy: Policy,
+    /// Pooled links per target, shared by every store of the scenario.
+    pub pools: pool::Pools,
 }
 
 /// The host side of a guest's `connection` resource. It holds one of the
@@ -43,9 +46,13 @@ pub struct Connection {
     target: String,
     url: RedisUrl,
     client: Option<RedisLink>,
+    /// Set for a pooled connection: calls borrow a link from here instead.
+    pool: Option<Arc<pool::LinkPool>>,
     /// The grant's command policy, checked before every call.
     guard: policy::CommandGuard,
-    _budget: Reservation,
+    /// A connection of its own holds one of the scenario's `connections`;
+    /// a pooled one holds none (its pool's links do).
+    _budget: Option<Reservation>,
 }
 
 impl Connection {
@@ -66,8 +73,27 @@ impl Connection {
             target,
             url,
             client: None,
+            pool: None,
             guard,
-            _budget: held,
+            _budget: Some(held),
         })
+    }
+
+    /// A handle whose calls use the scenario's pool of links to `target`.
+    pub(crate) fn pooled(
+        target: String,
+        url: RedisUrl,
+        guard: policy::CommandGuard,
+        pools: &pool::Pools,
+    ) -> Self {
+        let pool = pools.get(&target, &url);
+        Self {
+            target,
+            url,
+            client: None,
+            pool: Some(pool),
+            guard,
+            _budget: None,
+        }
     }
 }
