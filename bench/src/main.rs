@@ -13,6 +13,7 @@ mod redis_client;
 mod redis_load;
 mod redis_policy;
 mod reports;
+mod vus;
 mod websocket;
 
 use std::collections::BTreeMap;
@@ -49,6 +50,7 @@ const SECTIONS: &[Section] = &[
     ("languages", languages::run),
     ("websocket", websocket::run),
     ("http", http::run),
+    ("vus", vus::run),
 ];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
