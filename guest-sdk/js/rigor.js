@@ -204,6 +204,13 @@ export class Redis {
   static open(target = "default") {
     return new Redis(probe(() => redis.Connection.open(target)));
   }
+  /**
+   * A handle whose calls borrow a link from the scenario's shared pool: what
+   * virtual users use. Connection-state and blocking commands are refused.
+   */
+  static pooled(target = "default") {
+    return new Redis(probe(() => redis.Connection.openPooled(target)));
+  }
   /** `SET`; returns the round-trip time in nanoseconds (BigInt). */
   set(key, value, { into } = {}) {
     return probe(() => this.conn.set(key, bytes(value), into ? into.inner : undefined));
@@ -248,3 +255,73 @@ export function scenario({ name, description, params = [], run }) {
     },
   };
 }
+
+// ---------------------------------------------------------- virtual users
+
+const textEncoder = new TextEncoder();
+
+function encodeData(params) {
+  const parts = [];
+  for (const [name, value] of params.values) parts.push(name, value);
+  return textEncoder.encode(parts.map((p) => `${p}\0`).join(""));
+}
+
+function decodeData(data) {
+  const fields = decoder.decode(data).split("\0");
+  const pairs = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) pairs.push([fields[i], fields[i + 1]]);
+  return new Params(pairs);
+}
+
+function asErr(e) {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/**
+ * A virtual-user scenario's exports:
+ * `export const { describe, setup, iteration, teardown } = vuScenario({...})`.
+ * `iteration(vu, data)` is one user's behaviour (`vu.id`, `vu.iteration`,
+ * `vu.scenarioIteration`, `vu.seed`); throwing fails that iteration only.
+ * `setup(params)` returns the data every iteration gets (default: the
+ * parameters); `teardown(data)` runs once at the end.
+ */
+export function vuScenario({ name, description, params = [], setup, iteration, teardown }) {
+  let cachedRaw;
+  let cached;
+  const dataOf = (raw) => {
+    if (cachedRaw === undefined || raw.length !== cachedRaw.length || !raw.every((b, i) => b === cachedRaw[i])) {
+      cachedRaw = raw;
+      cached = decodeData(raw);
+    }
+    return cached;
+  };
+  return {
+    describe: () => ({ name, description, params }),
+    setup: (pairs) => {
+      try {
+        const given = new Params(pairs);
+        return encodeData(setup ? setup(given) : given);
+      } catch (e) {
+        throw asErr(e);
+      }
+    },
+    iteration: (ctx, data) => {
+      try {
+        iteration(
+          { id: ctx.vu, iteration: ctx.iteration, scenarioIteration: ctx.scenarioIteration, seed: ctx.seed },
+          dataOf(data),
+        );
+      } catch (e) {
+        throw asErr(e);
+      }
+    },
+    teardown: (data) => {
+      try {
+        if (teardown) teardown(dataOf(data));
+      } catch (e) {
+        throw asErr(e);
+      }
+    },
+  };
+}
+

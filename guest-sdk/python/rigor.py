@@ -33,7 +33,7 @@ from wit_world.imports import types as _types
 __all__ = [
     "Histogram", "ParamSpec", "Params", "ProbeError", "Redis", "Reply", "Severity", "Unit",
     "check", "checking", "counter", "finding", "gauge", "log", "now_ns", "param", "scenario",
-    "sleep", "threshold",
+    "sleep", "threshold", "Vu", "vu_scenario",
 ]
 
 Unit = _metrics.Unit
@@ -291,6 +291,13 @@ class Redis:
     def open(cls, target: str = "default") -> "Redis":
         return cls(_probe(_redis.Connection.open, target))
 
+    @classmethod
+    def pooled(cls, target: str = "default") -> "Redis":
+        """A handle whose calls borrow a link from the scenario's shared pool:
+        what virtual users use. `MULTI`, `SELECT`, blocking pops and other
+        connection-state commands are refused on it."""
+        return cls(_probe(_redis.Connection.open_pooled, target))
+
     def set(self, key: str, value: Union[str, bytes], into: Optional[Histogram] = None) -> int:
         """`SET`; returns the round-trip time in nanoseconds."""
         return _probe(self._conn.set, key, _bytes(value), _hist(into))
@@ -352,3 +359,91 @@ def scenario(name: str, description: str, params: Sequence[ParamSpec] = ()):
         return run
 
     return decorate
+
+
+# ------------------------------------------------------------ virtual users
+
+
+class Vu:
+    """What one iteration of a virtual user is told about itself."""
+
+    __slots__ = ("id", "iteration", "scenario_iteration", "seed")
+
+    def __init__(self, ctx) -> None:
+        self.id = ctx.vu
+        self.iteration = ctx.iteration
+        self.scenario_iteration = ctx.scenario_iteration
+        self.seed = ctx.seed
+
+
+def _encode(params: "Params") -> bytes:
+    out = bytearray()
+    for name, value in params.items():
+        out += name.encode() + b"\0" + value.encode() + b"\0"
+    return bytes(out)
+
+
+def _decode(data: bytes) -> "Params":
+    fields = bytes(data).split(b"\0")
+    pairs = [
+        (fields[i].decode(errors="replace"), fields[i + 1].decode(errors="replace"))
+        for i in range(0, len(fields) - 1, 2)
+    ]
+    return Params(pairs)
+
+
+def vu_scenario(
+    name: str,
+    description: str,
+    params: Sequence[ParamSpec] = (),
+    setup: Optional[Callable[["Params"], "Params"]] = None,
+    teardown: Optional[Callable[["Params"], None]] = None,
+):
+    """Exports the decorated `iteration(vu: Vu, data: Params)` as a
+    virtual-user scenario (the `vu-scenario` world): many VUs run it under
+    the executor the catalog gives. `setup(params)` runs once first and
+    returns the data every iteration gets (default: the parameters);
+    `teardown(data)` runs once at the end. An exception fails that
+    iteration only."""
+
+    def wrap(body):
+        try:
+            return body()
+        except Err:
+            raise
+        except Exception as e:  # noqa: BLE001 - every failure becomes the call's err
+            raise Err(f"{type(e).__name__}: {e}") from None
+
+    def decorate(iteration: Callable[[Vu, "Params"], None]):
+        info = _types.ScenarioInfo(
+            name, description, [_types.ParamInfo(p.name, p.default, p.help) for p in params]
+        )
+        # Decoded once per instance: the data is the same for every call.
+        cache: dict = {}
+
+        def data_of(raw: bytes) -> "Params":
+            key = bytes(raw)
+            if cache.get("key") != key:
+                cache["key"], cache["data"] = key, _decode(key)
+            return cache["data"]
+
+        class _Export(wit_world.WitWorld):
+            def describe(self) -> _types.ScenarioInfo:
+                return info
+
+            def setup(self, pairs: List[Tuple[str, str]]) -> bytes:
+                given = Params(pairs)
+                return wrap(lambda: _encode(setup(given) if setup else given))
+
+            def iteration(self, vu, data: bytes) -> None:
+                wrap(lambda: iteration(Vu(vu), data_of(data)))
+
+            def teardown(self, data: bytes) -> None:
+                if teardown:
+                    wrap(lambda: teardown(data_of(data)))
+
+        sys.modules[iteration.__module__].WitWorld = _Export
+        return iteration
+
+    return decorate
+

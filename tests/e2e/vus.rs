@@ -366,3 +366,48 @@ fn vus_share_a_bounded_pool_of_connections() {
     );
     assert_eq!(calls(redis.port(), "multi"), 0);
 }
+
+#[test]
+fn python_and_javascript_vus_run_their_iterations() {
+    let redis = redis();
+    for (name, prefix) in [
+        ("vu-python", "rigor:vu-py:"),
+        ("vu-javascript", "rigor:vu-js:"),
+    ] {
+        let (run, s) = run_vu(&redis, name, &[]);
+        // 4 VUs × 3 iterations, each one INCR through the pool; VU 3's
+        // second iteration throws after its INCR.
+        let count = redis_cli(redis.port(), &["GET", &format!("{prefix}count")]);
+        assert_eq!(count, "12", "{name}: {}", run.describe());
+        assert_eq!(value(&s, "iterations"), 12.0, "{name}");
+        assert_eq!(value(&s, "iterations.failed"), 1.0, "{name}");
+        assert_eq!(s["status"], "failed", "{name}");
+        let check = s["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "iteration completes")
+            .unwrap();
+        assert!(
+            check["detail"]
+                .as_str()
+                .unwrap()
+                .contains("VU 3: the iteration returned an error: ")
+                && check["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("VU 3 refuses its second iteration"),
+            "{name}: {check}"
+        );
+        assert_eq!(
+            redis_cli(redis.port(), &["GET", &format!("{prefix}setup")]),
+            "1",
+            "{name}"
+        );
+        assert_eq!(
+            redis_cli(redis.port(), &["GET", &format!("{prefix}teardown")]),
+            "1",
+            "{name}"
+        );
+    }
+}

@@ -184,12 +184,6 @@ fn stage_wit(language: Language, dir: &Path, target: &Path) -> Result<PathBuf, B
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let scenario = world_body(&worlds, "scenario").ok_or_else(|| BuildError::ScriptFailed {
-        name: dir.display().to_string(),
-        tool: "wit".into(),
-        output: format!("no `world scenario` in `{}`", wit.display()),
-    })?;
-
     let mut sources = String::new();
     for root in [dir.to_owned(), sdk_dir(language)] {
         let mut files = Vec::new();
@@ -203,6 +197,18 @@ fn stage_wit(language: Language, dir: &Path, target: &Path) -> Result<PathBuf, B
             }
         }
     }
+    // The scenario's own sources say which world it exports.
+    let own = read_sources(dir).map_err(io(dir))?;
+    let exports = if is_vu_scenario(language, &own) {
+        "vu-scenario"
+    } else {
+        "scenario"
+    };
+    let scenario = world_body(&worlds, exports).ok_or_else(|| BuildError::ScriptFailed {
+        name: dir.display().to_string(),
+        tool: "wit".into(),
+        output: format!("no `world {exports}` in `{}`", wit.display()),
+    })?;
     let used: Vec<&String> = offered
         .iter()
         .filter(|name| uses_interface(language, &sources, name))
@@ -221,6 +227,31 @@ fn stage_wit(language: Language, dir: &Path, target: &Path) -> Result<PathBuf, B
     let file = staged.join("build-world.wit");
     std::fs::write(&file, world).map_err(io(&file))?;
     Ok(staged)
+}
+
+/// The Python or JavaScript sources under `dir`, concatenated.
+fn read_sources(dir: &Path) -> std::io::Result<String> {
+    let mut files = Vec::new();
+    collect_inputs(dir, dir, &mut files)?;
+    let mut text = String::new();
+    for rel in files {
+        if rel
+            .extension()
+            .is_some_and(|e| e == "py" || e == "js" || e == "mjs")
+        {
+            text += &std::fs::read_to_string(dir.join(&rel)).unwrap_or_default();
+        }
+    }
+    Ok(text)
+}
+
+/// Whether the scenario's sources export a virtual-user scenario (the SDK's
+/// `vu_scenario` decorator, or `vuScenario` in JavaScript).
+fn is_vu_scenario(language: Language, sources: &str) -> bool {
+    match language {
+        Language::Js => sources.contains("vuScenario("),
+        _ => sources.contains("vu_scenario("),
+    }
 }
 
 /// The text between the braces of `world NAME { ... }`.
