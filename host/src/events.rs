@@ -99,6 +99,8 @@ struct Shared {
 #[derive(Debug, Clone, Default)]
 struct Phase {
     name: String,
+    /// What else the probe says about the phase now (VUs, dropped iterations).
+    detail: Option<String>,
     expected: Option<u64>,
     started: Option<Instant>,
     finished: bool,
@@ -136,6 +138,7 @@ impl ProgressSink {
         let mut phase = self.shared.phase.lock().unwrap_or_else(|e| e.into_inner());
         *phase = Phase {
             name,
+            detail: None,
             expected,
             started: Some(Instant::now()),
             finished: false,
@@ -154,6 +157,21 @@ impl ProgressSink {
     #[inline]
     pub fn set_done(&self, done: u64) {
         self.shared.done.store(done, Ordering::Relaxed);
+    }
+
+    /// A short note on the current phase, shown after its rate (e.g.
+    /// `120 VUs · 3 dropped`); cut at [`MAX_PHASE_LEN`].
+    pub fn set_detail(&self, detail: String) {
+        let mut detail = detail;
+        if detail.len() > MAX_PHASE_LEN {
+            let mut cut = MAX_PHASE_LEN;
+            while !detail.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            detail.truncate(cut);
+        }
+        let mut phase = self.shared.phase.lock().unwrap_or_else(|e| e.into_inner());
+        phase.detail = Some(detail);
     }
 
     /// The current phase is over (the display stops showing it).
@@ -191,6 +209,9 @@ pub struct Progress {
     /// Seconds the phase should still take at the current rate, when the total is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining_secs: Option<f64>,
+    /// The probe's own note on the phase (VUs active, dropped iterations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Throughput over time of one phase, collected from the samples.
@@ -305,6 +326,7 @@ impl ProgressSampler {
             ops_per_sec,
             elapsed_secs,
             remaining_secs,
+            detail: phase.detail,
         })
     }
 

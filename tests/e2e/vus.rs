@@ -235,6 +235,37 @@ fn ramping_vus_follow_their_stages() {
 }
 
 #[test]
+fn progress_streams_iterations_active_vus_and_drops() {
+    let redis = redis();
+    let dir = tempfile::tempdir().unwrap();
+    let stream = dir.path().join("events.ndjson");
+    let out = format!("ndjson={}", stream.display());
+    let (run, s) = run_vu(&redis, "vu-ramping", &["--out", &out]);
+    assert_eq!(s["status"], "passed", "{}", run.describe());
+    let text = std::fs::read_to_string(&stream).unwrap();
+    let progress: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "progress")
+        .collect();
+    assert!(progress.len() >= 3, "{text}");
+    assert!(progress.iter().all(|p| p["phase"] == "iterations"));
+    let detail = |p: &serde_json::Value| p["detail"].as_str().unwrap().to_owned();
+    assert!(progress.iter().all(|p| detail(p).ends_with(" dropped")));
+    // Sometime during the plateau all 20 VUs were active, and the count of
+    // iterations only grew.
+    assert!(
+        progress.iter().any(|p| detail(p).starts_with("20 VUs")),
+        "{text}"
+    );
+    let done: Vec<u64> = progress
+        .iter()
+        .map(|p| p["done"].as_u64().unwrap())
+        .collect();
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
+}
+
+#[test]
 fn graceful_stop_lets_iterations_finish_or_cuts_them() {
     let redis = redis();
     // Iterations of 1.5 s in a 1 s executor: with the default 30 s graceful

@@ -308,6 +308,10 @@ pub(super) async fn run(
     let executor_run = crate::vu::run(executor, factory, run_seed, Arc::clone(&stats), cancel_rx);
     tokio::pin!(executor_run);
     let mut supervise = tokio::time::interval(SUPERVISE_EVERY);
+    // The live display: iterations as the phase's operations, VUs and
+    // dropped iterations beside them.
+    let events = probes.events.clone();
+    events.phase("iterations", None);
     let mut stopped: Option<ScenarioError> = None;
     let summary = loop {
         tokio::select! {
@@ -320,6 +324,9 @@ pub(super) async fn run(
                 if let Ok(rss) = crate::probes::memory::sample::rss(std::process::id()) {
                     peak_rss = peak_rss.max(rss);
                 }
+                let summary = stats.summary_counts();
+                events.set_done(summary.0);
+                events.set_detail(format!("{} VUs · {} dropped", stats.active(), summary.1));
                 if stopped.is_some() {
                     continue;
                 }
@@ -336,6 +343,8 @@ pub(super) async fn run(
             }
         }
     };
+    events.set_done(summary.completed + summary.failed);
+    events.finish();
     record_execution(
         &recorder,
         &report,

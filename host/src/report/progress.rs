@@ -131,8 +131,12 @@ pub fn status_line(name: &str, p: &Progress) -> String {
         Some(r) => format!(", ~{} left", units::duration_ns(r * 1e9)),
         None => String::new(),
     };
+    let detail = match &p.detail {
+        Some(d) => format!(" · {d}"),
+        None => String::new(),
+    };
     format!(
-        "  {name} · {} · {done} · {} ops/s · {}{left}",
+        "  {name} · {} · {done} · {} ops/s{detail} · {}{left}",
         p.phase,
         units::thousands(p.ops_per_sec),
         units::duration_ns(p.elapsed_secs * 1e9)
@@ -152,6 +156,7 @@ mod tests {
             ops_per_sec: 8_123.4,
             elapsed_secs: 1.5,
             remaining_secs: Some(4.6),
+            detail: None,
         }
     }
 

@@ -147,6 +147,14 @@ impl ExecutionStats {
         self.completed.load(Ordering::Relaxed)
     }
 
+    /// Iterations ended (completed or failed) and dropped so far, cheaply.
+    pub fn summary_counts(&self) -> (u64, u64) {
+        (
+            self.completed.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn dropped_count(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
