@@ -66,6 +66,8 @@ pub struct CatalogScenario {
     pub services: Vec<String>,
     /// Runs only when named (see the manifest's `opt-in`).
     pub opt_in: bool,
+    /// How a sharded run runs it (`shard = "split" | "whole" | "one"`).
+    pub shard: crate::shard::ShardMode,
     pub params: Vec<Param>,
     pub grants: Grants,
     /// Grants settled when the run is planned (parameter-following `http`
@@ -289,6 +291,18 @@ impl Catalog {
 
                 let mut limits = defaults;
                 apply_limits(&mut limits, &entry.limits, &at)?;
+                let shard = match &entry.shard {
+                    None => crate::shard::ShardMode::default(),
+                    Some(mode) => crate::shard::ShardMode::parse(mode.get_ref()).ok_or_else(|| {
+                        at(
+                            mode.span().start,
+                            format!(
+                                "scenario `{name}`: shard `{}` is not one of `split`, `whole`, `one`",
+                                mode.get_ref()
+                            ),
+                        )
+                    })?,
+                };
 
                 scenarios.push(CatalogScenario {
                     name,
@@ -297,6 +311,7 @@ impl Catalog {
                     source,
                     services,
                     opt_in: entry.opt_in,
+                    shard,
                     params,
                     grants,
                     deferred,

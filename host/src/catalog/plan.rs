@@ -33,6 +33,8 @@ pub struct PlannedScenario {
     pub deferred: super::http_grant::Deferred,
     pub thresholds: Vec<PlannedThreshold>,
     pub limits: Limits,
+    /// How a sharded run runs it.
+    pub shard: crate::shard::ShardMode,
 }
 
 /// A `--threshold 'scenario:metric:expression'` argument.
@@ -104,6 +106,7 @@ pub fn plan(
                 })
                 .collect(),
             limits: entry.limits,
+            shard: entry.shard,
         });
     };
 
@@ -189,6 +192,7 @@ fn ad_hoc(path: &Path) -> PlannedScenario {
         deferred: Default::default(),
         thresholds: Vec::new(),
         limits: Limits::default(),
+        shard: Default::default(),
     }
 }
 

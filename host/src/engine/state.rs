@@ -64,6 +64,8 @@ pub struct HostState {
     /// Certificate authorities for the probes' TLS connections.
     #[allow(dead_code)]
     pub(crate) tls: crate::tls::TlsTrust,
+    /// This shard's part of the run, for the loads.
+    pub(crate) shard: crate::shard::ShardCtx,
 }
 
 impl HostState {
@@ -74,12 +76,18 @@ impl HostState {
     pub fn new(memory_cap: u64, probes: Capabilities) -> Self {
         let stdout = BoundedOutput::charged_to(probes.budget.clone());
         let stderr = BoundedOutput::charged_to(probes.budget.clone());
+        // Guest randomness comes only from the run seed, so a replay draws
+        // the same numbers.
+        let random = crate::shard::seed::WasiRandom::from_seed(probes.shard.seed());
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .secure_random(random.secure)
+            .insecure_random(random.insecure)
+            .insecure_random_seed(random.insecure_seed)
             .build();
         let Capabilities {
             children,
@@ -92,6 +100,7 @@ impl HostState {
             abort,
             budget,
             tls,
+            shard,
         } = probes;
         Self {
             wasi,
@@ -114,6 +123,7 @@ impl HostState {
             fs,
             memory,
             tls,
+            shard,
         }
     }
 
@@ -143,6 +153,7 @@ impl HostState {
             report: &mut self.report,
             events: &self.events,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
@@ -167,6 +178,7 @@ impl HostState {
             recorder: &mut self.recorder,
             events: &self.events,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
@@ -179,6 +191,7 @@ impl HostState {
             recorder: &mut self.recorder,
             events: &self.events,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
@@ -189,6 +202,7 @@ impl HostState {
             recorder: &mut self.recorder,
             report: &mut self.report,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
