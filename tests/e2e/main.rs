@@ -26,4 +26,5 @@ mod sandbox_budget;
 mod sandbox_process;
 mod sandbox_redis;
 mod sandbox_verdicts;
+mod shards;
 mod websocket_probe;
