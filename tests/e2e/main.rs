@@ -4,6 +4,7 @@
 mod cache;
 mod catalog_errors;
 mod compare;
+mod deploy;
 mod fs;
 mod hostile_guests;
 mod http;

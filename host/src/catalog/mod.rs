@@ -519,6 +519,23 @@ mod tests {
         assert_eq!(s.source, Source::Wasm(PathBuf::from("/nonexistent/a.wasm")));
     }
     #[test]
+    fn the_shard_mode_is_read_and_checked() {
+        let c = parse(
+            "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[[scenario]]\nname = \"b\"\nsource = \"b.wasm\"\nshard = \"one\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.scenarios[0].shard, crate::shard::ShardMode::Split);
+        assert_eq!(c.scenarios[1].shard, crate::shard::ShardMode::One);
+        let err = parse("[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\nshard = \"half\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":4:9: scenario `a`: shard `half` is not one of `split`, `whole`, `one`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn an_opt_in_scenario_runs_only_when_named() {
         let c = parse(
             "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\ntags = [\"load\"]\n[[scenario]]\nname = \"manual\"\nsource = \"m.wasm\"\ntags = [\"load\"]\nopt-in = true\n",
