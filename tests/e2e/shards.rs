@@ -141,6 +141,13 @@ fn four_shard_processes_do_exactly_what_one_run_does() {
     assert_eq!(merged["merge"]["missing"].as_array().unwrap().len(), 0);
     assert_eq!(merged["run"]["id"], "e2e-shards");
 
+    // Shard and merged reports are valid `rigor.report/v1`.
+    let validator = crate::reports::schema_validator();
+    for r in [&merged, &read_json(&reports[0]), &whole_report] {
+        let errors = crate::reports::schema_errors(&validator, r);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
     // Counts equal the unsharded run's exactly.
     for name in ["concurrency.all"] {
         assert_eq!(count(m, name), count(w, name), "{name}");
