@@ -8,6 +8,7 @@
 mod fs;
 mod http;
 mod languages;
+mod merge;
 mod process;
 mod redis_client;
 mod redis_load;
@@ -45,6 +46,7 @@ const SECTIONS: &[Section] = &[
     ("redis-client", redis_client::run),
     ("fs", fs::run),
     ("reports", reports::run),
+    ("merge", merge::run),
     ("process", process::run),
     ("languages", languages::run),
     ("websocket", websocket::run),
