@@ -190,8 +190,9 @@ pub fn run() -> Result<()> {
     let t = Instant::now();
     let shards = files
         .iter()
-        .map(|p| {
-            let report = rigor::shard::replay::read_report(p).map_err(anyhow::Error::msg)?;
+        .zip(rigor::shard::replay::read_reports(&files))
+        .map(|(p, report)| {
+            let report = report.map_err(anyhow::Error::msg)?;
             Ok(ShardReport {
                 file: p.display().to_string(),
                 report,

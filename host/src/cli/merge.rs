@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use rigor::report::console;
 use rigor::report::manager::{Format, ReportManager, Target};
 use rigor::report::merge::{ShardReport, merge};
-use rigor::shard::replay::read_report;
+use rigor::shard::replay::read_reports;
 
 use super::run::ColorChoice;
 use super::{CliError, EXIT_FAILED, EXIT_OK};
@@ -63,9 +63,10 @@ pub fn execute(args: MergeArgs) -> Result<u8, CliError> {
     let shards = args
         .reports
         .iter()
-        .map(|path| {
-            let report = read_report(path)
-                .map_err(|e| CliError::Invalid(format!("`{}`: {e}", path.display())))?;
+        .zip(read_reports(&args.reports))
+        .map(|(path, report)| {
+            let report =
+                report.map_err(|e| CliError::Invalid(format!("`{}`: {e}", path.display())))?;
             Ok(ShardReport {
                 file: path.display().to_string(),
                 report,

@@ -767,3 +767,83 @@ fn judge(
     }
     judged
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::ShardInfo;
+
+    fn shard(file: &str, run: &str, plan: &str, index: u32, count: u32) -> ShardReport {
+        let mut report = RunReport::just_started();
+        report.partial = false;
+        report.run = Some(RunIdentity {
+            id: run.into(),
+            seed: 1,
+            plan_digest: plan.into(),
+            catalog_digest: None,
+            shard: Some(ShardInfo { index, count }),
+            wasmtime_version: "48.0.8".into(),
+            cpu_model: None,
+            kernel: None,
+            start_at: None,
+            start_late_ms: None,
+            deferred: true,
+            replay_of: None,
+        });
+        ShardReport {
+            file: file.into(),
+            report,
+        }
+    }
+
+    #[test]
+    fn reports_that_are_not_one_run_are_refused_by_name() {
+        let err = |shards| merge(shards, false).unwrap_err().to_string();
+        assert_eq!(
+            err(vec![
+                shard("a.json", "r1", "p", 1, 2),
+                shard("b.json", "r2", "p", 2, 2)
+            ]),
+            "`b.json` is from run `r2` but `a.json` is from run `r1`: merge the shards of one run only (same --run-id)"
+        );
+        assert!(
+            err(vec![
+                shard("a.json", "r", "p", 1, 2),
+                shard("b.json", "r", "p", 1, 2)
+            ])
+            .starts_with("`b.json` and `a.json` are both shard 1")
+        );
+        assert!(
+            err(vec![
+                shard("a.json", "r", "p", 1, 2),
+                shard("b.json", "r", "p", 2, 3)
+            ])
+            .contains("every shard must be run with the same count")
+        );
+        let mut unsharded = shard("c.json", "r", "p", 1, 1);
+        unsharded.report.run.as_mut().unwrap().shard = None;
+        assert!(err(vec![unsharded]).contains("`c.json`: not a shard report"));
+        assert_eq!(merge(Vec::new(), false).unwrap_err(), MergeError::Nothing);
+    }
+
+    #[test]
+    fn a_missing_shard_is_an_error_or_a_partial_result() {
+        let two = || {
+            vec![
+                shard("a.json", "r", "p", 1, 3),
+                shard("c.json", "r", "p", 3, 3),
+            ]
+        };
+        assert_eq!(
+            merge(two(), false).unwrap_err(),
+            MergeError::Missing {
+                missing: vec![2],
+                count: 3
+            }
+        );
+        let merged = merge(two(), true).unwrap();
+        assert!(merged.partial);
+        assert_eq!(merged.merge.unwrap().missing, vec![2]);
+        assert_eq!(merged.run.unwrap().shard, None);
+    }
+}
