@@ -149,9 +149,8 @@ fn four_shard_processes_do_exactly_what_one_run_does() {
     }
 
     // Counts equal the unsharded run's exactly.
-    for name in ["concurrency.all"] {
-        assert_eq!(count(m, name), count(w, name), "{name}");
-    }
+    assert_eq!(count(m, "concurrency.all"), count(w, "concurrency.all"));
+    assert_eq!(count(m, "concurrency.all"), 50 * 100);
     assert_eq!(
         count(m, "concurrency.set") + count(m, "concurrency.get"),
         count(w, "concurrency.set") + count(w, "concurrency.get")

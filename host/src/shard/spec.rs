@@ -69,7 +69,7 @@ impl ShardSpec {
 
     /// Shard `index` (0-based) of `count`.
     pub fn new(index: u32, count: u32) -> Option<Self> {
-        (count >= 1 && count <= MAX_SHARDS && index < count).then_some(Self { index, count })
+        ((1..=MAX_SHARDS).contains(&count) && index < count).then_some(Self { index, count })
     }
 
     /// `I/N`, 1-based; `origin` names the flag or variable for errors.
