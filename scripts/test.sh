@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The independent WebSocket server of the websocket tests (pip, into target/).
 scripts/ws-venv.sh >/dev/null
+# The schema validators of the deployment examples (pip, into target/).
+scripts/deploy-venv.sh >/dev/null
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -8,6 +8,7 @@
 mod fs;
 mod http;
 mod languages;
+mod merge;
 mod process;
 mod redis_client;
 mod redis_load;
@@ -46,6 +47,7 @@ const SECTIONS: &[Section] = &[
     ("redis-client", redis_client::run),
     ("fs", fs::run),
     ("reports", reports::run),
+    ("merge", merge::run),
     ("process", process::run),
     ("languages", languages::run),
     ("websocket", websocket::run),
@@ -220,6 +222,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             abort: Default::default(),
             budget: Default::default(),
             tls: Default::default(),
+            shard: Default::default(),
         },
         seed: 0,
     })

@@ -79,6 +79,7 @@ fn big_report() -> RunReport {
                     unit: Some(Unit::Nanoseconds),
                     error: None,
                     overrides: Vec::new(),
+                    shards: Vec::new(),
                 });
                 s.metrics.push(MetricReport {
                     name,
@@ -110,6 +111,8 @@ fn big_report() -> RunReport {
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
         scenarios,
+        run: None,
+        merge: None,
     }
 }
 

@@ -37,6 +37,7 @@ pub mod probes;
 pub mod report;
 pub mod runner;
 pub mod services;
+pub mod shard;
 pub mod thresholds;
 pub mod tls;
 pub mod vu;

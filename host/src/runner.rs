@@ -24,8 +24,10 @@ use crate::probes::Capabilities;
 use crate::probes::redis::{RedisCtx, RedisError};
 use crate::report::builder::{attach_series, metric_reports, throughput_metrics};
 use crate::report::model::{
-    ErrorKind, HostInfo, RunReport, RunSummary, SCHEMA, ScenarioReport, Status, ThresholdSource,
+    ErrorKind, HostInfo, RunIdentity, RunReport, RunSummary, SCHEMA, ScenarioReport, ScenarioShard,
+    Status, ThresholdSource,
 };
+use crate::shard::{ShardCtx, ShardMode, ShardSpec};
 use crate::thresholds::{AbortWatch, Expression, judge_planned};
 
 pub use crate::events::RunEvent;
@@ -97,8 +99,9 @@ pub struct Executor<'a> {
     redis: &'a RedisSetup,
     keep_scratch: bool,
     tls: crate::tls::TlsTrust,
-    /// The run's seed: VU seeds derive from it.
-    seed: u64,
+    /// Which shard this process is, and the run's identity and seed.
+    shard: ShardSpec,
+    identity: Option<RunIdentity>,
 }
 
 impl<'a> Executor<'a> {
@@ -108,14 +111,21 @@ impl<'a> Executor<'a> {
             redis,
             keep_scratch,
             tls: Default::default(),
-            seed: random_seed(),
+            shard: ShardSpec::WHOLE,
+            identity: None,
         }
     }
 
-    /// Fixes the run's seed (`--seed`), so VUs repeat their choices.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+    /// Runs as `shard` of the run `identity` (its seed seeds every
+    /// scenario); without it, an unsharded run with a fixed seed of 0.
+    pub fn with_run(mut self, shard: ShardSpec, identity: RunIdentity) -> Self {
+        self.shard = shard;
+        self.identity = Some(identity);
         self
+    }
+
+    fn run_seed(&self) -> u64 {
+        self.identity.as_ref().map_or(0, |i| i.seed)
     }
 
     /// The certificate authorities TLS connections trust (default: the
@@ -135,6 +145,7 @@ impl<'a> Executor<'a> {
         observers: &mut [&mut dyn RunObserver],
     ) -> Result<Outcome, RedisError> {
         let mut session = Session::start(prepared.len());
+        session.report.run = self.identity.clone();
         notify(
             observers,
             RunEvent::RunStarted {
@@ -163,18 +174,40 @@ impl<'a> Executor<'a> {
                     total: prepared.len(),
                 },
             );
-            let report = match redis.unavailable_for(&p.plan) {
-                Some(reason) => ScenarioReport::skipped(
+            let skip = |reason: String| {
+                ScenarioReport::skipped(
                     &p.plan.name,
                     &p.component.path.display().to_string(),
                     p.plan.params.iter().cloned().collect(),
-                    reason.to_owned(),
-                ),
-                None => {
-                    self.run_scenario(p, &redis, interrupt.clone(), observers)
-                        .await
+                    reason,
+                )
+            };
+            let mut report = if p.plan.shard == ShardMode::One && !self.shard.is_first() {
+                skip(format!(
+                    "runs on shard 1 only (catalog `shard = \"one\"`); this is shard {}",
+                    self.shard
+                ))
+            } else if p.plan.no_vus_here {
+                skip(format!(
+                    "this shard's part of the executor has no VUs (fewer VUs than shards); this is shard {}",
+                    self.shard
+                ))
+            } else {
+                match redis.unavailable_for(&p.plan) {
+                    Some(reason) => skip(reason.to_owned()),
+                    None => {
+                        self.run_scenario(p, &redis, interrupt.clone(), observers)
+                            .await
+                    }
                 }
             };
+            report.shard = Some(ScenarioShard {
+                mode: p.plan.shard,
+                seed: format!(
+                    "{:016x}",
+                    crate::shard::seed::scenario_seed(self.run_seed(), &p.plan.name)
+                ),
+            });
             if matches!(&report.error, Some(e) if e.kind == ErrorKind::Interrupted) {
                 session.interrupted = *interrupt.borrow();
             }
@@ -209,7 +242,12 @@ impl<'a> Executor<'a> {
             params: p.plan.params.clone(),
             limits: p.plan.limits,
             probes: self.capabilities(p, redis, events),
-            seed: self.seed,
+            seed: 0,
+        };
+        // VU seeds derive from this shard's seed of the scenario.
+        let setup = RunSetup {
+            seed: setup.probes.shard.seed(),
+            ..setup
         };
         let stop = async move {
             match interrupt.wait_for(Option::is_some).await {
@@ -261,6 +299,7 @@ impl<'a> Executor<'a> {
             abort: AbortWatch::new(planned_thresholds(&p.plan)),
             budget: Budget::new(p.plan.limits.budgets),
             tls: self.tls.clone(),
+            shard: ShardCtx::new(self.shard, p.plan.shard, self.run_seed(), name),
         }
     }
 }
@@ -316,19 +355,8 @@ fn scenario_report(p: &Prepared, outcome: RunOutcome, sampler: ProgressSampler) 
         error: outcome.result.err(),
         skip_reason: None,
         budgets: Some(outcome.budgets),
+        shard: None,
     }
-}
-
-/// A seed for a run that was given none: from the OS's random hasher keys.
-fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
 }
 
 fn notify(observers: &mut [&mut dyn RunObserver], event: RunEvent<'_>) {
@@ -359,6 +387,8 @@ impl Session {
                 partial: true,
                 summary: RunSummary::from_scenarios(&[]),
                 scenarios: Vec::with_capacity(total),
+                run: None,
+                merge: None,
             },
             interrupted: None,
         }

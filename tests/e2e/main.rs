@@ -4,6 +4,7 @@
 mod cache;
 mod catalog_errors;
 mod compare;
+mod deploy;
 mod fs;
 mod hostile_guests;
 mod http;
@@ -26,5 +27,6 @@ mod sandbox_budget;
 mod sandbox_process;
 mod sandbox_redis;
 mod sandbox_verdicts;
+mod shards;
 mod vus;
 mod websocket_probe;

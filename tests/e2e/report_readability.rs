@@ -74,6 +74,7 @@ fn threshold(
         unit: Some(unit),
         error: None,
         overrides: Vec::new(),
+        shards: Vec::new(),
     }
 }
 
@@ -108,6 +109,7 @@ fn scenario_report(name: &str, status: Status) -> ScenarioReport {
         error: None,
         skip_reason: None,
         budgets: None,
+        shard: None,
     }
 }
 
@@ -127,6 +129,8 @@ fn run_report(scenarios: Vec<ScenarioReport>) -> RunReport {
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
         scenarios,
+        run: None,
+        merge: None,
     }
 }
 

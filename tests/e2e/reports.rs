@@ -89,6 +89,7 @@ fn threshold(
         unit: Some(unit),
         error: None,
         overrides: Vec::new(),
+        shards: Vec::new(),
     }
 }
 
@@ -118,6 +119,7 @@ fn base_scenario(name: &str, status: Status, started: &str, duration_ms: f64) ->
         error: None,
         skip_reason: None,
         budgets: None,
+        shard: None,
     }
 }
 
@@ -235,6 +237,7 @@ fn fixed_report() -> RunReport {
                 "metric `missing` was not recorded; recorded metrics: get.100KB, errors".into(),
             ),
             overrides: Vec::new(),
+            shards: Vec::new(),
         },
     ];
     failed.checks = vec![
@@ -322,6 +325,8 @@ fn fixed_report() -> RunReport {
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
         scenarios,
+        run: None,
+        merge: None,
     }
 }
 

@@ -56,6 +56,9 @@ pub struct ScenarioEntry {
     /// them names (`http-load --param url=...`).
     #[serde(default, rename = "opt-in")]
     pub opt_in: bool,
+    /// How a sharded run runs it: `split` (default; each shard its part of
+    /// the load), `whole` (every shard all of it) or `one` (shard 1 only).
+    pub shard: Option<Spanned<String>>,
     #[serde(default)]
     pub params: BTreeMap<String, Spanned<ParamDecl>>,
     #[serde(default)]

@@ -67,6 +67,8 @@ pub struct CatalogScenario {
     pub services: Vec<String>,
     /// Runs only when named (see the manifest's `opt-in`).
     pub opt_in: bool,
+    /// How a sharded run runs it (`shard = "split" | "whole" | "one"`).
+    pub shard: crate::shard::ShardMode,
     pub params: Vec<Param>,
     pub grants: Grants,
     /// Grants settled when the run is planned (parameter-following `http`
@@ -292,6 +294,18 @@ impl Catalog {
 
                 let mut limits = defaults;
                 apply_limits(&mut limits, &entry.limits, &at)?;
+                let shard = match &entry.shard {
+                    None => crate::shard::ShardMode::default(),
+                    Some(mode) => crate::shard::ShardMode::parse(mode.get_ref()).ok_or_else(|| {
+                        at(
+                            mode.span().start,
+                            format!(
+                                "scenario `{name}`: shard `{}` is not one of `split`, `whole`, `one`",
+                                mode.get_ref()
+                            ),
+                        )
+                    })?,
+                };
 
                 let executor = entry.executor.as_ref().map(|table| executor::ExecutorDecl {
                     table: table.get_ref().clone(),
@@ -314,6 +328,7 @@ impl Catalog {
                     source,
                     services,
                     opt_in: entry.opt_in,
+                    shard,
                     params,
                     grants,
                     deferred,
@@ -525,6 +540,23 @@ mod tests {
         assert!(s.grants.redis.contains("cache"));
         assert_eq!(s.source, Source::Wasm(PathBuf::from("/nonexistent/a.wasm")));
     }
+    #[test]
+    fn the_shard_mode_is_read_and_checked() {
+        let c = parse(
+            "[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\n[[scenario]]\nname = \"b\"\nsource = \"b.wasm\"\nshard = \"one\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.scenarios[0].shard, crate::shard::ShardMode::Split);
+        assert_eq!(c.scenarios[1].shard, crate::shard::ShardMode::One);
+        let err = parse("[[scenario]]\nname = \"a\"\nsource = \"a.wasm\"\nshard = \"half\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":4:9: scenario `a`: shard `half` is not one of `split`, `whole`, `one`"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn an_opt_in_scenario_runs_only_when_named() {
         let c = parse(

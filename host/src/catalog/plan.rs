@@ -36,8 +36,13 @@ pub struct PlannedScenario {
     /// The catalog's executor table (with `--executor` laid over it), read
     /// into `executor` once the parameters are known.
     pub executor_decl: Option<super::executor::ExecutorDecl>,
-    /// A VU scenario's executor.
+    /// A VU scenario's executor (this shard's part of it in a sharded run).
     pub executor: Option<crate::vu::ExecutorConfig>,
+    /// In a sharded run, this shard's part of the executor is empty (fewer
+    /// VUs than shards): the scenario is skipped here.
+    pub no_vus_here: bool,
+    /// How a sharded run runs it.
+    pub shard: crate::shard::ShardMode,
 }
 
 /// A `--threshold 'scenario:metric:expression'` argument.
@@ -114,6 +119,8 @@ pub fn plan(
             limits: entry.limits,
             executor_decl: entry.executor.clone(),
             executor: None,
+            no_vus_here: false,
+            shard: entry.shard,
         });
     };
 
@@ -224,6 +231,8 @@ fn ad_hoc(path: &Path) -> PlannedScenario {
         limits: Limits::default(),
         executor_decl: None,
         executor: None,
+        no_vus_here: false,
+        shard: Default::default(),
     }
 }
 

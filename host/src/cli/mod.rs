@@ -5,6 +5,7 @@ mod build;
 mod compare;
 mod inspect;
 mod list;
+mod merge;
 mod new;
 mod run;
 
@@ -35,6 +36,8 @@ pub const EXIT_TERMINATED: u8 = 143;
   rigor run redis-latency --redis redis://127.0.0.1:6379
   rigor list                                   what the catalog holds
   rigor compare base.json new.json --tolerance 5%   fail (exit 1) on a regression
+  rigor run --shard 2/4 --json shard-2.json   shard 2 of 4: its part of every load
+  rigor merge shard-*.json --junit junit.xml  one report, thresholds judged on the merged data
 
 Exit codes: 0 passed, 1 failed or errored, 2 invalid input, 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM).")]
@@ -55,6 +58,9 @@ enum Command {
     Build(build::BuildArgs),
     /// Compare two JSON reports: per metric the change, regressions flagged (exit 1).
     Compare(compare::CompareArgs),
+    /// Merge the JSON reports of a sharded run's shards into one report
+    /// (every format), thresholds judged again on the merged data.
+    Merge(merge::MergeArgs),
     /// Create a scenario folder (rust, python or js) that builds and passes as is.
     New(new::NewArgs),
     /// Show a component's world, describe() and the exact imports it uses.
@@ -88,6 +94,7 @@ pub fn main(cli: Cli) -> u8 {
         Command::List(args) => list::execute(args),
         Command::Build(args) => build::execute(args),
         Command::Compare(args) => compare::execute(args),
+        Command::Merge(args) => merge::execute(args),
         Command::New(args) => new::execute(args),
         Command::Inspect(args) => inspect::execute(args),
     };

@@ -12,8 +12,11 @@ use rigor::engine::Engine;
 use rigor::report::console;
 use rigor::report::manager::{Format, ReportManager, Target};
 use rigor::report::model::RunReport;
+use rigor::report::model::{RunIdentity, ShardInfo};
 use rigor::report::progress::{LiveDisplay, Mode};
 use rigor::runner::{self, Executor, Interrupt, Outcome, RedisSetup};
+use rigor::shard::replay::Replay;
+use rigor::shard::{ShardSpec, identity, seed};
 use tokio::sync::watch;
 
 use super::{
@@ -60,10 +63,6 @@ pub struct RunArgs {
     /// e.g. `type=constant-vus,vus=100,duration=30s` (catalog field names).
     #[arg(long = "executor", value_name = "KEY=VALUE,...")]
     executor: Option<String>,
-    /// The run's seed: each VU's seed derives from it, so a run repeated
-    /// with the same seed makes the same random choices (random by default).
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
     /// Write the JSON report (`rigor.report/v1`) to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -101,6 +100,41 @@ pub struct RunArgs {
     /// Colour in the console summary.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
+    /// Run shard I of N (1-based, e.g. `2/4`): every scenario with its part
+    /// of the load (catalog `shard`), so the N shards together do what one
+    /// run does; merge their reports with `rigor merge`.
+    #[arg(long, value_name = "I/N", env = "RIGOR_SHARD")]
+    shard: Option<String>,
+    /// The shard count N when the 0-based index comes from
+    /// JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it.
+    #[arg(long, value_name = "N", env = "RIGOR_SHARD_COUNT")]
+    shard_count: Option<String>,
+    /// The run seed everything random derives from (default: random, or
+    /// derived from the run id when sharded or when --run-id is given).
+    #[arg(long, value_name = "N", env = "RIGOR_SEED")]
+    seed: Option<u64>,
+    /// The id shared by every shard of one run (default: derived from the
+    /// plan when sharded; set it to tell two runs of one plan apart).
+    #[arg(long, value_name = "ID", env = "RIGOR_RUN_ID")]
+    run_id: Option<String>,
+    /// Start the scenarios at this instant (RFC 3339, e.g.
+    /// 2026-05-01T10:00:00Z) after building and loading, so shards start
+    /// together; the report records how late this one started.
+    #[arg(long, value_name = "TIME", env = "RIGOR_START_AT")]
+    start_at: Option<String>,
+    /// Failed checks and thresholds do not fail this process (exit 0 unless
+    /// a scenario errored): `rigor merge` judges the merged data.
+    #[arg(long, env = "RIGOR_DEFER_THRESHOLDS")]
+    defer_thresholds: bool,
+    /// Run the plan of this JSON report again: its scenarios, parameters,
+    /// command-line thresholds, shard and seed. Refuses when the plan or a
+    /// component's digest differs, unless --force.
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["scenarios", "params", "seed", "thresholds"])]
+    replay: Option<PathBuf>,
+    /// With --replay: run even when the plan or a component differs (each
+    /// difference is printed as a warning).
+    #[arg(long, requires = "replay")]
+    force: bool,
     /// The redis-server program used for the managed default target.
     #[arg(long, value_name = "PATH", hide = true, env = "RIGOR_REDIS_SERVER")]
     redis_server: Option<PathBuf>,
@@ -126,7 +160,23 @@ fn use_color(choice: ColorChoice) -> bool {
 
 pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let invalid = |e: String| CliError::Invalid(e);
-    let (selection, redis_targets) = selection(&args)?;
+    let replay = match &args.replay {
+        Some(path) => Some(Replay::read(path).map_err(|e| invalid(e.to_string()))?),
+        None => None,
+    };
+    let (mut selection, redis_targets) = selection(&args)?;
+    if let Some(replay) = &replay {
+        selection = replay.selection.clone();
+    }
+    let shard = shard_of(&args, replay.as_ref())?;
+    let start_at = match &args.start_at {
+        Some(text) => Some(humantime::parse_rfc3339_weak(text.trim()).map_err(|e| {
+            invalid(format!(
+                "--start-at `{text}`: {e}; expected RFC 3339, e.g. 2026-05-01T10:00:00Z"
+            ))
+        })?),
+        None => None,
+    };
 
     // Without selectors the catalog is required; with only file paths it is
     // optional, unless asked for explicitly.
@@ -140,7 +190,15 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     } else {
         Some(args.catalog.load()?)
     };
-    let planned = plan(catalog.as_ref(), &selection).map_err(|e| invalid(e.to_string()))?;
+    let mut planned = plan(catalog.as_ref(), &selection).map_err(|e| invalid(e.to_string()))?;
+    let plan_digest = identity::plan_digest(&planned);
+    if let Some(replay) = &replay {
+        refuse_unless_forced(args.force, vec![replay.check_plan(&plan_digest)])?;
+    }
+    let mut run = run_identity(&args, shard, plan_digest, replay.as_ref())?;
+    run.catalog_digest = catalog
+        .as_ref()
+        .and_then(|c| identity::catalog_digest(&c.path));
 
     // Client certificates are read before anything is built: a bad one costs nothing.
     let mut redis = RedisSetup {
@@ -185,7 +243,32 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         args.cache_dir.clone().or_else(default_cache_dir)
     };
     let engine = Engine::new(cache_dir).map_err(|e| CliError::Failed(e.to_string()))?;
+    // Each shard runs its part of every split VU executor (after the plan
+    // digest, which all shards share, was taken from the whole plan).
+    for p in planned.iter_mut() {
+        if p.shard == rigor::shard::ShardMode::Split
+            && let Some(config) = &p.executor
+        {
+            match rigor::shard::split::split_executor(config, shard) {
+                Some(share) => p.executor = Some(share),
+                None => p.no_vus_here = true,
+            }
+        }
+    }
     let prepared = runner::prepare(&engine, planned, &built).map_err(|e| invalid(e.to_string()))?;
+    if let Some(replay) = &replay {
+        let now = prepared
+            .iter()
+            .map(|p| (p.plan.name.as_str(), p.component.info.sha256.as_str()));
+        refuse_unless_forced(
+            args.force,
+            replay.check_components(now).into_iter().map(Err).collect(),
+        )?;
+    }
+    if let Some(at) = start_at {
+        run.start_at = Some(humantime::format_rfc3339_millis(at).to_string());
+        run.start_late_ms = Some(wait_until(&runtime, at, args.quiet));
+    }
 
     let mode = if args.quiet {
         Mode::Quiet
@@ -197,10 +280,9 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let mut display = LiveDisplay::new(std::io::stderr(), mode);
     let trust = rigor::tls::TlsTrust::new(args.ca_files.clone())
         .map_err(|e| invalid(format!("--ca-file: {e}")))?;
-    let mut executor = Executor::new(&engine, &redis, args.keep_scratch).with_tls(trust);
-    if let Some(seed) = args.seed {
-        executor = executor.with_seed(seed);
-    }
+    let executor = Executor::new(&engine, &redis, args.keep_scratch)
+        .with_tls(trust)
+        .with_run(shard, run);
     let outcome = runtime.block_on(async {
         let interrupt = watch_signals()?;
         executor
@@ -221,7 +303,125 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     drop(prepared);
     drop(engine);
     runtime.shutdown_background();
-    Ok(exit_code(&outcome))
+    Ok(exit_code(&outcome, args.defer_thresholds))
+}
+
+/// The shard asked for by flag or environment; a replay's own shard when
+/// none is.
+fn shard_of(args: &RunArgs, replay: Option<&Replay>) -> Result<ShardSpec, CliError> {
+    let job_index = std::env::var(rigor::shard::spec::ENV_JOB_INDEX).ok();
+    let shard = ShardSpec::resolve(
+        args.shard.as_deref(),
+        args.shard_count.as_deref(),
+        job_index.as_deref(),
+    )
+    .map_err(|e| CliError::Invalid(e.to_string()))?;
+    let recorded = replay
+        .and_then(|r| r.identity.shard)
+        .and_then(|s| ShardSpec::new(s.index.checked_sub(1)?, s.count));
+    Ok(match recorded {
+        Some(recorded) if args.shard.is_none() && args.shard_count.is_none() => recorded,
+        _ => shard,
+    })
+}
+
+/// The run's id and seed. A sharded run (or one given `--run-id`) derives
+/// its seed from its id when no seed is given, so shards agree without
+/// talking to each other; a replay keeps the recorded seed.
+fn run_identity(
+    args: &RunArgs,
+    shard: ShardSpec,
+    plan_digest: String,
+    replay: Option<&Replay>,
+) -> Result<RunIdentity, CliError> {
+    if let Some(id) = &args.run_id {
+        identity::check_run_id(id).map_err(CliError::Invalid)?;
+    }
+    let shared_id = args.run_id.clone().or_else(|| {
+        shard
+            .is_sharded()
+            .then(|| identity::default_run_id(&plan_digest, true, 0))
+    });
+    let seed = match (replay, args.seed, &shared_id) {
+        (Some(r), _, _) => r.identity.seed,
+        (None, Some(seed), _) => seed,
+        (None, None, Some(id)) => seed::derive(0, identity_hash(id)) & SEED_MASK,
+        (None, None, None) => seed::random_run_seed() & SEED_MASK,
+    };
+    let id = shared_id.unwrap_or_else(|| identity::default_run_id(&plan_digest, false, seed));
+    Ok(RunIdentity {
+        id,
+        seed,
+        plan_digest,
+        catalog_digest: None,
+        shard: shard.is_sharded().then(|| ShardInfo {
+            index: shard.number(),
+            count: shard.count(),
+        }),
+        wasmtime_version: identity::WASMTIME_VERSION.to_owned(),
+        cpu_model: identity::cpu_model(),
+        kernel: identity::kernel(),
+        start_at: None,
+        start_late_ms: None,
+        deferred: args.defer_thresholds,
+        replay_of: replay.map(|r| r.identity.id.clone()),
+    })
+}
+
+/// Seeds chosen by rigor stay below 2^53, exact in every JSON reader.
+const SEED_MASK: u64 = (1 << 53) - 1;
+
+fn identity_hash(id: &str) -> u64 {
+    let digest = identity::sha256(id.as_bytes());
+    u64::from_str_radix(&digest["sha256:".len().."sha256:".len() + 16], 16).unwrap_or(0)
+}
+
+/// Each replay difference refuses the run, or with `--force` is printed as
+/// a warning.
+fn refuse_unless_forced(
+    force: bool,
+    checks: Vec<Result<(), rigor::shard::replay::ReplayError>>,
+) -> Result<(), CliError> {
+    let problems: Vec<String> = checks
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if force {
+        for p in &problems {
+            eprintln!("warning (--force): {p}");
+        }
+        return Ok(());
+    }
+    Err(CliError::Invalid(problems.join("\n")))
+}
+
+/// Sleeps until the wall-clock instant `at` (`--start-at`); returns how
+/// late this process reached it, in milliseconds (0 when it waited).
+fn wait_until(runtime: &tokio::runtime::Runtime, at: std::time::SystemTime, quiet: bool) -> f64 {
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => {
+            if !quiet {
+                eprintln!(
+                    "waiting {:.1} s for --start-at {}",
+                    wait.as_secs_f64(),
+                    humantime::format_rfc3339_millis(at)
+                );
+            }
+            runtime.block_on(tokio::time::sleep(wait));
+            0.0
+        }
+        Err(late) => {
+            let ms = late.duration().as_secs_f64() * 1e3;
+            eprintln!(
+                "warning: started {ms:.0} ms after --start-at; the shards did not all start together"
+            );
+            ms
+        }
+    }
 }
 
 /// The client certificates of `--redis-cert NAME=CERT,KEY`, each for a
@@ -320,12 +520,15 @@ fn print_summary(args: &RunArgs, report: &RunReport) {
     }
 }
 
-fn exit_code(outcome: &Outcome) -> u8 {
+/// `deferred` (`--defer-thresholds`): failed checks and thresholds are left
+/// for `rigor merge` to judge; only errors fail the shard.
+fn exit_code(outcome: &Outcome, deferred: bool) -> u8 {
     let summary = &outcome.report.summary;
+    let failed = if deferred { 0 } else { summary.failed };
     match outcome.interrupted {
         Some(Interrupt::CtrlC) => EXIT_INTERRUPTED,
         Some(Interrupt::Terminate) => EXIT_TERMINATED,
-        None if summary.failed + summary.errored > 0 => EXIT_FAILED,
+        None if failed + summary.errored > 0 => EXIT_FAILED,
         None => EXIT_OK,
     }
 }

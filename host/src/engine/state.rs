@@ -87,6 +87,8 @@ pub struct HostState {
     /// Certificate authorities for the probes' TLS connections.
     #[allow(dead_code)]
     pub(crate) tls: crate::tls::TlsTrust,
+    /// This shard's part of the run, for the loads.
+    pub(crate) shard: crate::shard::ShardCtx,
 }
 
 impl HostState {
@@ -118,12 +120,18 @@ impl HostState {
             stdout,
             stderr,
         } = sinks;
+        // Guest randomness comes only from the run seed, so a replay draws
+        // the same numbers.
+        let random = crate::shard::seed::WasiRandom::from_seed(probes.shard.seed());
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .secure_random(random.secure)
+            .insecure_random(random.insecure)
+            .insecure_random_seed(random.insecure_seed)
             .build();
         let Capabilities {
             children,
@@ -136,6 +144,7 @@ impl HostState {
             abort,
             budget,
             tls,
+            shard,
         } = probes;
         Self {
             wasi,
@@ -158,6 +167,7 @@ impl HostState {
             fs,
             memory,
             tls,
+            shard,
         }
     }
 
@@ -193,6 +203,7 @@ impl HostState {
             report: &self.report,
             events: &self.events,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
@@ -217,6 +228,7 @@ impl HostState {
             recorder: &self.recorder,
             events: &self.events,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
@@ -229,6 +241,7 @@ impl HostState {
             recorder: &self.recorder,
             events: &self.events,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 
@@ -239,6 +252,7 @@ impl HostState {
             recorder: &self.recorder,
             report: &self.report,
             budget: &self.budget,
+            shard: &self.shard,
         }
     }
 

@@ -162,10 +162,11 @@ struct WasmVu {
 impl VuFactory for WasmVus {
     type Vu = WasmVu;
 
-    async fn create(&self, _vu: u32) -> Result<WasmVu, String> {
-        let state =
-            HostState::with_sinks(self.memory_cap, self.probes.for_vu(), self.sinks.clone())
-                .with_memory_pool(self.memory_pool.clone());
+    async fn create(&self, vu: u32) -> Result<WasmVu, String> {
+        let mut probes = self.probes.for_vu();
+        probes.shard = probes.shard.for_vu(vu);
+        let state = HostState::with_sinks(self.memory_cap, probes, self.sinks.clone())
+            .with_memory_pool(self.memory_pool.clone());
         let mut store = self.component.engine.store(state);
         let instance = self
             .component

@@ -45,6 +45,9 @@ pub struct Capabilities {
     pub budget: crate::budget::Budget,
     /// The certificate authorities every TLS connection trusts.
     pub tls: crate::tls::TlsTrust,
+    /// This shard's part of the run and the scenario's seed: loads take
+    /// their part here, the guest's WASI random is seeded from it.
+    pub shard: crate::shard::ShardCtx,
 }
 
 impl Capabilities {
@@ -64,6 +67,7 @@ impl Capabilities {
             abort: Default::default(),
             budget: self.budget.clone(),
             tls: self.tls.clone(),
+            shard: self.shard.clone(),
         }
     }
 
@@ -86,6 +90,7 @@ impl Capabilities {
             abort: Default::default(),
             budget: Default::default(),
             tls: Default::default(),
+            shard: Default::default(),
         }
     }
 }

@@ -393,6 +393,7 @@ fn threshold_result(judged: &Judged, replaced: &[usize], all: &[Judged]) -> Thre
             .iter()
             .map(|&r| format!("{} [{}]", all[r].expression, all[r].source.as_str()))
             .collect(),
+        shards: Vec::new(),
     }
 }
 

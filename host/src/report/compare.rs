@@ -812,6 +812,8 @@ mod tests {
             partial: false,
             summary: RunSummary::from_scenarios(&scenarios),
             scenarios,
+            run: None,
+            merge: None,
         }
     }
 
@@ -987,6 +989,7 @@ mod tests {
             unit: Some(Unit::Nanoseconds),
             error: None,
             overrides: Vec::new(),
+            shards: Vec::new(),
         }];
         let c = compare(&run(vec![b]), &run(vec![n]), TOL);
         let changed: Vec<(&str, bool)> = c

@@ -845,6 +845,8 @@ mod tests {
             partial: false,
             summary: RunSummary::from_scenarios(&scenarios),
             scenarios,
+            run: None,
+            merge: None,
         }
     }
 

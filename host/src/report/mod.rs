@@ -12,6 +12,7 @@ pub mod json;
 pub mod junit;
 pub mod manager;
 pub mod markdown;
+pub mod merge;
 pub mod model;
 pub mod ndjson;
 pub mod progress;

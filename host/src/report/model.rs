@@ -27,6 +27,104 @@ pub struct RunReport {
     pub partial: bool,
     pub summary: RunSummary,
     pub scenarios: Vec<ScenarioReport>,
+    /// What identifies the run and repeats it: run id, seed, plan and
+    /// catalog digests, shard, versions, host facts. Absent in reports
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunIdentity>,
+    /// Set on a report `rigor merge` made: the shards it merged and those
+    /// missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
+}
+
+/// What identifies a run, and what `rigor run --replay` repeats it from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunIdentity {
+    /// Shared by every shard of one run (`--run-id`, `RIGOR_RUN_ID`).
+    pub id: String,
+    /// The run seed every scenario's, shard's, load's and VU's seed is
+    /// derived from (`--seed`; random otherwise, below 2^53 so every JSON
+    /// reader keeps it exact).
+    pub seed: u64,
+    /// `sha256:…` of the plan: scenarios in order with their parameters,
+    /// thresholds and shard modes. Shards of one run have the same.
+    pub plan_digest: String,
+    /// `sha256:…` of the catalog file, when a catalog was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_digest: Option<String>,
+    /// This process's shard, when the run is sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    pub wasmtime_version: String,
+    /// The CPU model and kernel release of the host that ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    /// `--start-at`: when the shards were to start (RFC 3339), and how late
+    /// this one started after it (negative never: it waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_late_ms: Option<f64>,
+    /// `--defer-thresholds`: this shard's verdicts are provisional; `rigor
+    /// merge` decides.
+    #[serde(default)]
+    pub deferred: bool,
+    /// The run id of the report this run replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
+}
+
+/// One shard of a run: `index` counts from 1, as `--shard` does.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// What `rigor merge` merged.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MergeInfo {
+    /// The shard count of the run.
+    pub count: u32,
+    pub shards: Vec<MergedShard>,
+    /// Shard numbers (from 1) with no report (`--allow-missing`).
+    pub missing: Vec<u32>,
+}
+
+/// One shard report that went into a merge.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MergedShard {
+    pub index: u32,
+    /// The report file it was read from.
+    pub file: String,
+    pub started_at: String,
+    pub duration_ms: f64,
+    pub summary: RunSummary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_late_ms: Option<f64>,
+}
+
+/// How a scenario was sharded, and the seed its random choices started from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioShard {
+    pub mode: crate::shard::ShardMode,
+    /// The scenario's seed under the run seed (16 hex digits), the same on
+    /// every shard; each shard's own stream is derived from it and its index.
+    pub seed: String,
+}
+
+/// One shard's verdict on a threshold that a merge judged again on the
+/// merged data; shown, never deciding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardVerdict {
+    /// The shard, from 1.
+    pub shard: u32,
+    pub passed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +208,10 @@ pub struct ScenarioReport {
     /// absent when the scenario did not run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budgets: Option<crate::budget::BudgetsReport>,
+    /// How the scenario was sharded and its seed; absent in reports written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ScenarioShard>,
 }
 
 /// How the component was loaded.
@@ -294,6 +396,10 @@ pub struct ThresholdResult {
     /// `expression [source]` (same metric and aggregation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
+    /// In a merged report: each shard's own verdict (shown, not deciding;
+    /// `passed` above is judged on the merged data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardVerdict>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -419,6 +525,8 @@ impl RunReport {
             partial: true,
             summary: Default::default(),
             scenarios: Vec::new(),
+            run: None,
+            merge: None,
         }
     }
 }
@@ -450,6 +558,7 @@ impl ScenarioReport {
             error: None,
             skip_reason: Some(reason),
             budgets: None,
+            shard: None,
         }
     }
 

@@ -24,6 +24,8 @@ pub struct FsView<'a> {
     pub(crate) report: &'a SharedReport,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,
+    /// This shard's part of the run: loads take their part here.
+    pub(crate) shard: &'a crate::shard::ShardCtx,
 }
 
 /// Links `fs` to an `FsView` of the store's state.
@@ -341,7 +343,7 @@ impl wit::HostDir for FsView<'_> {
         spec: wit::IoLoadSpec,
     ) -> BindingResult<wit::IoLoadReport> {
         let root = self.fs_root(&dir)?;
-        let native = spec_from_wit(&spec)?;
+        let native = self.shard.share_of(spec_from_wit(&spec)?)?;
         // Held until the load is over.
         let _budget = load::reserve(&native, self.budget)?;
         let report = load::run(root, native).await.map_err(ProbeError::from)?;

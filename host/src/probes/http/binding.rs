@@ -36,6 +36,8 @@ pub struct HttpView<'a> {
     pub(crate) events: &'a ProgressSink,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,
+    /// This shard's part of the run: loads take their part here.
+    pub(crate) shard: &'a crate::shard::ShardCtx,
 }
 
 /// Links `http` to an `HttpView` of the store's state.
@@ -230,6 +232,7 @@ impl wit::Host for HttpView<'_> {
             },
             progress: self.events.clone(),
         };
+        let plan = self.shard.share_of(plan)?;
         plan.validate()
             .map_err(|message| ProbeError::Invalid(format!("run-load: {message}")))?;
         // Held until the load is over.

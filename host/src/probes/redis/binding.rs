@@ -25,6 +25,8 @@ pub struct RedisView<'a> {
     pub(crate) events: &'a ProgressSink,
     /// What the host may hold or start for the scenario.
     pub(crate) budget: &'a crate::budget::Budget,
+    /// This shard's part of the run: loads take their part here.
+    pub(crate) shard: &'a crate::shard::ShardCtx,
 }
 
 /// Links `redis` to a `RedisView` of the store's state.

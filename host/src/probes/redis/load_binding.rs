@@ -249,7 +249,8 @@ impl RedisView<'_> {
             ))
             .into());
         };
-        let (mut native, prefix) = convert(&spec)?;
+        let (native, prefix) = convert(&spec)?;
+        let mut native = self.shard.share_of(native)?;
         grant
             .check_load(&native, policy.scenario(), &target)
             .map_err(ProbeError::from)?;

@@ -29,6 +29,8 @@ pub struct WebSocketView<'a> {
     pub(crate) recorder: &'a SharedRecorder,
     pub(crate) events: &'a ProgressSink,
     pub(crate) budget: &'a Budget,
+    /// This shard's part of the run: loads take their part here.
+    pub(crate) shard: &'a crate::shard::ShardCtx,
 }
 
 /// Links `websocket` to a `WebSocketView` of the store's state.
@@ -265,6 +267,7 @@ impl wit::Host for WebSocketView<'_> {
             },
             progress: self.events.clone(),
         };
+        let plan = self.shard.share_of(plan)?;
         plan.validate().map_err(invalid)?;
         // Held until the load is over.
         let _budget = load::reserve(&plan, self.budget).map_err(ProbeError::from)?;
