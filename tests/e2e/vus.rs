@@ -442,3 +442,41 @@ fn python_and_javascript_vus_run_their_iterations() {
         );
     }
 }
+
+#[test]
+fn shards_split_vu_executors_exactly() {
+    let redis = redis();
+    // 103 shared iterations over 3 shards, and 200/s × 3 s of arrivals over
+    // 4: the shards' parts add up to the whole, counted by Redis.
+    let mut iterations = 0.0;
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let (run, s) = run_vu(
+            &redis,
+            "vu-shared",
+            &["--shard", &shard, "--run-id", "vu-split"],
+        );
+        assert_eq!(s["status"], "passed", "{}", run.describe());
+        iterations += value(&s, "iterations");
+    }
+    assert_eq!(iterations, 103.0);
+    let mut slots = 0.0;
+    let mut completed = 0.0;
+    for i in 1..=4 {
+        let shard = format!("{i}/4");
+        let (run, s) = run_vu(
+            &redis,
+            "vu-arrival",
+            &["--shard", &shard, "--run-id", "vu-split"],
+        );
+        assert!(
+            s["status"] == "passed" || s["status"] == "failed",
+            "{}",
+            run.describe()
+        );
+        completed += value(&s, "iterations");
+        slots += value(&s, "iterations") + value(&s, "dropped-iterations");
+    }
+    assert_eq!(slots, 600.0);
+    assert!(completed >= 588.0, "{completed}");
+}
