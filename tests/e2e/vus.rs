@@ -480,3 +480,33 @@ fn shards_split_vu_executors_exactly() {
     assert_eq!(slots, 600.0);
     assert!(completed >= 588.0, "{completed}");
 }
+
+#[test]
+fn vus_together_stay_within_their_memory_total() {
+    let redis = redis();
+    // 4 VUs keeping 4 MiB more per iteration, 5 iterations each, against a
+    // 24 MiB total: growth past it traps that VU's iteration, naming the
+    // limit; the run goes on and reports.
+    let (run, s) = run_vu(&redis, "vu-hog", &[]);
+    assert_eq!(s["status"], "failed", "{}", run.describe());
+    let failed = value(&s, "iterations.failed");
+    assert!(failed >= 1.0, "{}", run.describe());
+    let check = s["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "iteration completes")
+        .unwrap();
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("a VU tried to grow its memory by")
+            && detail
+                .contains("of their 25165824-byte total (raise `vu-memory-total` in the catalog"),
+        "{detail}"
+    );
+    // What fit ran: every completed iteration counted its INCR.
+    let count: f64 = redis_cli(redis.port(), &["GET", "rigor:vu-hog:count"])
+        .parse()
+        .unwrap_or(0.0);
+    assert_eq!(count, value(&s, "iterations") - failed);
+}
