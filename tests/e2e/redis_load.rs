@@ -3,26 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use rigor_tests::{ManagedRedis, read_json, redis_cli, rigor, run_rigor, scenario};
-
-fn metric<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    s["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {s:#}"))
-}
-
-/// `calls=` of `cmdstat_<command>`.
-fn calls(port: u16, command: &str) -> u64 {
-    let info = redis_cli(port, &["INFO", "commandstats"]);
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.trim().strip_prefix(&prefix))
-        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
-        .unwrap_or(0)
-}
+use rigor_tests::{
+    ManagedRedis, command_calls, metric, read_json, redis_cli, rigor, run_rigor, scenario,
+};
 
 #[test]
 fn redis_concurrency_reports_throughput_and_exact_counts() {
@@ -52,7 +35,7 @@ fn redis_concurrency_reports_throughput_and_exact_counts() {
 
     // 20 workers × (5 warm-up + 150 measured), split between SET and GET.
     assert_eq!(
-        calls(redis.port(), "set") + calls(redis.port(), "get"),
+        command_calls(redis.port(), "set") + command_calls(redis.port(), "get"),
         20 * 155
     );
     let throughput = metric(s, "concurrency.throughput");
@@ -143,7 +126,7 @@ fn a_load_survives_a_server_restart_and_the_report_is_written() {
         .unwrap();
     // Wait for the first phase to be under way, then stop the server.
     let deadline = Instant::now() + Duration::from_secs(300);
-    while calls(port, "set") < 100 {
+    while command_calls(port, "set") < 100 {
         assert!(Instant::now() < deadline, "the load never started");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -8,28 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use rigor::metrics::Distribution;
-use rigor_tests::{ManagedRedis, read_json, redis_cli, rigor, run_rigor, scenario};
+use rigor_tests::{
+    ManagedRedis, command_calls, metric, read_json, redis_cli, rigor, run_rigor, scenario,
+};
 
 const SHARDS: u32 = 4;
-
-/// `calls=` of `cmdstat_<command>`.
-fn calls(port: u16, command: &str) -> u64 {
-    let info = redis_cli(port, &["INFO", "commandstats"]);
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.trim().strip_prefix(&prefix))
-        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
-        .unwrap_or(0)
-}
-
-fn metric<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    s["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {s:#}"))
-}
 
 fn count(s: &serde_json::Value, name: &str) -> u64 {
     metric(s, name)["summary"]["count"].as_u64().unwrap()
@@ -101,7 +84,7 @@ fn four_shard_processes_do_exactly_what_one_run_does() {
         whole_json.to_str().unwrap(),
     ]);
     assert_eq!(whole.code, 0, "{}", whole.describe());
-    let whole_calls = (calls(port, "set"), calls(port, "get"));
+    let whole_calls = (command_calls(port, "set"), command_calls(port, "get"));
     let whole_report = read_json(&whole_json);
     let w = scenario(&whole_report, "redis-concurrency");
     redis_cli(port, &["CONFIG", "RESETSTAT"]);
@@ -118,7 +101,7 @@ fn four_shard_processes_do_exactly_what_one_run_does() {
             "redis-concurrency:concurrency.get:count<2000",
         ],
     );
-    let sharded_calls = (calls(port, "set"), calls(port, "get"));
+    let sharded_calls = (command_calls(port, "set"), command_calls(port, "get"));
     assert_eq!(
         whole_calls.0 + whole_calls.1,
         sharded_calls.0 + sharded_calls.1,

@@ -3,18 +3,11 @@
 //! does not stop the others, deterministic seeds, arrival-rate pacing and
 //! dropped iterations, a followed ramp, graceful stop, and the refusals.
 
-use rigor_tests::{ManagedRedis, Run, read_json, redis_cli, run_rigor, scenario};
+use rigor_tests::{
+    ManagedRedis, Run, check, command_calls, metric, read_json, redis_cli, run_rigor, scenario,
+};
 
 const CATALOG: &str = "tests/fixtures/catalogs/vu.toml";
-
-fn metric<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    s["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {s:#}"))
-}
 
 fn value(s: &serde_json::Value, name: &str) -> f64 {
     let m = metric(s, name);
@@ -22,16 +15,6 @@ fn value(s: &serde_json::Value, name: &str) -> f64 {
         .as_f64()
         .or_else(|| m["count"].as_f64())
         .unwrap_or_else(|| panic!("metric {name} has no value: {m:#}"))
-}
-
-/// `calls=` of `cmdstat_<command>`.
-fn calls(port: u16, command: &str) -> u64 {
-    let info = redis_cli(port, &["INFO", "commandstats"]);
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.trim().strip_prefix(&prefix))
-        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
-        .unwrap_or(0)
 }
 
 /// Runs one scenario of the VU catalog against `redis`; returns the run and
@@ -72,7 +55,7 @@ fn iteration_based_executors_run_exactly_their_iterations() {
         redis_cli(redis.port(), &["GET", "rigor:vu-shared:count"]),
         "103"
     );
-    assert_eq!(calls(redis.port(), "incr"), 103);
+    assert_eq!(command_calls(redis.port(), "incr"), 103);
     assert_eq!(value(&s, "iterations"), 103.0);
     assert_eq!(value(&s, "vus.max"), 7.0);
     assert_eq!(metric(&s, "iteration")["summary"]["count"], 103);
@@ -103,7 +86,7 @@ fn iteration_based_executors_run_exactly_their_iterations() {
         redis_cli(redis.port(), &["GET", "rigor:vu-per-vu:count"]),
         "66"
     );
-    assert_eq!(calls(redis.port(), "incr"), 103 + 20 + 66);
+    assert_eq!(command_calls(redis.port(), "incr"), 103 + 20 + 66);
 }
 
 #[test]
@@ -122,12 +105,7 @@ fn a_trapping_vu_fails_its_iteration_and_the_others_go_on() {
     // A failed iteration fails the scenario, naming the VU and the cause.
     assert_eq!(s["status"], "failed", "{}", run.describe());
     assert_eq!(run.code, 1);
-    let check = s["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "iteration completes")
-        .unwrap();
+    let check = check(&s, "iteration completes");
     assert_eq!(check["passed"], false);
     let detail = check["detail"].as_str().unwrap();
     assert!(
@@ -384,18 +362,13 @@ fn vus_share_a_bounded_pool_of_connections() {
     let (run, s) = run_vu(&redis, "vu-pooled-multi", &[]);
     assert_eq!(s["status"], "failed", "{}", run.describe());
     assert_eq!(value(&s, "iterations.failed"), 2.0);
-    let check = s["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "iteration completes")
-        .unwrap();
+    let check = check(&s, "iteration completes");
     let detail = check["detail"].as_str().unwrap();
     assert!(
         detail.contains("`MULTI` cannot run on a pooled connection"),
         "{detail}"
     );
-    assert_eq!(calls(redis.port(), "multi"), 0);
+    assert_eq!(command_calls(redis.port(), "multi"), 0);
 }
 
 #[test]
@@ -413,12 +386,7 @@ fn python_and_javascript_vus_run_their_iterations() {
         assert_eq!(value(&s, "iterations"), 12.0, "{name}");
         assert_eq!(value(&s, "iterations.failed"), 1.0, "{name}");
         assert_eq!(s["status"], "failed", "{name}");
-        let check = s["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "iteration completes")
-            .unwrap();
+        let check = check(&s, "iteration completes");
         assert!(
             check["detail"]
                 .as_str()
@@ -491,12 +459,7 @@ fn vus_together_stay_within_their_memory_total() {
     assert_eq!(s["status"], "failed", "{}", run.describe());
     let failed = value(&s, "iterations.failed");
     assert!(failed >= 1.0, "{}", run.describe());
-    let check = s["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "iteration completes")
-        .unwrap();
+    let check = check(&s, "iteration completes");
     let detail = check["detail"].as_str().unwrap();
     assert!(
         detail.contains("a VU tried to grow its memory by")

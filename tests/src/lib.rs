@@ -117,6 +117,36 @@ pub fn scenario<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json
         .unwrap_or_else(|| panic!("scenario `{name}` not in report: {report:#}"))
 }
 
+/// The metric `name` of a scenario report.
+pub fn metric<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    s["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("metric {name} missing: {s:#}"))
+}
+
+/// The check `name` of a scenario report.
+pub fn check<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    s["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("check {name} missing: {s:#}"))
+}
+
+/// `calls=` of `cmdstat_<command>` in the server's `INFO commandstats`.
+pub fn command_calls(port: u16, command: &str) -> u64 {
+    let info = redis_cli(port, &["INFO", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix(&prefix))
+        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+        .unwrap_or(0)
+}
+
 /// Sends one command to a Redis server and returns the raw reply text.
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
     let out = Command::new("redis-cli")

@@ -132,6 +132,16 @@ impl Drop for EpochTicker {
     }
 }
 
+/// A linker with WASI p2 (without ambient authority, see `HostState::new`)
+/// and every interface of the contract, each to its own view of the store.
+fn contract_linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>, EngineError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|e| EngineError::Config(format!("{e:#}")))?;
+    state::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+    Ok(linker)
+}
+
 /// The engine shared by every scenario of a process.
 pub struct Engine {
     engine: wasmtime::Engine,
@@ -147,10 +157,7 @@ impl Engine {
         config.epoch_interruption(true);
         let engine =
             wasmtime::Engine::new(&config).map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        state::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let linker = contract_linker(&engine)?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Self {
             engine,

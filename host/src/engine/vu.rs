@@ -17,7 +17,8 @@ use wasmtime::{
 use super::limits::{DeadlineExceeded, LinearMemoryPool};
 use super::state::Sinks;
 use super::{
-    DEADLINE_GRACE, EngineError, EpochTicker, HostState, RunOutcome, RunSetup, classify_trap, state,
+    DEADLINE_GRACE, EngineError, EpochTicker, HostState, RunOutcome, RunSetup, classify_trap,
+    contract_linker,
 };
 use crate::bindings::types::VuContext;
 use crate::bindings::{VuScenario, VuScenarioPre};
@@ -82,10 +83,7 @@ impl VuEngine {
                 VU_MEMORY_RESERVATION >> 20
             ))
         })?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        state::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let linker = contract_linker(&engine)?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Self {
             engine,

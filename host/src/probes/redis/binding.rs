@@ -4,7 +4,7 @@
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use super::resp::Reply;
-use super::{CONNECT_TIMEOUT, Connection, RedisCtx, RedisError, RedisLink};
+use super::{CONNECT_TIMEOUT, Connection, RedisCtx, RedisError, RedisLink, RedisUrl, policy};
 use crate::bindings::redis as wit;
 use crate::events::ProgressSink;
 use crate::metrics::{HistogramHandle, SharedRecorder};
@@ -102,6 +102,21 @@ fn to_wit(reply: Reply) -> Result<wit::Reply, ProbeError> {
 }
 
 impl RedisView<'_> {
+    /// The command guard and address of `target`, if the scenario is granted it.
+    fn granted(&self, target: &str) -> Result<(policy::CommandGuard, RedisUrl), ProbeError> {
+        let guard = self
+            .redis
+            .policy
+            .check_redis(target)?
+            .guard(self.redis.policy.scenario(), target);
+        let url = self.redis.targets.get(target).cloned().ok_or_else(|| {
+            ProbeError::Connection(format!(
+                "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
+            ))
+        })?;
+        Ok((guard, url))
+    }
+
     /// Runs one timed request on `conn`; records the round trip into `into`
     /// when the server answered without an error.
     async fn timed(
@@ -152,33 +167,13 @@ impl wit::Host for RedisView<'_> {
 
 impl wit::HostConnection for RedisView<'_> {
     async fn open_pooled(&mut self, target: String) -> BindingResult<Resource<Connection>> {
-        let guard = self
-            .redis
-            .policy
-            .check_redis(&target)?
-            .guard(self.redis.policy.scenario(), &target);
-        let Some(url) = self.redis.targets.get(&target).cloned() else {
-            return Err(ProbeError::Connection(format!(
-                "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
-            ))
-            .into());
-        };
+        let (guard, url) = self.granted(&target)?;
         let connection = Connection::pooled(target, url, guard, &self.redis.pools);
         Ok(self.table.push(connection)?)
     }
 
     async fn open(&mut self, target: String) -> BindingResult<Resource<Connection>> {
-        let guard = self
-            .redis
-            .policy
-            .check_redis(&target)?
-            .guard(self.redis.policy.scenario(), &target);
-        let Some(url) = self.redis.targets.get(&target).cloned() else {
-            return Err(ProbeError::Connection(format!(
-                "redis target `{target}` is granted but has no address: pass `--redis-target {target}=redis://HOST:PORT`"
-            ))
-            .into());
-        };
+        let (guard, url) = self.granted(&target)?;
         let mut connection = Connection::reserve(target.clone(), url, guard, self.budget)?;
         let link = connection.client().await?;
         if let RedisLink::Cluster(cluster) = link {
