@@ -39,6 +39,9 @@ pub const VU_MEMORY_RESERVATION: u64 = 256 << 20;
 const MEMORIES_PER_VU: u32 = 2;
 const TABLES_PER_VU: u32 = 8;
 const CORE_INSTANCES_PER_VU: u32 = 32;
+/// Memory mappings a VU slot takes (stack and its guard page, memory and
+/// table slots), for the hint when the kernel's limit is reached.
+const MAPPINGS_PER_VU: u32 = 4;
 /// Instances besides the VUs: the one that runs `setup` and `teardown`.
 const EXTRA_INSTANCES: u32 = 1;
 /// Most bytes `setup` may return: they are copied into every iteration.
@@ -78,8 +81,13 @@ impl VuEngine {
             .memory_reservation_for_growth(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = wasmtime::Engine::new(&config).map_err(|e| {
+            // Each VU slot is a few memory mappings (its stack's guard page
+            // splits one); the kernel's per-process limit is the usual cause.
+            let maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+                .map(|t| format!(" (now {})", t.trim()))
+                .unwrap_or_default();
             EngineError::Config(format!(
-                "cannot reserve address space for {max_vus} VUs ({} MiB of linear memory each): {e:#}; lower the executor's VUs",
+                "cannot reserve address space for {max_vus} VUs ({} MiB of linear memory and a stack each): {e:#}; each VU takes about {MAPPINGS_PER_VU} memory mappings of the kernel's per-process `vm.max_map_count`{maps}: raise it (`sysctl -w vm.max_map_count=1048576`), run fewer VUs, or shard the run over processes (`--shard`)",
                 VU_MEMORY_RESERVATION >> 20
             ))
         })?;
