@@ -5,6 +5,7 @@
 //!    (`vus.memory-per-vu-bytes`: peak RSS over the run minus RSS before the
 //!    VUs, divided by the most VUs), instantiation p50/p99
 //!    (`vus.instantiate`), iterations.
+//!    The same at 1,000 Python and 1,000 JavaScript VUs.
 //! 2. Overhead: one VU running `ITERATIONS` iterations of one pooled GET
 //!    against a host-native loop doing the same GETs on one link, and of an
 //!    empty iteration: what the executor and the instance add per iteration.
@@ -16,7 +17,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use rigor::build::{RustSource, build_rust};
+use rigor::build::{BuildSource, RustSource, build_rust, build_sources};
+use rigor::catalog::Source;
 use rigor::engine::{Engine, RunOutcome};
 use rigor::metrics::MetricData;
 use rigor::probes::redis::{RedisLink, RedisUrl};
@@ -24,6 +26,8 @@ use rigor::services::redis_server::ManagedRedis;
 use rigor::vu::{ExecutorConfig, ExecutorKind};
 
 const DENSITY: &[(u32, u64)] = &[(1_000, 6), (10_000, 12), (50_000, 20)];
+/// VUs and seconds of the Python and JavaScript rows.
+const OTHER_LANGUAGES: (u32, u64) = (1_000, 6);
 const ITERATIONS: u64 = 20_000;
 const ROUNDS: usize = 3;
 
@@ -48,12 +52,54 @@ pub fn run() -> Result<()> {
         .enable_all()
         .build()?;
 
+    let started = Instant::now();
+    let others = build_sources(&[
+        BuildSource {
+            name: "python".into(),
+            source: Source::Python {
+                dir: repo.join("bench/vu-languages/python"),
+            },
+        },
+        BuildSource {
+            name: "js".into(),
+            source: Source::Js {
+                dir: repo.join("bench/vu-languages/js"),
+            },
+        },
+    ])?;
+    println!(
+        "built the Python and JavaScript VU guests in {:.1} s (toolchains cached)\n",
+        started.elapsed().as_secs_f64()
+    );
+    let mut rows: Vec<(&str, &Path, u32, u64)> = DENSITY
+        .iter()
+        .map(|&(v, s)| ("rust", wasm.as_path(), v, s))
+        .collect();
+    for language in ["python", "js"] {
+        let path = others
+            .get(language)
+            .with_context(|| format!("{language} VU guest was not built"))?;
+        rows.push((
+            language,
+            path.as_path(),
+            OTHER_LANGUAGES.0,
+            OTHER_LANGUAGES.1,
+        ));
+    }
+
     println!("Density: constant-vus, each iteration one pooled Redis GET + 1 s sleep");
     println!(
-        "{:>7} {:>6} {:>14} {:>16} {:>16} {:>11} {:>10}",
-        "VUs", "secs", "RSS/VU KiB", "instantiate p50", "instantiate p99", "iterations", "failed"
+        "{:<8} {:>7} {:>6} {:>14} {:>16} {:>16} {:>11} {:>10}",
+        "language",
+        "VUs",
+        "secs",
+        "RSS/VU KiB",
+        "instantiate p50",
+        "instantiate p99",
+        "iterations",
+        "failed"
     );
-    for &(vus, secs) in DENSITY {
+    for (language, path, vus, secs) in rows {
         let executor = ExecutorConfig {
             kind: ExecutorKind::ConstantVus {
                 vus,
@@ -61,11 +107,12 @@ pub fn run() -> Result<()> {
             },
             graceful_stop: Duration::from_secs(5),
         };
-        let outcome = run_vus(&runtime, &engine, &wasm, &redis, &executor, "get-sleep")?;
+        let outcome = run_vus(&runtime, &engine, path, &redis, &executor, "get-sleep")?;
         let per_vu = gauge(&outcome, "vus.memory-per-vu-bytes")?;
         let (p50, p99) = percentiles(&outcome, "vus.instantiate")?;
         println!(
-            "{:>7} {:>6} {:>14.1} {:>13.1} µs {:>13.1} µs {:>11} {:>10}",
+            "{:<8} {:>7} {:>6} {:>14.1} {:>13.1} µs {:>13.1} µs {:>11} {:>10}",
+            language,
             vus,
             secs,
             per_vu / 1024.0,

@@ -110,7 +110,7 @@ pub fn check_world(
     if targets_other {
         return Err(wrong(match other {
             WorldKind::VuScenario => format!(
-                "it is a virtual-user scenario (it exports `setup`, `iteration` and `teardown`, the world `{CONTRACT_PACKAGE}/vu-scenario@{CONTRACT_VERSION}`): give its catalog entry an `executor`, e.g. `executor = {{ type = \"constant-vus\", vus = 10, duration = \"30s\" }}`"
+                "it is a virtual-user scenario (it exports `setup`, `iteration` and `teardown`, the world `{CONTRACT_PACKAGE}/vu-scenario@{CONTRACT_VERSION}`): give its catalog entry an `executor`, e.g. `executor = {{ type = \"constant-vus\", vus = 10, duration = \"30s\" }}`, or run it by path with `--executor type=constant-vus,vus=10,duration=30s`"
             ),
             WorldKind::Scenario => format!(
                 "its catalog entry has an `executor`, but it is a plain scenario (it exports `run`, the world `{CONTRACT_PACKAGE}/scenario@{CONTRACT_VERSION}`): remove the `executor`, or export `setup`, `iteration` and `teardown` (the world `{CONTRACT_PACKAGE}/vu-scenario@{CONTRACT_VERSION}`)"
