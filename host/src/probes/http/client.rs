@@ -630,13 +630,64 @@ impl Connection {
         template: &RequestTemplate,
         max_body: usize,
     ) -> Result<(Response, Instant, Instant), HttpError> {
-        match self.try_exchange(template, max_body).await {
-            Ok((response, ..)) if response.headers.len() > MAX_HEADERS => {
-                Err(HttpError::Protocol {
-                    addr: self.addr,
-                    reason: format!("more than {MAX_HEADERS} headers"),
-                })
-            }
+        let result = async {
+            let (parts, body, first_byte) = self.send(template).await?;
+            let (kept, body_bytes) = read_body(body, max_body).await?;
+            Ok((parts, kept, body_bytes, first_byte, Instant::now()))
+        }
+        .await;
+        let (parts, kept, body_bytes, first_byte, last_byte) = self.checked(result).await?;
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        Ok((
+            Response {
+                status: parts.status.as_u16(),
+                headers,
+                body: kept,
+                body_bytes,
+                version: self.version,
+            },
+            first_byte,
+            last_byte,
+        ))
+    }
+
+    /// What a load needs of one exchange: the status and the instants of
+    /// the first and last byte. The body is read to its end and dropped,
+    /// and the headers are not copied out.
+    pub async fn exchange_status(
+        &self,
+        template: &RequestTemplate,
+    ) -> Result<(u16, Instant, Instant), HttpError> {
+        let result = async {
+            let (parts, body, first_byte) = self.send(template).await?;
+            drain_body(body).await?;
+            Ok((parts, (), 0, first_byte, Instant::now()))
+        }
+        .await;
+        let (parts, (), _, first_byte, last_byte) = self.checked(result).await?;
+        Ok((parts.status.as_u16(), first_byte, last_byte))
+    }
+
+    /// Turns hyper's outcome of an exchange into ours: the header limit
+    /// checked, a closed connection explained by its own error.
+    async fn checked<K>(
+        &self,
+        result: Result<(http::response::Parts, K, u64, Instant, Instant), hyper::Error>,
+    ) -> Result<(http::response::Parts, K, u64, Instant, Instant), HttpError> {
+        match result {
+            Ok((parts, ..)) if parts.headers.len() > MAX_HEADERS => Err(HttpError::Protocol {
+                addr: self.addr,
+                reason: format!("more than {MAX_HEADERS} headers"),
+            }),
             Ok(done) => Ok(done),
             Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
                 Err(self.closed_because(e).await)
@@ -676,11 +727,12 @@ impl Connection {
         }
     }
 
-    async fn try_exchange(
+    /// Sends the request and waits for the response head: its parts, the
+    /// body still to read, and the instant of its first byte.
+    async fn send(
         &self,
         template: &RequestTemplate,
-        max_body: usize,
-    ) -> Result<(Response, Instant, Instant), hyper::Error> {
+    ) -> Result<(http::response::Parts, Incoming, Instant), hyper::Error> {
         let req = template.build(self.version);
         let (head, first_byte) = match &self.sender {
             Sender::H1(sender) => {
@@ -699,30 +751,16 @@ impl Connection {
             }
         };
         let (parts, body) = head.into_parts();
-        let (kept, body_bytes) = read_body(body, max_body).await?;
-        let last_byte = Instant::now();
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        Ok((
-            Response {
-                status: parts.status.as_u16(),
-                headers,
-                body: kept,
-                body_bytes,
-                version: self.version,
-            },
-            first_byte,
-            last_byte,
-        ))
+        Ok((parts, body, first_byte))
     }
+}
+
+/// Reads a body to its end, keeping nothing.
+async fn drain_body(mut body: Incoming) -> Result<(), hyper::Error> {
+    while let Some(frame) = body.frame().await {
+        frame?;
+    }
+    Ok(())
 }
 
 /// Reads a body to its end, keeping at most `max_body` bytes.

@@ -378,21 +378,19 @@ async fn worker(shared: Arc<Shared>, slots: Arc<Vec<Slot>>, slot: usize) -> Load
             break;
         }
         out.sent += 1;
-        let mut opened = LoadOutcome::default();
         let exchange = async {
-            let conn = connection(slot, &plan.endpoint, &mut opened).await?;
-            conn.exchange(&plan.request, 0).await
+            let conn = connection(slot, &plan.endpoint, &mut out).await?;
+            conn.exchange_status(&plan.request).await
         };
         let result = tokio::time::timeout(plan.timeout, exchange).await;
-        out.absorb(opened);
         plan.progress.advance(1);
         let error = match result {
-            Ok(Ok((response, first_byte, last_byte))) => {
+            Ok(Ok((status, first_byte, last_byte))) => {
                 out.latency.record(nanos(last_byte.duration_since(begin)));
                 out.first_byte
                     .record(nanos(first_byte.saturating_duration_since(begin)));
-                *out.statuses.entry(response.status).or_default() += 1;
-                if response.status < 400 {
+                *out.statuses.entry(status).or_default() += 1;
+                if status < 400 {
                     out.ok += 1;
                 } else {
                     out.http_errors += 1;
