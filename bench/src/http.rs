@@ -54,11 +54,23 @@ fn certificates(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// nginx in the foreground, killed when dropped.
+/// nginx in the foreground, stopped when dropped.
 struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SIGTERM, so the master stops its worker too (SIGKILL would leave
+        // the worker running as an orphan); SIGKILL only if it lingers.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
