@@ -23,6 +23,7 @@ use super::url::Scheme;
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
+use crate::pacing::{RateProfile, Timeline};
 
 /// Most concurrent workers of one load.
 pub const MAX_WORKERS: u32 = 1024;
@@ -224,12 +225,57 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Counts requests for the live progress display in small batches, so two
+/// load threads do not both write the one shared counter per request.
+struct Progress<'p> {
+    sink: &'p ProgressSink,
+    pending: u64,
+    since: Instant,
+}
+
+impl<'p> Progress<'p> {
+    /// Most requests held back, and longest, before they are shown.
+    const BATCH: u64 = 64;
+    const EVERY: Duration = Duration::from_millis(50);
+
+    fn new(sink: &'p ProgressSink) -> Self {
+        Self {
+            sink,
+            pending: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self) {
+        self.pending += 1;
+        if self.pending >= Self::BATCH || self.since.elapsed() >= Self::EVERY {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending > 0 {
+            self.sink.advance(self.pending);
+            self.pending = 0;
+        }
+        self.since = Instant::now();
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// What every thread of a load shares.
 struct Shared {
     plan: LoadPlan,
+    /// Closed model with a request count: requests claimed so far.
     next: AtomicU64,
+    /// Open model: when each request is due.
+    timeline: Option<Timeline>,
     stop: Arc<AtomicBool>,
-    start: Instant,
     end: Option<Instant>,
     connections: u32,
     threads: u32,
@@ -265,12 +311,18 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
     let stop = Arc::new(AtomicBool::new(false));
     let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     let start = Instant::now();
+    let end = plan.duration.map(|d| start + d);
+    let timeline = plan.rate.and_then(|per_second| {
+        // A rate the plan validated always makes a timeline; one that does
+        // not sends nothing rather than unpaced requests.
+        Timeline::new(start, RateProfile::Constant { per_second }, end, plan.requests).ok()
+    });
     let shared = Arc::new(Shared {
-        end: plan.duration.map(|d| start + d),
+        end,
+        timeline,
         plan,
         next: AtomicU64::new(0),
         stop,
-        start,
         connections,
         threads,
         shares: version == Version::Http2,
@@ -408,26 +460,30 @@ async fn worker(
 ) {
     let slot = shared.shares.then(|| &slots[slot]);
     let mut held: Option<Connection> = None;
-    let (plan, start, end) = (&shared.plan, shared.start, shared.end);
+    let (plan, end) = (&shared.plan, shared.end);
+    let mut progress = Progress::new(&plan.progress);
     loop {
         if shared.stop.load(Ordering::Relaxed) {
             break;
         }
-        let i = shared.next.fetch_add(1, Ordering::Relaxed);
-        if plan.requests.is_some_and(|n| i >= n) {
-            break;
-        }
         // Closed model: latency from the actual send. Open model: from the
         // slot on the timeline, even if this worker reaches it late.
-        let begin = match plan.rate {
-            None => Instant::now(),
-            Some(rate) => {
-                let intended = start + Duration::from_secs_f64(i as f64 / rate);
-                if end.is_some_and(|e| intended >= e) {
+        let begin = match (&shared.timeline, plan.rate) {
+            (Some(timeline), _) => {
+                let Some(slot) = timeline.claim() else {
+                    break;
+                };
+                crate::pacing::wait_until(slot.intended).await;
+                slot.intended
+            }
+            (None, Some(_)) => break,
+            (None, None) => {
+                if let Some(n) = plan.requests
+                    && shared.next.fetch_add(1, Ordering::Relaxed) >= n
+                {
                     break;
                 }
-                crate::pacing::wait_until(intended).await;
-                intended
+                Instant::now()
             }
         };
         if end.is_some_and(|e| Instant::now() >= e) {
@@ -438,7 +494,7 @@ async fn worker(
             conn.exchange_status(&plan.request).await
         };
         let result = tokio::time::timeout(plan.timeout, exchange).await;
-        plan.progress.advance(1);
+        progress.advance();
         let error = {
             let mut out = out.borrow_mut();
             out.sent += 1;
