@@ -194,7 +194,7 @@ fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) ->
         duration: Some(Duration::from_secs(SECONDS)),
         rate: None,
         timeout: Duration::from_secs(10),
-        threads: std::env::var("HTTP_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(THREADS),
+        threads: THREADS,
         progress: ProgressSink::detached(),
     };
     let (cpu_before, _) = cpu_seconds();
@@ -318,6 +318,8 @@ pub fn run() -> Result<()> {
             p50 / wrk_p50
         );
     }
-    println!("(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1; CPU: the client's CPU time per request)");
+    println!(
+        "(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1; CPU: the client's CPU time per request)"
+    );
     Ok(())
 }

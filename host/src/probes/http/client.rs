@@ -731,7 +731,10 @@ impl Connection {
 
     /// Turns hyper's outcome of an exchange into ours: the header limit
     /// checked, a closed connection explained by its own error.
-    async fn checked(&mut self, result: Result<Exchanged, hyper::Error>) -> Result<Exchanged, HttpError> {
+    async fn checked(
+        &mut self,
+        result: Result<Exchanged, hyper::Error>,
+    ) -> Result<Exchanged, HttpError> {
         match result {
             Ok((parts, ..)) if parts.headers.len() > MAX_HEADERS => Err(HttpError::Protocol {
                 addr: self.addr,
@@ -801,7 +804,11 @@ impl Connection {
     ) -> Result<Exchanged, hyper::Error> {
         let req = template.build(self.version);
         match &mut self.sender {
-            Sender::H1(H1 { sender, conn, ended }) => {
+            Sender::H1(H1 {
+                sender,
+                conn,
+                ended,
+            }) => {
                 let first = &self.first;
                 let exchange = async {
                     sender.ready().await?;

@@ -315,7 +315,13 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
     let timeline = plan.rate.and_then(|per_second| {
         // A rate the plan validated always makes a timeline; one that does
         // not sends nothing rather than unpaced requests.
-        Timeline::new(start, RateProfile::Constant { per_second }, end, plan.requests).ok()
+        Timeline::new(
+            start,
+            RateProfile::Constant { per_second },
+            end,
+            plan.requests,
+        )
+        .ok()
     });
     let shared = Arc::new(Shared {
         end,

@@ -30,8 +30,8 @@ pub use spec::{
 pub use tally::{ErrorTally, OpTally, Tally};
 
 use super::RedisUrl;
-use crate::pacing::{PacingError, RateProfile, Timeline};
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource};
+use crate::pacing::{PacingError, RateProfile, Timeline};
 use shared::SharedConnection;
 use worker::{Tallies, Worker};
 
@@ -197,7 +197,12 @@ pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
     let start = Instant::now() + START_LEAD;
     let (timeline, warmup_slots) = match open_schedule(&spec) {
         Some((rate, warmup, total)) => (
-            Some(Timeline::new(start, RateProfile::Constant { per_second: rate }, None, Some(total))?),
+            Some(Timeline::new(
+                start,
+                RateProfile::Constant { per_second: rate },
+                None,
+                Some(total),
+            )?),
             warmup,
         ),
         None => (None, 0),

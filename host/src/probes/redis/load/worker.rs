@@ -177,7 +177,8 @@ impl Worker {
             }
             ops[0] = maker.pick();
             target.borrow_mut().started(slot.intended);
-            self.send(maker, &ops, target, Some(slot.intended), None).await;
+            self.send(maker, &ops, target, Some(slot.intended), None)
+                .await;
             target.borrow_mut().ended(Instant::now());
             if measured {
                 run.done.fetch_add(1, Ordering::Relaxed);
