@@ -54,11 +54,23 @@ fn certificates(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// nginx in the foreground, killed when dropped.
+/// nginx in the foreground, stopped when dropped.
 struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SIGTERM, so the master stops its worker too (SIGKILL would leave
+        // the worker running as an orphan); SIGKILL only if it lingers.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -129,10 +141,27 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Requests/s and p50 in microseconds.
+/// Requests/s, p50 in microseconds, and the client's CPU time per request.
 struct Figures {
     rps: f64,
     p50_us: f64,
+    cpu_us: f64,
+}
+
+/// CPU seconds (user + system) this process has used, and those of its
+/// children it waited for, from `/proc/self/stat` (in `USER_HZ` ticks,
+/// 100 per second on Linux).
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces), from field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    let tick = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
+    // utime, stime, cutime, cstime are fields 14..=17, i.e. 11..=14 here.
+    (tick(11) + tick(12), tick(13) + tick(14))
 }
 
 fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) -> Result<Figures> {
@@ -168,7 +197,9 @@ fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) ->
         threads: THREADS,
         progress: ProgressSink::detached(),
     };
+    let (cpu_before, _) = cpu_seconds();
     let out = runtime.block_on(run_load(plan));
+    let cpu = cpu_seconds().0 - cpu_before;
     if out.failed > 0 || out.ok == 0 {
         bail!(
             "the load failed {} of {} requests: {:?}",
@@ -180,6 +211,7 @@ fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) ->
     Ok(Figures {
         rps: out.throughput(),
         p50_us: out.latency.summary().p50 as f64 / 1e3,
+        cpu_us: cpu * 1e6 / (out.ok + out.http_errors).max(1) as f64,
     })
 }
 
@@ -198,6 +230,7 @@ fn wrk_duration_us(text: &str) -> Option<f64> {
 }
 
 fn wrk(url: &str) -> Result<Figures> {
+    let (_, cpu_before) = cpu_seconds();
     let out = Command::new("wrk")
         .args([
             "-t2",
@@ -208,7 +241,13 @@ fn wrk(url: &str) -> Result<Figures> {
         ])
         .output()
         .context("running wrk (Debian: apt-get install wrk)")?;
+    let cpu = cpu_seconds().1 - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout);
+    // `  1234567 requests in 10.00s, 1.00GB read`
+    let requests: Option<f64> = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok());
     let rps = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
@@ -217,8 +256,12 @@ fn wrk(url: &str) -> Result<Figures> {
         .lines()
         .find_map(|l| l.trim().strip_prefix("50%"))
         .and_then(|v| wrk_duration_us(v.trim()));
-    match (rps, p50) {
-        (Some(rps), Some(p50_us)) if !text.contains("Non-2xx") => Ok(Figures { rps, p50_us }),
+    match (rps, p50, requests) {
+        (Some(rps), Some(p50_us), Some(n)) if !text.contains("Non-2xx") => Ok(Figures {
+            rps,
+            p50_us,
+            cpu_us: cpu * 1e6 / n.max(1.0),
+        }),
         _ => bail!("unexpected wrk output for {url}:\n{text}"),
     }
 }
@@ -242,8 +285,16 @@ pub fn run() -> Result<()> {
         .build()?;
     let trust = TlsTrust::new(vec![dir.path().join("ca.pem")])?;
     println!(
-        "{:<7} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
-        "", "rigor req/s", "wrk req/s", "ratio", "rigor p50 µs", "wrk p50 µs", "ratio"
+        "{:<7} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}   {:>10} {:>10}",
+        "",
+        "rigor req/s",
+        "wrk req/s",
+        "ratio",
+        "rigor p50 µs",
+        "wrk p50 µs",
+        "ratio",
+        "rigor CPU",
+        "wrk CPU"
     );
     for (name, url) in [
         ("http", format!("http://127.0.0.1:{plain}/")),
@@ -259,12 +310,16 @@ pub fn run() -> Result<()> {
         let wrk_rps = median(theirs.iter().map(|f| f.rps));
         let p50 = median(ours.iter().map(|f| f.p50_us));
         let wrk_p50 = median(theirs.iter().map(|f| f.p50_us));
+        let cpu = median(ours.iter().map(|f| f.cpu_us));
+        let wrk_cpu = median(theirs.iter().map(|f| f.cpu_us));
         println!(
-            "{name:<7} {rps:>12.0} {wrk_rps:>12.0} {:>7.3}   {p50:>12.1} {wrk_p50:>12.1} {:>7.3}",
+            "{name:<7} {rps:>12.0} {wrk_rps:>12.0} {:>7.3}   {p50:>12.1} {wrk_p50:>12.1} {:>7.3}   {cpu:>8.2}µs {wrk_cpu:>8.2}µs",
             rps / wrk_rps,
             p50 / wrk_p50
         );
     }
-    println!("(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1)");
+    println!(
+        "(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1; CPU: the client's CPU time per request)"
+    );
     Ok(())
 }

@@ -148,14 +148,47 @@ pub fn run() -> Result<()> {
     // buffers from the rest.
     let json = || IdLocation::JsonField("id".into());
     let range = || IdLocation::ByteRange(7, 16);
+    let probe = || Some(client::config(load::DEFAULT_MAX_MESSAGE));
+    // One buffer as the probe's, the other at tungstenite's default, to
+    // tell which of the two makes a difference.
+    let probe_read = || {
+        Some(
+            WebSocketConfig::default()
+                .read_buffer_size(client::READ_BUFFER_BYTES)
+                .max_message_size(Some(load::DEFAULT_MAX_MESSAGE))
+                .max_frame_size(Some(load::DEFAULT_MAX_MESSAGE)),
+        )
+    };
+    let probe_write = || {
+        Some(
+            WebSocketConfig::default()
+                .write_buffer_size(client::WRITE_BUFFER_BYTES)
+                .max_write_buffer_size(
+                    load::DEFAULT_MAX_MESSAGE + client::WRITE_BUFFER_BYTES + 1024,
+                ),
+        )
+    };
     let cases = [
-        ("id in a JSON field, bare: defaults", json(), false),
-        ("id in a byte range, bare: defaults", range(), false),
-        ("id in a JSON field, bare: probe's buffers", json(), true),
-        ("id in a byte range, bare: probe's buffers", range(), true),
+        ("id in a JSON field, bare: defaults", json(), None),
+        ("id in a byte range, bare: defaults", range(), None),
+        ("id in a JSON field, bare: probe's buffers", json(), probe()),
+        (
+            "id in a byte range, bare: probe's buffers",
+            range(),
+            probe(),
+        ),
+        (
+            "id in a JSON field, bare: probe's read buffer",
+            json(),
+            probe_read(),
+        ),
+        (
+            "id in a JSON field, bare: probe's write buffer",
+            json(),
+            probe_write(),
+        ),
     ];
-    for (name, location, probe_buffers) in cases {
-        let config = probe_buffers.then(|| client::config(load::DEFAULT_MAX_MESSAGE));
+    for (name, location, config) in cases {
         let mut ours = Vec::new();
         let mut bare = Vec::new();
         for _ in 0..ROUNDS {

@@ -295,6 +295,13 @@ pub async fn wait_until(at: Instant) {
     {
         tokio::time::sleep_until(early.into()).await;
     }
+    yield_until(at).await;
+}
+
+/// The last stretch of [`wait_until`], for a load that sleeps on a timer of
+/// its own (one it also wakes from for other reasons) until
+/// [`TIMER_SLACK`] before `at`: yields until the instant.
+pub async fn yield_until(at: Instant) {
     while Instant::now() < at {
         tokio::task::yield_now().await;
     }

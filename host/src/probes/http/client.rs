@@ -439,25 +439,58 @@ impl Endpoint {
     }
 }
 
-/// One side of a connection that sends requests.
-#[derive(Clone)]
-pub enum Sender {
-    H1(Arc<tokio::sync::Mutex<http1::SendRequest<Full<Bytes>>>>),
-    H2(http2::SendRequest<Full<Bytes>>),
+/// The future that runs an HTTP/1.1 connection (reads, writes, parses),
+/// boxed over the stream type (TCP or TLS).
+type H1Conn = Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;
+
+/// An HTTP/1.1 connection run by the task that sends on it: the exchange
+/// polls the connection itself, so a request needs no lock, no task of its
+/// own and no wake-up crossing tasks (one exchange at a time anyway).
+struct H1 {
+    sender: http1::SendRequest<Full<Bytes>>,
+    /// `None` once it ended.
+    conn: Option<H1Conn>,
+    /// How it ended: its error explains a request that only saw it close.
+    ended: Option<Result<(), hyper::Error>>,
 }
 
-/// The task driving a connection; its error explains a request that only
-/// saw the connection close (a TLS alert after a TLS 1.3 handshake).
+/// Gives an HTTP/1.1 connection a turn; notes how it ended if it did.
+fn poll_h1(
+    conn: &mut Option<H1Conn>,
+    ended: &mut Option<Result<(), hyper::Error>>,
+    cx: &mut Context<'_>,
+) {
+    if let Some(c) = conn.as_mut()
+        && let Poll::Ready(result) = c.as_mut().poll(cx)
+    {
+        // Dropping it cancels whatever still waited on it.
+        *conn = None;
+        *ended = Some(result);
+    }
+}
+
+/// One side of a connection that sends requests.
+enum Sender {
+    H1(H1),
+    /// HTTP/2 multiplexes: its connection runs as a task of its own, which
+    /// every clone of the sender shares.
+    H2 {
+        sender: http2::SendRequest<Full<Bytes>>,
+        driver: Driver,
+    },
+}
+
+/// The task driving an HTTP/2 connection; its error explains a request
+/// that only saw the connection close (a TLS alert after a TLS 1.3
+/// handshake).
 type Driver = Arc<Mutex<Option<tokio::task::JoinHandle<Result<(), hyper::Error>>>>>;
 
 /// How long a failed exchange waits for its connection's own error.
 const DRIVER_GRACE: Duration = Duration::from_millis(500);
 
 /// An open connection and how long opening it took.
-#[derive(Clone)]
 pub struct Connection {
     sender: Sender,
-    driver: Driver,
     /// The server asked for a client certificate and got none.
     cert_refused: bool,
     first: Arc<FirstRead>,
@@ -537,10 +570,9 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
                 inner: stream,
                 first: Arc::clone(&first),
             };
-            let (sender, driver) = handshake(io, version, &host, addr).await?;
+            let sender = handshake(io, version, &host, addr).await?;
             Ok(Connection {
                 sender,
-                driver,
                 cert_refused: setup.cert_requested(),
                 first,
                 version,
@@ -559,10 +591,9 @@ pub async fn connect(ep: &Endpoint) -> Result<Connection, HttpError> {
                 inner: tcp,
                 first: Arc::clone(&first),
             };
-            let (sender, driver) = handshake(io, version, &host, addr).await?;
+            let sender = handshake(io, version, &host, addr).await?;
             Ok(Connection {
                 sender,
-                driver,
                 cert_refused: false,
                 first,
                 version,
@@ -580,7 +611,7 @@ async fn handshake<T>(
     version: Version,
     host: &str,
     addr: SocketAddr,
-) -> Result<(Sender, Driver), HttpError>
+) -> Result<Sender, HttpError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -594,11 +625,11 @@ where
                 .await
                 .map_err(|e| exchange_failure(host, addr, &e))?;
             // Ends when the sender is dropped or the peer closes.
-            let driver = Arc::new(Mutex::new(Some(tokio::spawn(conn))));
-            Ok((
-                Sender::H1(Arc::new(tokio::sync::Mutex::new(sender))),
-                driver,
-            ))
+            Ok(Sender::H1(H1 {
+                sender,
+                conn: Some(Box::pin(conn)),
+                ended: None,
+            }))
         }
         Version::Http2 => {
             let (sender, conn) = http2::Builder::new(TokioExecutor::new())
@@ -608,17 +639,48 @@ where
                 .await
                 .map_err(|e| exchange_failure(host, addr, &e))?;
             let driver = Arc::new(Mutex::new(Some(tokio::spawn(conn))));
-            Ok((Sender::H2(sender), driver))
+            Ok(Sender::H2 { sender, driver })
         }
     }
 }
 
 impl Connection {
-    /// Whether another request may be sent on it.
-    pub fn is_open(&self) -> bool {
+    /// Whether another request may be sent on it. An HTTP/1.1 connection is
+    /// given a turn first, so that one the server closed while it was idle
+    /// is seen as closed rather than failing the next request.
+    pub async fn is_open(&mut self) -> bool {
+        match &mut self.sender {
+            Sender::H1(h1) => {
+                std::future::poll_fn(|cx| {
+                    poll_h1(&mut h1.conn, &mut h1.ended, cx);
+                    Poll::Ready(())
+                })
+                .await;
+                h1.conn.is_some() && !h1.sender.is_closed()
+            }
+            Sender::H2 { sender, .. } => !sender.is_closed(),
+        }
+    }
+
+    /// Another handle on the same connection, for an HTTP/2 connection
+    /// (which multiplexes its users); `None` for HTTP/1.1, which serves
+    /// one exchange at a time and belongs to one user.
+    pub fn share(&self) -> Option<Connection> {
         match &self.sender {
-            Sender::H1(s) => s.try_lock().map(|s| !s.is_closed()).unwrap_or(true),
-            Sender::H2(s) => !s.is_closed(),
+            Sender::H1(_) => None,
+            Sender::H2 { sender, driver } => Some(Connection {
+                sender: Sender::H2 {
+                    sender: sender.clone(),
+                    driver: Arc::clone(driver),
+                },
+                cert_refused: self.cert_refused,
+                first: Arc::clone(&self.first),
+                version: self.version,
+                addr: self.addr,
+                host: Arc::clone(&self.host),
+                connect: self.connect,
+                tls: self.tls,
+            }),
         }
     }
 
@@ -626,81 +688,12 @@ impl Connection {
     /// `max_body` bytes of its body. Returns the response and the instants
     /// of its first and last byte.
     pub async fn exchange(
-        &self,
+        &mut self,
         template: &RequestTemplate,
         max_body: usize,
     ) -> Result<(Response, Instant, Instant), HttpError> {
-        match self.try_exchange(template, max_body).await {
-            Ok((response, ..)) if response.headers.len() > MAX_HEADERS => {
-                Err(HttpError::Protocol {
-                    addr: self.addr,
-                    reason: format!("more than {MAX_HEADERS} headers"),
-                })
-            }
-            Ok(done) => Ok(done),
-            Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
-                Err(self.closed_because(e).await)
-            }
-            // HTTP/2 reports the same refusal as a stream error (a broken
-            // pipe under the stream), not as a closed connection.
-            Err(e) => Err(self.explained(exchange_failure(&self.host, self.addr, &e))),
-        }
-    }
-
-    /// The connection's own error when it has one (the request only saw
-    /// the connection go away), else `seen`.
-    async fn closed_because(&self, seen: hyper::Error) -> HttpError {
-        let driver = self.driver.lock().expect("driver slot").take();
-        let failure = match driver {
-            Some(driver) => match tokio::time::timeout(DRIVER_GRACE, driver).await {
-                Ok(Ok(Err(own))) => exchange_failure(&self.host, self.addr, &own),
-                _ => exchange_failure(&self.host, self.addr, &seen),
-            },
-            None => exchange_failure(&self.host, self.addr, &seen),
-        };
-        self.explained(failure)
-    }
-
-    /// A transport failure on a connection whose server asked for a client
-    /// certificate and got none is that refusal: say so, and what to do.
-    fn explained(&self, failure: HttpError) -> HttpError {
-        match failure {
-            HttpError::Exchange { reason, .. } if self.cert_refused => HttpError::Tls {
-                host: self.host.to_string(),
-                addr: self.addr,
-                reason: format!(
-                    "the server asked for a client certificate, none was presented, and it closed the connection ({reason}): name one granted in `client-certs` as the request's `client-identity`"
-                ),
-            },
-            other => other,
-        }
-    }
-
-    async fn try_exchange(
-        &self,
-        template: &RequestTemplate,
-        max_body: usize,
-    ) -> Result<(Response, Instant, Instant), hyper::Error> {
-        let req = template.build(self.version);
-        let (head, first_byte) = match &self.sender {
-            Sender::H1(sender) => {
-                let mut sender = sender.lock().await;
-                sender.ready().await?;
-                self.first.arm();
-                let head = sender.send_request(req).await?;
-                let at = self.first.take().unwrap_or_else(Instant::now);
-                (head, at)
-            }
-            Sender::H2(sender) => {
-                let mut sender = sender.clone();
-                sender.ready().await?;
-                let head = sender.send_request(req).await?;
-                (head, Instant::now())
-            }
-        };
-        let (parts, body) = head.into_parts();
-        let (kept, body_bytes) = read_body(body, max_body).await?;
-        let last_byte = Instant::now();
+        let result = self.roundtrip(template, max_body).await;
+        let (parts, kept, body_bytes, first_byte, last_byte) = self.checked(result).await?;
         let headers = parts
             .headers
             .iter()
@@ -723,7 +716,132 @@ impl Connection {
             last_byte,
         ))
     }
+
+    /// What a load needs of one exchange: the status and the instants of
+    /// the first and last byte. The body is read to its end and dropped,
+    /// and the headers are not copied out.
+    pub async fn exchange_status(
+        &mut self,
+        template: &RequestTemplate,
+    ) -> Result<(u16, Instant, Instant), HttpError> {
+        let result = self.roundtrip(template, 0).await;
+        let (parts, _, _, first_byte, last_byte) = self.checked(result).await?;
+        Ok((parts.status.as_u16(), first_byte, last_byte))
+    }
+
+    /// Turns hyper's outcome of an exchange into ours: the header limit
+    /// checked, a closed connection explained by its own error.
+    async fn checked(
+        &mut self,
+        result: Result<Exchanged, hyper::Error>,
+    ) -> Result<Exchanged, HttpError> {
+        match result {
+            Ok((parts, ..)) if parts.headers.len() > MAX_HEADERS => Err(HttpError::Protocol {
+                addr: self.addr,
+                reason: format!("more than {MAX_HEADERS} headers"),
+            }),
+            Ok(done) => Ok(done),
+            Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {
+                Err(self.closed_because(e).await)
+            }
+            // HTTP/2 reports the same refusal as a stream error (a broken
+            // pipe under the stream), not as a closed connection.
+            Err(e) => Err(self.explained(exchange_failure(&self.host, self.addr, &e))),
+        }
+    }
+
+    /// The connection's own error when it has one (the request only saw
+    /// the connection go away), else `seen`.
+    async fn closed_because(&mut self, seen: hyper::Error) -> HttpError {
+        let own = match &mut self.sender {
+            Sender::H1(h1) => {
+                // It may have more to say (a TLS alert still to read).
+                if let Some(conn) = h1.conn.take() {
+                    h1.ended = tokio::time::timeout(DRIVER_GRACE, conn).await.ok();
+                }
+                match h1.ended.take() {
+                    Some(Err(own)) => Some(own),
+                    _ => None,
+                }
+            }
+            Sender::H2 { driver, .. } => {
+                let driver = driver.lock().expect("driver slot").take();
+                match driver {
+                    Some(driver) => match tokio::time::timeout(DRIVER_GRACE, driver).await {
+                        Ok(Ok(Err(own))) => Some(own),
+                        _ => None,
+                    },
+                    None => None,
+                }
+            }
+        };
+        let failure = exchange_failure(&self.host, self.addr, own.as_ref().unwrap_or(&seen));
+        self.explained(failure)
+    }
+
+    /// A transport failure on a connection whose server asked for a client
+    /// certificate and got none is that refusal: say so, and what to do.
+    fn explained(&self, failure: HttpError) -> HttpError {
+        match failure {
+            HttpError::Exchange { reason, .. } if self.cert_refused => HttpError::Tls {
+                host: self.host.to_string(),
+                addr: self.addr,
+                reason: format!(
+                    "the server asked for a client certificate, none was presented, and it closed the connection ({reason}): name one granted in `client-certs` as the request's `client-identity`"
+                ),
+            },
+            other => other,
+        }
+    }
+
+    /// Sends the request and reads its response: the head, at most
+    /// `max_body` bytes of the body and the count of all of them, and the
+    /// instants of the first and last byte.
+    async fn roundtrip(
+        &mut self,
+        template: &RequestTemplate,
+        max_body: usize,
+    ) -> Result<Exchanged, hyper::Error> {
+        let req = template.build(self.version);
+        match &mut self.sender {
+            Sender::H1(H1 {
+                sender,
+                conn,
+                ended,
+            }) => {
+                let first = &self.first;
+                let exchange = async {
+                    sender.ready().await?;
+                    first.arm();
+                    let head = sender.send_request(req).await?;
+                    let first_byte = first.take().unwrap_or_else(Instant::now);
+                    let (parts, body) = head.into_parts();
+                    let (kept, body_bytes) = read_body(body, max_body).await?;
+                    Ok((parts, kept, body_bytes, first_byte, Instant::now()))
+                };
+                // The exchange runs while this task drives the connection.
+                let mut exchange = std::pin::pin!(exchange);
+                std::future::poll_fn(|cx| {
+                    poll_h1(conn, ended, cx);
+                    exchange.as_mut().poll(cx)
+                })
+                .await
+            }
+            Sender::H2 { sender, .. } => {
+                let mut sender = sender.clone();
+                sender.ready().await?;
+                let head = sender.send_request(req).await?;
+                let first_byte = Instant::now();
+                let (parts, body) = head.into_parts();
+                let (kept, body_bytes) = read_body(body, max_body).await?;
+                Ok((parts, kept, body_bytes, first_byte, Instant::now()))
+            }
+        }
+    }
 }
+
+/// A response as read: head, body kept, body bytes, first and last byte.
+type Exchanged = (http::response::Parts, Vec<u8>, u64, Instant, Instant);
 
 /// Reads a body to its end, keeping at most `max_body` bytes.
 async fn read_body(mut body: Incoming, max_body: usize) -> Result<(Vec<u8>, u64), hyper::Error> {
@@ -769,7 +887,7 @@ pub async fn send_once(
             tls,
             want,
         };
-        let conn = connect(&ep).await?;
+        let mut conn = connect(&ep).await?;
         let (response, first, last) = conn.exchange(template, max_body).await?;
         Ok((
             response,
@@ -892,11 +1010,11 @@ pub(crate) mod tests {
             tls: None,
             want: None,
         };
-        let conn = connect(&ep).await.unwrap();
+        let mut conn = connect(&ep).await.unwrap();
         for _ in 0..2 {
             let (r, _, _) = conn.exchange(&get(addr), 100).await.unwrap();
             assert_eq!((r.status, r.body.as_slice()), (500, &b"boom!"[..]));
-            assert!(conn.is_open());
+            assert!(conn.is_open().await);
         }
     }
 

@@ -2,16 +2,18 @@
 //! HTTP/1.1 connections (one each) or multiplexed over a few HTTP/2
 //! connections, closed model (send when the previous response arrived) or
 //! open model (requests on a fixed timeline, latency from the intended send
-//! time, so queueing in a slow server is measured rather than hidden). Each
-//! worker records into its own histograms (total, first byte, and the
-//! connect and TLS phases of the connections it opened); they are merged
-//! once at the end. Workers are tasks on `threads` event-loop threads of
-//! their own (each a single-threaded runtime holding its share of the
-//! connections, so a connection and its users never cross threads);
-//! [`reserve`] takes their number, threads, connections and host memory from
-//! the scenario's budget first.
+//! time, so queueing in a slow server is measured rather than hidden).
+//! Workers are local tasks on `threads` event-loop threads of their own
+//! (each a single-threaded runtime holding its share of the connections, so
+//! a connection and its users never cross threads); the workers of one
+//! thread record into one set of histograms (total, first byte, and the
+//! connect and TLS phases of the connections opened), merged once at the
+//! end. [`reserve`] takes their number, threads, connections and host memory
+//! from the scenario's budget first.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,14 +23,15 @@ use super::url::Scheme;
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
+use crate::pacing::{RateProfile, Timeline};
 
 /// Most concurrent workers of one load.
 pub const MAX_WORKERS: u32 = 1024;
 /// What one connection holds at most: hyper's read buffer (bounded by the
 /// head limit), write buffer, the parsed headers, TLS buffers.
 const CONNECTION_BYTES: u64 = 3 * MAX_HEAD_BYTES as u64 + 64 * 1024;
-/// Histograms per worker: total, first byte, connect, TLS.
-const HISTOGRAMS_PER_WORKER: u64 = 4;
+/// Histograms per load thread: total, first byte, connect, TLS.
+const HISTOGRAMS_PER_THREAD: u64 = 4;
 /// Highest open-model rate accepted, per second.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
@@ -90,13 +93,15 @@ impl LoadPlan {
 
 /// Takes from `budget` what `plan` needs, all or nothing: its workers, a
 /// connection each at most, and host memory for the request, each
-/// connection and each worker's histograms at their widest.
+/// connection and each thread's histograms at their widest.
 pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, BudgetExceeded> {
     let workers = u64::from(plan.workers);
-    let per_worker = CONNECTION_BYTES + HISTOGRAMS_PER_WORKER * Distribution::max_bytes();
-    let request = plan.request.body_len() as u64 + 4096;
-    let memory = request.saturating_add(workers.saturating_mul(per_worker));
     let threads = u64::from(plan.threads.min(plan.workers));
+    let histograms = HISTOGRAMS_PER_THREAD * Distribution::max_bytes();
+    let request = plan.request.body_len() as u64 + 4096;
+    let memory = request
+        .saturating_add(workers.saturating_mul(CONNECTION_BYTES))
+        .saturating_add(threads.saturating_mul(histograms));
     let asks = [
         (Resource::LoadWorkers, workers),
         (Resource::LoadThreads, threads),
@@ -107,8 +112,9 @@ pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, Bud
         .reserve_all(&asks, |_| "http run-load".into())
         .map_err(|e| match e.resource {
             Resource::HostMemory => e.because(format!(
-                "{workers} workers × {} for a connection and {HISTOGRAMS_PER_WORKER} histograms, plus the {} request",
-                size(per_worker),
+                "{workers} workers × {} for a connection, {threads} threads × {} for {HISTOGRAMS_PER_THREAD} histograms, plus the {} request",
+                size(CONNECTION_BYTES),
+                size(histograms),
                 size(request)
             )),
             Resource::Connections => {
@@ -204,8 +210,9 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// A connection shared by the workers assigned to it, opened on demand and
-/// replaced when it breaks.
+/// An HTTP/2 connection shared by the workers assigned to it, opened on
+/// demand and replaced when it breaks. (An HTTP/1.1 worker owns its
+/// connection outright.)
 type Slot = tokio::sync::Mutex<Option<Connection>>;
 
 /// Sets the flag when dropped: a dropped load stops its threads' workers
@@ -218,15 +225,63 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Counts requests for the live progress display in small batches, so two
+/// load threads do not both write the one shared counter per request.
+struct Progress<'p> {
+    sink: &'p ProgressSink,
+    pending: u64,
+    since: Instant,
+}
+
+impl<'p> Progress<'p> {
+    /// Most requests held back, and longest, before they are shown.
+    const BATCH: u64 = 64;
+    const EVERY: Duration = Duration::from_millis(50);
+
+    fn new(sink: &'p ProgressSink) -> Self {
+        Self {
+            sink,
+            pending: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn advance(&mut self) {
+        self.pending += 1;
+        if self.pending >= Self::BATCH || self.since.elapsed() >= Self::EVERY {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending > 0 {
+            self.sink.advance(self.pending);
+            self.pending = 0;
+        }
+        self.since = Instant::now();
+    }
+}
+
+impl Drop for Progress<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// What every thread of a load shares.
 struct Shared {
     plan: LoadPlan,
+    /// Closed model with a request count: requests claimed so far.
     next: AtomicU64,
+    /// Open model: when each request is due.
+    timeline: Option<Timeline>,
     stop: Arc<AtomicBool>,
-    start: Instant,
     end: Option<Instant>,
     connections: u32,
     threads: u32,
+    /// Workers share HTTP/2 connections through slots; on HTTP/1.1 each
+    /// owns its own.
+    shares: bool,
 }
 
 /// Runs the load. Dropping the future stops every worker at its next
@@ -256,14 +311,27 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
     let stop = Arc::new(AtomicBool::new(false));
     let _stop_on_drop = StopOnDrop(Arc::clone(&stop));
     let start = Instant::now();
+    let end = plan.duration.map(|d| start + d);
+    let timeline = plan.rate.and_then(|per_second| {
+        // A rate the plan validated always makes a timeline; one that does
+        // not sends nothing rather than unpaced requests.
+        Timeline::new(
+            start,
+            RateProfile::Constant { per_second },
+            end,
+            plan.requests,
+        )
+        .ok()
+    });
     let shared = Arc::new(Shared {
-        end: plan.duration.map(|d| start + d),
+        end,
+        timeline,
         plan,
         next: AtomicU64::new(0),
         stop,
-        start,
         connections,
         threads,
+        shares: version == Version::Http2,
     });
     let mut results = Vec::with_capacity(threads as usize);
     for thread in 0..threads {
@@ -303,114 +371,170 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
 }
 
 /// One thread's share: connections `c` with `c % threads == thread`, and
-/// the workers that use them.
+/// the workers that use them, as local tasks recording into one outcome.
 async fn run_thread(shared: Arc<Shared>, thread: u32) -> LoadOutcome {
     let mine: Vec<u32> = (0..shared.connections)
         .filter(|c| c % shared.threads == thread)
         .collect();
-    let slots: Arc<Vec<Slot>> = Arc::new(mine.iter().map(|_| Slot::new(None)).collect());
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..shared.plan.workers {
-        let connection = w % shared.connections;
-        if let Some(local) = mine.iter().position(|c| *c == connection) {
-            workers.spawn(worker(Arc::clone(&shared), Arc::clone(&slots), local));
-        }
-    }
-    let mut out = LoadOutcome::default();
-    while let Some(done) = workers.join_next().await {
-        match done {
-            Ok(outcome) => out.absorb(outcome),
-            Err(e) => {
-                out.first_error
-                    .get_or_insert(format!("a load worker failed: {e}"));
+    let slots: Rc<Vec<Slot>> = Rc::new(mine.iter().map(|_| Slot::new(None)).collect());
+    let out = Rc::new(RefCell::new(LoadOutcome::default()));
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async {
+            let mut workers = tokio::task::JoinSet::new();
+            for w in 0..shared.plan.workers {
+                let connection = w % shared.connections;
+                if let Some(local) = mine.iter().position(|c| *c == connection) {
+                    workers.spawn_local(worker(
+                        Arc::clone(&shared),
+                        Rc::clone(&slots),
+                        local,
+                        Rc::clone(&out),
+                    ));
+                }
             }
-        }
-    }
-    out
+            while let Some(done) = workers.join_next().await {
+                if let Err(e) = done {
+                    // What it recorded before it failed is kept.
+                    out.borrow_mut()
+                        .first_error
+                        .get_or_insert(format!("a load worker failed: {e}"));
+                }
+            }
+        })
+        .await;
+    out.take()
 }
 
-/// The slot's connection, opened (and its phases recorded) if it has none
-/// or the one it had is closed.
-async fn connection(
-    slot: &Slot,
+/// The worker's connection: the one it holds if still open, else (on
+/// HTTP/2) the slot's if open, else a new one (its phases recorded).
+async fn connection<'c>(
+    held: &'c mut Option<Connection>,
+    slot: Option<&Slot>,
     endpoint: &Endpoint,
-    out: &mut LoadOutcome,
-) -> Result<Connection, HttpError> {
-    let mut held = slot.lock().await;
-    if let Some(conn) = held.as_ref()
-        && conn.is_open()
-    {
-        return Ok(conn.clone());
-    }
-    *held = None;
-    let conn = super::client::connect(endpoint).await?;
-    out.opened(&conn);
-    *held = Some(conn.clone());
-    Ok(conn)
+    out: &RefCell<LoadOutcome>,
+) -> Result<&'c mut Connection, HttpError> {
+    let reuse = match held.as_mut() {
+        Some(conn) => conn.is_open().await,
+        None => false,
+    };
+    let conn = match held.take().filter(|_| reuse) {
+        Some(conn) => conn,
+        None => fresh(slot, endpoint, out).await?,
+    };
+    Ok(held.insert(conn))
 }
 
-async fn worker(shared: Arc<Shared>, slots: Arc<Vec<Slot>>, slot: usize) -> LoadOutcome {
-    let mut out = LoadOutcome::default();
-    let slot = &slots[slot];
-    let (plan, start, end) = (&shared.plan, shared.start, shared.end);
+/// A connection for a worker that has none open: its own on HTTP/1.1; on
+/// HTTP/2 the slot's, opened if the slot has none open.
+async fn fresh(
+    slot: Option<&Slot>,
+    endpoint: &Endpoint,
+    out: &RefCell<LoadOutcome>,
+) -> Result<Connection, HttpError> {
+    let Some(slot) = slot else {
+        let conn = super::client::connect(endpoint).await?;
+        out.borrow_mut().opened(&conn);
+        return Ok(conn);
+    };
+    let mut shared = slot.lock().await;
+    if let Some(conn) = shared.as_mut()
+        && conn.is_open().await
+        && let Some(mine) = conn.share()
+    {
+        return Ok(mine);
+    }
+    *shared = None;
+    let conn = super::client::connect(endpoint).await?;
+    out.borrow_mut().opened(&conn);
+    // An HTTP/1.1 connection (a server that refused HTTP/2 this time) is
+    // the worker's alone.
+    match conn.share() {
+        Some(mine) => {
+            *shared = Some(conn);
+            Ok(mine)
+        }
+        None => Ok(conn),
+    }
+}
+
+async fn worker(
+    shared: Arc<Shared>,
+    slots: Rc<Vec<Slot>>,
+    slot: usize,
+    out: Rc<RefCell<LoadOutcome>>,
+) {
+    let slot = shared.shares.then(|| &slots[slot]);
+    let mut held: Option<Connection> = None;
+    let (plan, end) = (&shared.plan, shared.end);
+    let mut progress = Progress::new(&plan.progress);
     loop {
         if shared.stop.load(Ordering::Relaxed) {
             break;
         }
-        let i = shared.next.fetch_add(1, Ordering::Relaxed);
-        if plan.requests.is_some_and(|n| i >= n) {
-            break;
-        }
         // Closed model: latency from the actual send. Open model: from the
         // slot on the timeline, even if this worker reaches it late.
-        let begin = match plan.rate {
-            None => Instant::now(),
-            Some(rate) => {
-                let intended = start + Duration::from_secs_f64(i as f64 / rate);
-                if end.is_some_and(|e| intended >= e) {
+        let begin = match (&shared.timeline, plan.rate) {
+            (Some(timeline), _) => {
+                let Some(slot) = timeline.claim() else {
+                    break;
+                };
+                crate::pacing::wait_until(slot.intended).await;
+                slot.intended
+            }
+            (None, Some(_)) => break,
+            (None, None) => {
+                if let Some(n) = plan.requests
+                    && shared.next.fetch_add(1, Ordering::Relaxed) >= n
+                {
                     break;
                 }
-                crate::pacing::wait_until(intended).await;
-                intended
+                Instant::now()
             }
         };
         if end.is_some_and(|e| Instant::now() >= e) {
             break;
         }
-        out.sent += 1;
-        let mut opened = LoadOutcome::default();
         let exchange = async {
-            let conn = connection(slot, &plan.endpoint, &mut opened).await?;
-            conn.exchange(&plan.request, 0).await
+            let conn = connection(&mut held, slot, &plan.endpoint, &out).await?;
+            conn.exchange_status(&plan.request).await
         };
         let result = tokio::time::timeout(plan.timeout, exchange).await;
-        out.absorb(opened);
-        plan.progress.advance(1);
-        let error = match result {
-            Ok(Ok((response, first_byte, last_byte))) => {
-                out.latency.record(nanos(last_byte.duration_since(begin)));
-                out.first_byte
-                    .record(nanos(first_byte.saturating_duration_since(begin)));
-                *out.statuses.entry(response.status).or_default() += 1;
-                if response.status < 400 {
-                    out.ok += 1;
-                } else {
-                    out.http_errors += 1;
+        progress.advance();
+        let error = {
+            let mut out = out.borrow_mut();
+            out.sent += 1;
+            match result {
+                Ok(Ok((status, first_byte, last_byte))) => {
+                    out.latency.record(nanos(last_byte.duration_since(begin)));
+                    out.first_byte
+                        .record(nanos(first_byte.saturating_duration_since(begin)));
+                    *out.statuses.entry(status).or_default() += 1;
+                    if status < 400 {
+                        out.ok += 1;
+                    } else {
+                        out.http_errors += 1;
+                    }
+                    continue;
                 }
-                continue;
+                Ok(Err(e)) => e,
+                Err(_) => HttpError::Timeout {
+                    target: plan.endpoint.target(),
+                    after: plan.timeout,
+                },
             }
-            Ok(Err(e)) => e,
-            Err(_) => HttpError::Timeout {
-                target: plan.endpoint.target(),
-                after: plan.timeout,
-            },
         };
-        out.failed += 1;
-        out.first_error.get_or_insert_with(|| error.to_string());
+        {
+            let mut out = out.borrow_mut();
+            out.failed += 1;
+            out.first_error.get_or_insert_with(|| error.to_string());
+        }
         // A broken or stuck connection is not reused.
-        *slot.lock().await = None;
+        held = None;
+        if let Some(slot) = slot {
+            *slot.lock().await = None;
+        }
     }
-    out
 }
 
 #[cfg(test)]
@@ -499,7 +623,7 @@ mod tests {
         let held = reserve(&p, &budget).unwrap();
         assert_eq!(budget.in_use(Resource::Connections), 4);
         assert_eq!(budget.in_use(Resource::LoadThreads), 2);
-        assert!(budget.in_use(Resource::HostMemory) > 4 * 4 * Distribution::max_bytes());
+        assert!(budget.in_use(Resource::HostMemory) > 2 * 4 * Distribution::max_bytes());
         let err = reserve(&p, &budget).unwrap_err().to_string();
         assert!(
             err.starts_with("http run-load needs 4 load workers")

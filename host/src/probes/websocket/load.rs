@@ -22,7 +22,7 @@ use super::correlation::{self, IdLocation, InFlight, Match, Template};
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
-use crate::pacing::TIMER_SLACK;
+use crate::pacing::{RateProfile, TIMER_SLACK, Timeline};
 
 /// Most connections of one load.
 pub const MAX_CONNECTIONS: u32 = 1024;
@@ -243,14 +243,6 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
     total
 }
 
-/// Yields to the runtime until `at`; the timer woke the connection up to
-/// `TIMER_SLACK` early.
-async fn pace_until(at: Instant) {
-    while Instant::now() < at {
-        tokio::task::yield_now().await;
-    }
-}
-
 /// Why a connection's exchange loop ended.
 enum Ended {
     /// Sending done and every answer in or given up: close from our side.
@@ -277,8 +269,18 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
     let out = &mut one.totals;
     let send_end = plan.duration.map(|d| began + d);
     let mut flight = InFlight::new(c);
-    // Open model: the slot on the timeline, sent or skipped.
-    let mut slot: u64 = 0;
+    // Open model: this connection's schedule, and its next slot (sent or
+    // skipped in turn); `None` once the schedule is exhausted.
+    let timeline = plan.rate.and_then(|per_second| {
+        Timeline::new(
+            began,
+            RateProfile::Constant { per_second },
+            send_end,
+            plan.messages,
+        )
+        .ok()
+    });
+    let mut next = timeline.as_ref().and_then(Timeline::claim);
     let mut sending = true;
     let mut grace_end = began;
     let mut last_send = began;
@@ -287,14 +289,14 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
 
     let ended = loop {
         let now = Instant::now();
-        let count_done = plan.messages.is_some_and(|n| match plan.rate {
-            Some(_) => slot >= n,
-            None => flight.sent() >= n,
-        });
-        let due = plan
-            .rate
-            .map(|rate| began + Duration::from_secs_f64(slot as f64 / rate));
-        let past_end = send_end.is_some_and(|e| now >= e || due.is_some_and(|d| d >= e));
+        // The timeline ends at the message count and at the end of the
+        // sending time on its own.
+        let count_done = match plan.rate {
+            Some(_) => next.is_none(),
+            None => plan.messages.is_some_and(|n| flight.sent() >= n),
+        };
+        let due = next.map(|slot| slot.intended);
+        let past_end = send_end.is_some_and(|e| now >= e);
         if sending && (count_done || past_end) {
             sending = false;
             grace_end = now + plan.grace;
@@ -380,8 +382,8 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             if d > Instant::now() + TIMER_SLACK {
                 continue; // woken for an earlier deadline
             }
-            pace_until(d).await;
-            slot += 1;
+            crate::pacing::yield_until(d).await;
+            next = timeline.as_ref().and_then(Timeline::claim);
             if !flight.has_room() {
                 out.error("in-flight-limit", || {
                     format!(

@@ -31,6 +31,7 @@ pub use tally::{ErrorTally, OpTally, Tally};
 
 use super::RedisUrl;
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource};
+use crate::pacing::{PacingError, RateProfile, Timeline};
 use shared::SharedConnection;
 use worker::{Tallies, Worker};
 
@@ -50,8 +51,10 @@ struct Run {
     spec: Arc<LoadSpec>,
     url: RedisUrl,
     stop: AtomicBool,
-    /// Open model: the next ticket on the timeline.
-    tickets: AtomicU64,
+    /// Open model: when each request is due (warm-up ones first).
+    timeline: Option<Timeline>,
+    /// Open model: requests of the timeline that belong to the warm-up.
+    warmup_slots: u64,
     /// Measured operations completed, for progress displays.
     done: AtomicU64,
     /// Time zero of the timeline.
@@ -99,6 +102,8 @@ pub enum LoadError {
     Threads(std::io::Error),
     #[error("a load thread ended without reporting (it panicked); results of its workers are lost")]
     Lost,
+    #[error("open-model schedule: {0}")]
+    Pacing(#[from] PacingError),
 }
 
 /// The merged result of a load.
@@ -189,14 +194,28 @@ pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
     spec.validate()?;
     let threads = spec.threads_used();
     let footprint = spec.footprint(spec.value.len());
+    let start = Instant::now() + START_LEAD;
+    let (timeline, warmup_slots) = match open_schedule(&spec) {
+        Some((rate, warmup, total)) => (
+            Some(Timeline::new(
+                start,
+                RateProfile::Constant { per_second: rate },
+                None,
+                Some(total),
+            )?),
+            warmup,
+        ),
+        None => (None, 0),
+    };
     let run = Arc::new(Run {
         batch_reply_limit: footprint.batch_reply_limit(),
         reply_limit: footprint.reply_limit(),
         url,
         stop: AtomicBool::new(false),
-        tickets: AtomicU64::new(0),
+        timeline,
+        warmup_slots,
         done: AtomicU64::new(0),
-        start: Instant::now() + START_LEAD,
+        start,
         spec: Arc::new(spec),
     });
     let mut results = Vec::with_capacity(threads);
@@ -228,6 +247,20 @@ pub fn start(spec: LoadSpec, url: RedisUrl) -> Result<LoadHandle, LoadError> {
         threads,
         results,
     })
+}
+
+/// The open model's schedule: its rate, the requests of the warm-up, and
+/// all its requests (warm-up included); `None` for the closed model.
+fn open_schedule(spec: &LoadSpec) -> Option<(f64, u64, u64)> {
+    let Model::Open { rate } = spec.model else {
+        return None;
+    };
+    let slots = |amount: Amount| match amount {
+        Amount::OpsPerWorker(n) => n * u64::from(spec.workers),
+        Amount::Duration(d) => (d.as_secs_f64() * rate).round() as u64,
+    };
+    let warmup = slots(spec.warmup);
+    Some((rate, warmup, warmup + slots(spec.amount)))
 }
 
 /// Reads a running load's count of measured operations done.

@@ -85,7 +85,7 @@ impl Worker {
                 self.closed(&mut maker, &tallies.measured, Phase::Measure)
                     .await;
             }
-            Model::Open { rate } => self.open(&mut maker, &tallies, rate).await,
+            Model::Open { .. } => self.open(&mut maker, &tallies).await,
         }
         if let Link::Own(Some(link)) = &self.link {
             let mut measured = tallies.measured.borrow_mut();
@@ -145,48 +145,42 @@ impl Worker {
         self.picks = wbuf_ops;
     }
 
-    /// Open model: tickets on a shared timeline at `rate`; each request's
-    /// latency counts from its ticket's intended send time.
-    async fn open(&mut self, maker: &mut CommandMaker<'_>, tallies: &Tallies, rate: f64) {
+    /// Open model: slots claimed from the load's shared timeline; each
+    /// request's latency counts from its slot's intended send time.
+    async fn open(&mut self, maker: &mut CommandMaker<'_>, tallies: &Tallies) {
         let run = self.run.clone();
         let spec = &run.spec;
-        let warmup_tickets = match spec.warmup {
-            Amount::OpsPerWorker(n) => n * u64::from(spec.workers),
-            Amount::Duration(d) => (d.as_secs_f64() * rate).round() as u64,
+        let Some(timeline) = run.timeline.as_ref() else {
+            return;
         };
-        let measured_tickets = match spec.amount {
-            Amount::OpsPerWorker(n) => n * u64::from(spec.workers),
-            Amount::Duration(d) => (d.as_secs_f64() * rate).round() as u64,
-        };
-        let end_ticket = warmup_tickets + measured_tickets;
         let mut ops = vec![0usize];
         loop {
             if self.stopped() {
                 break;
             }
-            let ticket = run.tickets.fetch_add(1, Ordering::Relaxed);
-            if ticket >= end_ticket {
+            let Some(slot) = timeline.claim() else {
                 break;
-            }
-            let intended = run.start + Duration::from_secs_f64(ticket as f64 / rate);
-            crate::pacing::wait_until(intended).await;
-            let target = if ticket < warmup_tickets {
-                &tallies.warmup
-            } else {
+            };
+            crate::pacing::wait_until(slot.intended).await;
+            let measured = slot.index >= run.warmup_slots;
+            let target = if measured {
                 &tallies.measured
+            } else {
+                &tallies.warmup
             };
             if self.gave_up {
-                // Claim the rest of the schedule and count it at once.
-                let rest = run.tickets.swap(end_ticket, Ordering::Relaxed);
-                let left = end_ticket.saturating_sub(rest) + 1;
+                // Claim the rest of the schedule and count it at once,
+                // with the slot in hand.
+                let left = timeline.claim_rest() + 1;
                 fail_by_weight(spec, &mut target.borrow_mut(), left);
                 break;
             }
             ops[0] = maker.pick();
-            target.borrow_mut().started(intended);
-            self.send(maker, &ops, target, Some(intended), None).await;
+            target.borrow_mut().started(slot.intended);
+            self.send(maker, &ops, target, Some(slot.intended), None)
+                .await;
             target.borrow_mut().ended(Instant::now());
-            if ticket >= warmup_tickets {
+            if measured {
                 run.done.fetch_add(1, Ordering::Relaxed);
             }
         }
