@@ -217,6 +217,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             abort: Default::default(),
             budget: Default::default(),
             tls: Default::default(),
+            live: Default::default(),
         },
     })
 }

@@ -97,6 +97,7 @@ pub struct Executor<'a> {
     redis: &'a RedisSetup,
     keep_scratch: bool,
     tls: crate::tls::TlsTrust,
+    live: crate::events::LiveScenario,
 }
 
 impl<'a> Executor<'a> {
@@ -106,7 +107,15 @@ impl<'a> Executor<'a> {
             redis,
             keep_scratch,
             tls: Default::default(),
+            live: Default::default(),
         }
+    }
+
+    /// Publishes each running scenario's recorder and report in `live`
+    /// (for the live outputs).
+    pub fn with_live(mut self, live: crate::events::LiveScenario) -> Self {
+        self.live = live;
+        self
     }
 
     /// The certificate authorities TLS connections trust (default: the
@@ -213,7 +222,10 @@ impl<'a> Executor<'a> {
         let mut tick = tokio::time::interval(crate::events::SAMPLE_EVERY);
         let outcome = loop {
             tokio::select! {
-                outcome = &mut run => break outcome,
+                outcome = &mut run => {
+                    self.live.clear();
+                    break outcome;
+                }
                 _ = tick.tick() => {
                     if let Some(progress) = sampler.sample() {
                         notify(observers, RunEvent::Progress { name: &p.plan.name, progress: &progress });
@@ -250,6 +262,7 @@ impl<'a> Executor<'a> {
             abort: AbortWatch::new(planned_thresholds(&p.plan)),
             budget: Budget::new(p.plan.limits.budgets),
             tls: self.tls.clone(),
+            live: self.live.clone(),
         }
     }
 }
@@ -335,6 +348,8 @@ impl Session {
                 host: host_info(),
                 partial: true,
                 summary: RunSummary::from_scenarios(&[]),
+                run_id: Some(new_run_id()),
+                outputs: Vec::new(),
                 scenarios: Vec::with_capacity(total),
             },
             interrupted: None,
@@ -355,6 +370,21 @@ impl Session {
             interrupted: self.interrupted,
         }
     }
+}
+
+/// 16 random hex digits from the kernel's generator (a clock-derived
+/// value when it cannot be read): unique enough to tell runs apart.
+fn new_run_id() -> String {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 8];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        let nanos = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        bytes = (nanos ^ u64::from(std::process::id()).rotate_left(32)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn host_info() -> HostInfo {

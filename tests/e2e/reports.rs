@@ -321,6 +321,8 @@ fn fixed_report() -> RunReport {
         },
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
+        run_id: None,
+        outputs: Vec::new(),
         scenarios,
     }
 }

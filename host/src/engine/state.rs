@@ -93,15 +93,19 @@ impl HostState {
             abort,
             budget,
             tls,
+            live,
         } = probes;
+        let recorder = SharedRecorder::new(Recorder::charged_to(budget.clone()));
+        let report = SharedReport::new(ReportBuilder::charged_to(budget.clone()));
+        live.publish(&recorder, &report);
         Self {
             wasi,
             limiter: ScenarioLimiter::new(memory_cap),
             stdout,
             stderr,
             table: ResourceTable::new(),
-            recorder: SharedRecorder::new(Recorder::charged_to(budget.clone())),
-            report: SharedReport::new(ReportBuilder::charged_to(budget.clone())),
+            recorder,
+            report,
             events,
             abort,
             budget,

@@ -45,6 +45,8 @@ pub struct Capabilities {
     pub budget: crate::budget::Budget,
     /// The certificate authorities every TLS connection trusts.
     pub tls: crate::tls::TlsTrust,
+    /// Where the store publishes its recorder and report for live outputs.
+    pub live: crate::events::LiveScenario,
 }
 
 impl Capabilities {
@@ -66,6 +68,7 @@ impl Capabilities {
             abort: Default::default(),
             budget: Default::default(),
             tls: Default::default(),
+            live: Default::default(),
         }
     }
 }
