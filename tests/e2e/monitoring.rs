@@ -15,6 +15,8 @@ use rigor::outputs::native_histogram::{bucket_factor, classic_bounds};
 use rigor_tests::monitoring::{HttpSink, PrometheusServer, SilentEndpoint, dead_port};
 use rigor_tests::{Run, read_json, run_rigor, scenario};
 
+use crate::reports::{schema_errors, schema_validator};
+
 /// Small runs of the two catalog Redis scenarios (the managed redis-server).
 const SMALL: &[&str] = &[
     "redis-latency:ops=200",
@@ -142,6 +144,26 @@ fn prometheus_holds_the_runs_series_and_agrees_with_the_report() {
         assert_eq!(running, 0.0);
     }
     assert!(checked >= 10, "{checked} histograms checked");
+
+    // Every query of the Grafana dashboard runs on this server, and the
+    // panels over native histograms, thresholds and scenarios show the run.
+    let dashboard = read_json(&rigor_tests::repo_root().join("deploy/grafana/rigor.json"));
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$run_id", &run_id)
+                .replace("$scenario", ".*")
+                .replace("$__rate_interval", "5m")
+                .replace("$__range", "1h");
+            let result = prom.query(&expr);
+            let title = panel["title"].as_str().unwrap();
+            if [1, 6, 7].contains(&panel["id"].as_u64().unwrap()) {
+                assert!(!result.is_empty(), "{title}: `{expr}` returned nothing");
+            }
+        }
+    }
 }
 
 #[test]
@@ -352,6 +374,8 @@ fn dead_and_hung_endpoints_cost_dropped_batches_and_never_leak_credentials() {
     );
     assert_eq!(run.code, baseline.code, "{}", run.describe());
     assert_eq!(verdicts(&report), verdicts(&base_report));
+    let errors = schema_errors(&schema_validator(), &report);
+    assert!(errors.is_empty(), "{errors:#?}");
 
     let outputs = report["outputs"].as_array().unwrap();
     let refused = &outputs[0];
