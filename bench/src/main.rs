@@ -8,6 +8,7 @@
 mod fs;
 mod http;
 mod languages;
+mod outputs;
 mod process;
 mod redis_client;
 mod redis_load;
@@ -49,6 +50,7 @@ const SECTIONS: &[Section] = &[
     ("languages", languages::run),
     ("websocket", websocket::run),
     ("http", http::run),
+    ("outputs", outputs::run_section),
 ];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
