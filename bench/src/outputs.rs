@@ -14,7 +14,9 @@ use rigor::services::redis_server::ManagedRedis;
 
 use crate::median;
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
+/// Snapshots timed for the in-process cost figures.
+const SNAPSHOTS: u32 = 200;
 const WORKERS: &str = "50";
 /// Measured operations per worker: 500,000 in all, about 10 s here.
 const OPS: &str = "10000";
@@ -68,7 +70,15 @@ fn start_prometheus() -> Result<Prometheus> {
 /// The release `rigor` binary, built now (a no-op when up to date).
 fn rigor_bin(repo: &Path) -> Result<PathBuf> {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "rigor", "--bin", "rigor"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "rigor",
+            "--bin",
+            "rigor",
+        ])
         .current_dir(repo)
         .status()?;
     if !status.success() {
@@ -107,7 +117,72 @@ fn gauge(report: &serde_json::Value, scenario: &str, metric: &str) -> Result<f64
         .with_context(|| format!("no {scenario}:{metric} in the report"))
 }
 
+/// What one snapshot costs the exporter thread, and how long it holds the
+/// recorder's lock (the only moment it can delay a probe): three latency
+/// histograms of 500,000 values each, as redis-concurrency records them.
+fn snapshot_cost() -> Result<()> {
+    use rigor::metrics::{Recorder, SharedRecorder, Unit};
+    use rigor::outputs::{Identity, prometheus, snapshot};
+    let recorder = SharedRecorder::new(Recorder::new());
+    let mut x = 7u64;
+    for name in ["concurrency.set", "concurrency.get", "concurrency.all"] {
+        let h = recorder.histogram(name, Unit::Nanoseconds)?;
+        for _ in 0..500_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // 50 µs to ~20 ms, skewed low like a latency distribution.
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            recorder.record(h, (50_000.0 * (400f64).powf(u * u)) as u64);
+        }
+    }
+    recorder.gauge("concurrency.throughput", 120_000.0, Unit::OpsPerSecond)?;
+    let report = rigor::report::shared::SharedReport::default();
+    let identity = Identity {
+        run_id: "0123456789abcdef".into(),
+        host: "bench".into(),
+        ..Default::default()
+    };
+    let mut lock = Duration::ZERO;
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..SNAPSHOTS {
+        let t = Instant::now();
+        // What `snapshot::live` does under the lock: clone every metric.
+        let copied = recorder.with(|r| r.iter().map(|m| m.data.clone()).collect::<Vec<_>>());
+        lock += t.elapsed();
+        std::hint::black_box(copied);
+        let snap = snapshot::live("redis-concurrency", 0, &recorder, &report, &[], None);
+        let series = prometheus::series(&identity, &[snap], prometheus::HistogramMode::Native);
+        bytes = prometheus::bodies(series)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
+    }
+    let total = started.elapsed() - lock;
+    let per = total / SNAPSHOTS;
+    let lock_per = lock / SNAPSHOTS;
+    println!(
+        "exporter cost per snapshot (3 histograms × 500,000 values, in process, {SNAPSHOTS} snapshots)"
+    );
+    println!(
+        "  recorder lock held (clone):           {:>8.1} µs",
+        lock_per.as_secs_f64() * 1e6
+    );
+    println!(
+        "  snapshot + encode + snappy, total:    {:>8.1} µs",
+        per.as_secs_f64() * 1e6
+    );
+    println!("  request body:                         {bytes:>8} bytes");
+    println!(
+        "  share of one core at interval=1s:     {:>8.3} %\n",
+        per.as_secs_f64() * 100.0
+    );
+    Ok(())
+}
+
 pub fn run_section() -> Result<()> {
+    snapshot_cost()?;
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("bench/ sits in the repository")?
@@ -136,18 +211,29 @@ pub fn run_section() -> Result<()> {
     let mut with = Vec::new();
     let mut sent = Vec::new();
     for _ in 0..ROUNDS {
-        without.push(gauge(&run(&bin, &repo, &load)?, "redis-concurrency", "concurrency.throughput")?);
+        without.push(gauge(
+            &run(&bin, &repo, &load)?,
+            "redis-concurrency",
+            "concurrency.throughput",
+        )?);
         let mut args = load.to_vec();
         args.extend(["--out", &with_out]);
         let report = run(&bin, &repo, &args)?;
-        with.push(gauge(&report, "redis-concurrency", "concurrency.throughput")?);
+        with.push(gauge(
+            &report,
+            "redis-concurrency",
+            "concurrency.throughput",
+        )?);
         let o = &report["outputs"][0];
         sent.push((
             o["batches_sent"].as_u64().unwrap_or(0),
             o["batches_dropped"].as_u64().unwrap_or(0),
         ));
     }
-    let (a, b) = (median(without.iter().copied()), median(with.iter().copied()));
+    let (a, b) = (
+        median(without.iter().copied()),
+        median(with.iter().copied()),
+    );
     println!(
         "redis-concurrency, {WORKERS} connections × {OPS} ops, median of {ROUNDS} alternating rounds"
     );

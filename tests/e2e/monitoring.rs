@@ -31,7 +31,10 @@ fn run_with(scenarios: &[&str], extra: &[&str], json: &Path) -> (Run, serde_json
     let mut args = vec!["run"];
     args.extend_from_slice(scenarios);
     for param in SMALL {
-        if scenarios.iter().any(|s| param.starts_with(&format!("{s}:"))) {
+        if scenarios
+            .iter()
+            .any(|s| param.starts_with(&format!("{s}:")))
+        {
             args.extend(["-p", param]);
         }
     }
@@ -117,15 +120,27 @@ fn prometheus_holds_the_runs_series_and_agrees_with_the_report() {
             checked += 1;
         }
         // Gauges, converted to their base unit.
-        for m in s["metrics"].as_array().unwrap().iter().filter(|m| m["kind"] == "gauge") {
+        for m in s["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "gauge")
+        {
             let metric = m["name"].as_str().unwrap();
             let got = prom.value(&format!(
                 "{}{{run_id=\"{run_id}\",scenario=\"{name}\",metric=\"{metric}\"}}",
                 prometheus_name(metric, unit(m), Kind::Gauge)
             ));
             let want = m["value"].as_f64().unwrap()
-                * if unit(m) == Unit::Nanoseconds { 1e-9 } else { 1.0 };
-            assert!((got - want).abs() <= want.abs() * 1e-12, "{metric}: {got} vs {want}");
+                * if unit(m) == Unit::Nanoseconds {
+                    1e-9
+                } else {
+                    1.0
+                };
+            assert!(
+                (got - want).abs() <= want.abs() * 1e-12,
+                "{metric}: {got} vs {want}"
+            );
         }
         // Threshold states, one series each, as the report judged them.
         let thresholds = s["thresholds"].as_array().unwrap();
@@ -181,18 +196,29 @@ fn prometheus_classic_histograms_count_every_value() {
         .unwrap();
     let count = m["summary"]["count"].as_f64().unwrap();
     let sel = format!("{{run_id=\"{run_id}\",metric=\"concurrency.all\"}}");
-    assert_eq!(prom.value(&format!("rigor_concurrency_all_seconds_count{sel}")), count);
+    assert_eq!(
+        prom.value(&format!("rigor_concurrency_all_seconds_count{sel}")),
+        count
+    );
     let inf = format!("rigor_concurrency_all_seconds_bucket{{run_id=\"{run_id}\",le=\"+Inf\"}}");
     assert_eq!(prom.value(&inf), count);
     // p99 from the classic buckets lies in the bucket holding the report's.
     let p99 = m["summary"]["p99"].as_f64().unwrap() * 1e-9;
     let bounds = classic_bounds(Unit::Nanoseconds);
     let upper = *bounds.iter().find(|&&b| p99 <= b).unwrap();
-    let lower = bounds.iter().rev().find(|&&b| b < p99).copied().unwrap_or(0.0);
+    let lower = bounds
+        .iter()
+        .rev()
+        .find(|&&b| b < p99)
+        .copied()
+        .unwrap_or(0.0);
     let q = prom.value(&format!(
         "histogram_quantile(0.99, rigor_concurrency_all_seconds_bucket{sel})"
     ));
-    assert!(lower <= q && q <= upper, "{q} not in ({lower}, {upper}] around {p99}");
+    assert!(
+        lower <= q && q <= upper,
+        "{q} not in ({lower}, {upper}] around {p99}"
+    );
 }
 
 fn attribute(attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue], key: &str) -> String {
@@ -217,7 +243,10 @@ fn otlp_metrics_decode_with_the_official_types_and_match_the_report() {
     assert!(!requests.is_empty(), "{}", run.describe());
     let outputs = &report["outputs"][0];
     assert_eq!(outputs["kind"], "otlp");
-    assert_eq!(outputs["batches_sent"].as_u64().unwrap(), requests.len() as u64);
+    assert_eq!(
+        outputs["batches_sent"].as_u64().unwrap(),
+        requests.len() as u64
+    );
     for r in &requests {
         assert_eq!(r.request_line, "POST /v1/metrics HTTP/1.1");
         assert!(
@@ -234,9 +263,18 @@ fn otlp_metrics_decode_with_the_official_types_and_match_the_report() {
     let last = decoded.last().unwrap();
     let resource = last.resource_metrics[0].resource.as_ref().unwrap();
     assert_eq!(attribute(&resource.attributes, "service.name"), "rigor");
-    assert_eq!(attribute(&resource.attributes, "rigor.run_id"), report["run_id"]);
-    assert_eq!(attribute(&resource.attributes, "rigor.scenario"), "redis-concurrency");
-    assert_eq!(attribute(&resource.attributes, "host.name"), report["host"]["hostname"]);
+    assert_eq!(
+        attribute(&resource.attributes, "rigor.run_id"),
+        report["run_id"]
+    );
+    assert_eq!(
+        attribute(&resource.attributes, "rigor.scenario"),
+        "redis-concurrency"
+    );
+    assert_eq!(
+        attribute(&resource.attributes, "host.name"),
+        report["host"]["hostname"]
+    );
     let metrics = &last.resource_metrics[0].scope_metrics[0].metrics;
     let find = |name: &str| {
         metrics
@@ -246,7 +284,10 @@ fn otlp_metrics_decode_with_the_official_types_and_match_the_report() {
     };
     match find("rigor.scenario.running").data.as_ref() {
         Some(metric::Data::Gauge(g)) => {
-            assert_eq!(g.data_points[0].value, Some(number_data_point::Value::AsInt(0)))
+            assert_eq!(
+                g.data_points[0].value,
+                Some(number_data_point::Value::AsInt(0))
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -264,7 +305,10 @@ fn otlp_metrics_decode_with_the_official_types_and_match_the_report() {
         assert_eq!(p.count, count, "{name}");
         assert_eq!(p.scale, 8);
         let buckets = p.positive.as_ref().unwrap();
-        assert_eq!(buckets.bucket_counts.iter().sum::<u64>() + p.zero_count, count);
+        assert_eq!(
+            buckets.bucket_counts.iter().sum::<u64>() + p.zero_count,
+            count
+        );
         // The bucket holding the 99th percentile's rank.
         let rank = (0.99 * count as f64).ceil() as u64;
         let mut seen = p.zero_count;
@@ -317,7 +361,13 @@ fn verdicts(report: &serde_json::Value) -> serde_json::Value {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|m| (m["name"].clone(), m["kind"].clone(), m["summary"]["count"].clone()))
+                .map(|m| {
+                    (
+                        m["name"].clone(),
+                        m["kind"].clone(),
+                        m["summary"]["count"].clone(),
+                    )
+                })
                 .collect();
             let thresholds: Vec<_> = s["thresholds"]
                 .as_array()
@@ -413,10 +463,20 @@ fn dead_and_hung_endpoints_cost_dropped_batches_and_never_leak_credentials() {
         std::fs::read_to_string(&ndjson).unwrap(),
     ];
     for secret in [
-        "alice", "hunter2", "s3cr3tk3y", "token", "bob", "pa55w0rd", "t0k3nval", "key=",
+        "alice",
+        "hunter2",
+        "s3cr3tk3y",
+        "token",
+        "bob",
+        "pa55w0rd",
+        "t0k3nval",
+        "key=",
     ] {
         for (i, text) in written.iter().enumerate() {
-            assert!(!text.contains(secret), "`{secret}` leaked into output {i}:\n{text}");
+            assert!(
+                !text.contains(secret),
+                "`{secret}` leaked into output {i}:\n{text}"
+            );
         }
     }
 }
@@ -447,10 +507,17 @@ fn bad_live_outputs_are_refused_before_anything_runs_without_echoing_the_url() {
         assert!(run.stderr.contains(message), "{spec}: {}", run.describe());
         assert!(!run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"));
     }
-    let run = run_rigor(&["run", "redis-concurrency", "--no-build", "--tag", "scenario=x"]);
+    let run = run_rigor(&[
+        "run",
+        "redis-concurrency",
+        "--no-build",
+        "--tag",
+        "scenario=x",
+    ]);
     assert_eq!(run.code, 2, "{}", run.describe());
     assert!(
-        run.stderr.contains("invalid --tag `scenario=x`: the key must be a Prometheus label name"),
+        run.stderr
+            .contains("invalid --tag `scenario=x`: the key must be a Prometheus label name"),
         "{}",
         run.describe()
     );

@@ -36,14 +36,16 @@ pub fn prometheus_version() -> (u32, u32) {
         .arg("--version")
         .output()
         .expect("prometheus (apt-get install prometheus; scripts/setup.sh does)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let version = text
         .split_whitespace()
         .skip_while(|w| *w != "version")
         .nth(1)
         .unwrap_or_else(|| panic!("no version in `prometheus --version`: {text}"));
-    let mut parts = version.split(['.', '+', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = version
+        .split(['.', '+', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
@@ -62,7 +64,10 @@ impl PrometheusServer {
         let port = free_port(false);
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-remote-write-receiver")
             .arg("--enable-feature=native-histograms")
@@ -101,7 +106,10 @@ impl PrometheusServer {
         let json: serde_json::Value = serde_json::from_str(&body)
             .unwrap_or_else(|e| panic!("prometheus answered {code} with non-JSON ({e}): {body}"));
         assert_eq!(json["status"], "success", "{promql}: {json:#}");
-        json["data"]["result"].as_array().cloned().unwrap_or_default()
+        json["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The single value of an instant query that must return one series.
@@ -129,7 +137,9 @@ fn percent_encode(text: &str) -> String {
 /// A plain HTTP/1.0 GET on loopback: (status, body).
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;

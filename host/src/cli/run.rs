@@ -209,7 +209,11 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let outcome = runtime.block_on(async {
         let interrupt = watch_signals()?;
         executor
-            .run(&prepared, interrupt, &mut [&mut reports, &mut display, &mut live])
+            .run(
+                &prepared,
+                interrupt,
+                &mut [&mut reports, &mut display, &mut live],
+            )
             .await
             .map_err(|e| invalid(e.to_string()))
     });
@@ -379,11 +383,12 @@ fn report_targets(args: &RunArgs) -> Result<Vec<Target>, CliError> {
     Ok(targets)
 }
 
+/// `--tag KEY=VALUE` pairs, in order.
+type Tags = Vec<(String, String)>;
+
 /// The `--out prometheus=…` and `--out otlp=…` outputs and the `--tag`s,
 /// checked before anything runs.
-fn live_outputs(
-    args: &RunArgs,
-) -> Result<(Vec<rigor::outputs::OutputConfig>, Vec<(String, String)>), CliError> {
+fn live_outputs(args: &RunArgs) -> Result<(Vec<rigor::outputs::OutputConfig>, Tags), CliError> {
     let invalid = |e: rigor::outputs::ConfigError| CliError::Invalid(e.to_string());
     let outputs = args
         .outputs

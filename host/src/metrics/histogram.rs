@@ -70,7 +70,11 @@ impl Distribution {
 
     /// The mean of the recorded values (0 when empty), as the summary's.
     pub fn mean(&self) -> f64 {
-        if self.hist.is_empty() { 0.0 } else { self.hist.mean() }
+        if self.hist.is_empty() {
+            0.0
+        } else {
+            self.hist.mean()
+        }
     }
 
     /// Value at `quantile` in `0.0..=1.0`.

@@ -89,8 +89,8 @@ impl Endpoint {
             None => (None, authority),
         };
         let default_port = if tls { 443 } else { 80 };
-        let (host, port) = crate::probes::net::split_authority(hostport, default_port)
-            .map_err(|e| match e {
+        let (host, port) =
+            crate::probes::net::split_authority(hostport, default_port).map_err(|e| match e {
                 crate::probes::net::AuthorityError::UnclosedBracket
                 | crate::probes::net::AuthorityError::TextAfterBracket => EndpointError::Bracket,
                 crate::probes::net::AuthorityError::BadPort => EndpointError::Port,
@@ -204,9 +204,7 @@ impl Endpoint {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request
-            .body(Full::new(body))
-            .map_err(|_| SendError::Http)?;
+        let request = request.body(Full::new(body)).map_err(|_| SendError::Http)?;
         let response = sender
             .send_request(request)
             .await
@@ -322,14 +320,32 @@ mod tests {
     #[test]
     fn defaults_and_refusals() {
         let e = Endpoint::parse("http://[::1]").unwrap();
-        assert_eq!((e.host.as_str(), e.port, e.target.as_str()), ("::1", 80, "/"));
+        assert_eq!(
+            (e.host.as_str(), e.port, e.target.as_str()),
+            ("::1", 80, "/")
+        );
         assert_eq!(e.redacted(), "http://[::1]:80/");
-        assert!(matches!(Endpoint::parse("ftp://x"), Err(EndpointError::Scheme)));
-        assert!(matches!(Endpoint::parse("http://:9/"), Err(EndpointError::NoHost)));
-        assert!(matches!(Endpoint::parse("http://h:0/"), Err(EndpointError::Port)));
-        assert!(matches!(Endpoint::parse("http://h:99999/"), Err(EndpointError::Port)));
+        assert!(matches!(
+            Endpoint::parse("ftp://x"),
+            Err(EndpointError::Scheme)
+        ));
+        assert!(matches!(
+            Endpoint::parse("http://:9/"),
+            Err(EndpointError::NoHost)
+        ));
+        assert!(matches!(
+            Endpoint::parse("http://h:0/"),
+            Err(EndpointError::Port)
+        ));
+        assert!(matches!(
+            Endpoint::parse("http://h:99999/"),
+            Err(EndpointError::Port)
+        ));
         assert!(matches!(Endpoint::parse(""), Err(EndpointError::Empty)));
         let long = format!("http://h/{}", "a".repeat(MAX_URL_LEN));
-        assert!(matches!(Endpoint::parse(&long), Err(EndpointError::TooLong)));
+        assert!(matches!(
+            Endpoint::parse(&long),
+            Err(EndpointError::TooLong)
+        ));
     }
 }

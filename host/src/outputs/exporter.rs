@@ -14,8 +14,7 @@ use tokio::sync::mpsc;
 use super::endpoint::Client;
 use super::snapshot::{self, Planned, ProgressPoint, Snapshot};
 use super::{
-    FLUSH_TIMEOUT, Identity, OutputConfig, Protocol, QUEUE_BATCHES, SEND_TIMEOUT, otlp,
-    prometheus,
+    FLUSH_TIMEOUT, Identity, OutputConfig, Protocol, QUEUE_BATCHES, SEND_TIMEOUT, otlp, prometheus,
 };
 use crate::events::{LiveScenario, Progress, RunEvent, RunObserver};
 use crate::report::model::{OutputReport, ScenarioReport};
@@ -319,7 +318,10 @@ impl Worker {
         }
         let deadline = tokio::time::Instant::now() + FLUSH_TIMEOUT;
         for o in &mut outputs {
-            if tokio::time::timeout_at(deadline, &mut o.task).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut o.task)
+                .await
+                .is_err()
+            {
                 o.task.abort();
             }
         }
@@ -346,7 +348,11 @@ impl Worker {
         if recorder.with(|r| r.iter().next().is_none()) && self.progress_point().is_none() {
             return None;
         }
-        let progress = self.progress.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let progress = self
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let planned = self.planned.get(&cur.name).map_or(&[][..], Vec::as_slice);
         let mut snap = snapshot::live(
             &cur.name,

@@ -84,7 +84,10 @@ pub enum ConfigError {
         "invalid --out {format}=…: `{option}` is not an option (known: interval=DURATION{})",
         if *.format == "prometheus" { ", histograms=native|classic" } else { "" }
     )]
-    UnknownOption { format: &'static str, option: String },
+    UnknownOption {
+        format: &'static str,
+        option: String,
+    },
     #[error(
         "invalid --out {format}=…: interval `{value}` is not a duration from {MIN_INTERVAL:?} to {MAX_INTERVAL:?} (e.g. 5s, 500ms)"
     )]
@@ -154,7 +157,10 @@ impl OutputConfig {
                 }
                 // Part of the URL (a query string's `&a=b,c=d`) unless it
                 // looks like an option name.
-                k if k.chars().all(|c| c.is_ascii_lowercase()) && !k.is_empty() && !k.contains('/') => {
+                k if k.chars().all(|c| c.is_ascii_lowercase())
+                    && !k.is_empty()
+                    && !k.contains('/') =>
+                {
                     return Err(ConfigError::UnknownOption {
                         format,
                         option: k.chars().take(40).collect(),
@@ -233,13 +239,20 @@ mod tests {
 
     #[test]
     fn out_specs_parse_with_options_from_the_end() {
-        let c = OutputConfig::parse("prometheus=http://u:p@h:9090/api/v1/write,interval=2s,histograms=classic")
-            .unwrap()
-            .unwrap();
-        assert_eq!(c.protocol, Protocol::Prometheus(prometheus::HistogramMode::Classic));
+        let c = OutputConfig::parse(
+            "prometheus=http://u:p@h:9090/api/v1/write,interval=2s,histograms=classic",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c.protocol,
+            Protocol::Prometheus(prometheus::HistogramMode::Classic)
+        );
         assert_eq!(c.interval, Duration::from_secs(2));
         assert_eq!(c.endpoint.redacted(), "http://…@h:9090/api/v1/write");
-        let c = OutputConfig::parse("otlp=http://h:4318/v1/metrics").unwrap().unwrap();
+        let c = OutputConfig::parse("otlp=http://h:4318/v1/metrics")
+            .unwrap()
+            .unwrap();
         assert_eq!((c.protocol, c.interval), (Protocol::Otlp, DEFAULT_INTERVAL));
         assert!(OutputConfig::parse("ndjson=events.ndjson").is_none());
     }
@@ -251,7 +264,10 @@ mod tests {
         assert!(e.contains("interval `0s` is not a duration"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
         let e = err("prometheus=ftp://alice:hunter2@h/w");
-        assert_eq!(e, "invalid --out prometheus=…: the URL must start with http:// or https://");
+        assert_eq!(
+            e,
+            "invalid --out prometheus=…: the URL must start with http:// or https://"
+        );
         let e = err("otlp=http://h/v1/metrics,histograms=classic");
         assert!(e.contains("`histograms` is not an option"), "{e}");
         let e = err("prometheus=http://h/w,histograms=sparse");

@@ -133,13 +133,28 @@ mod tests {
     fn names_follow_prometheus_conventions() {
         use Kind::*;
         let cases = [
-            ("get.100B", Unit::Nanoseconds, Histogram, "rigor_get_100b_seconds"),
-            ("http.total", Unit::Nanoseconds, Histogram, "rigor_http_total_seconds"),
+            (
+                "get.100B",
+                Unit::Nanoseconds,
+                Histogram,
+                "rigor_get_100b_seconds",
+            ),
+            (
+                "http.total",
+                Unit::Nanoseconds,
+                Histogram,
+                "rigor_http_total_seconds",
+            ),
             ("errors", Unit::Count, Counter, "rigor_errors_total"),
             ("errors_total", Unit::Count, Counter, "rigor_errors_total"),
             ("rss", Unit::Bytes, Gauge, "rigor_rss_bytes"),
             ("hit-ratio", Unit::Ratio, Gauge, "rigor_hit_ratio"),
-            ("run-load.throughput", Unit::OpsPerSecond, Gauge, "rigor_run_load_throughput_per_second"),
+            (
+                "run-load.throughput",
+                Unit::OpsPerSecond,
+                Gauge,
+                "rigor_run_load_throughput_per_second",
+            ),
             ("9lives", Unit::None, Gauge, "rigor_9lives"),
             ("...", Unit::None, Gauge, "rigor_unnamed"),
             ("mix.p_value", Unit::None, Gauge, "rigor_mix_p_value"),

@@ -169,7 +169,10 @@ mod tests {
     fn bucket_index_matches_the_bounds() {
         for &v in &[1e-9, 3.3e-7, 1.0, 2.0, 0.5, 1234.5, 7.77e-4] {
             let i = bucket_index(v, SCHEMA);
-            assert!(upper_bound(i - 1, SCHEMA) < v && v <= upper_bound(i, SCHEMA), "{v}");
+            assert!(
+                upper_bound(i - 1, SCHEMA) < v && v <= upper_bound(i, SCHEMA),
+                "{v}"
+            );
         }
         // Powers of two are upper bounds: 1 is bucket 0, 2 is bucket 256.
         assert_eq!(bucket_index(1.0, SCHEMA), 0);
@@ -184,7 +187,9 @@ mod tests {
         let mut x = 12_345u64;
         for _ in 0..100_000 {
             // A spread over four decades of nanoseconds.
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             d.record(1_000 + (x >> 33) % 10_000_000);
         }
         let exp = ExpBuckets::from_hdr(&d.buckets(), 1e-9);
@@ -204,14 +209,18 @@ mod tests {
                 .map(|(i, _)| *i)
                 .unwrap();
             let report_index = bucket_index(report, SCHEMA);
-            assert!((index - report_index).abs() <= 1, "q={q}: {index} vs {report_index}");
+            assert!(
+                (index - report_index).abs() <= 1,
+                "q={q}: {index} vs {report_index}"
+            );
         }
     }
 
     #[test]
     fn sparse_and_dense_forms_agree() {
         let mut exp = ExpBuckets::default();
-        exp.counts.extend([(-3, 2u64), (-2, 5), (4, 1), (5, 1), (9, 7)]);
+        exp.counts
+            .extend([(-3, 2u64), (-2, 5), (4, 1), (5, 1), (9, 7)]);
         let (spans, deltas) = exp.spans_and_deltas();
         assert_eq!(spans, [(-3, 2), (5, 2), (3, 1)]);
         assert_eq!(deltas, [2, 3, -4, 0, 6]);

@@ -10,8 +10,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, exponential_histogram_data_point,
-    metric, number_data_point,
+    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, exponential_histogram_data_point, metric,
+    number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -132,7 +132,10 @@ fn metrics(s: &Snapshot) -> Vec<Metric> {
             Value::Gauge(g) => gauge(
                 name,
                 unit,
-                vec![point(number_data_point::Value::AsDouble(g * factor), Vec::new())],
+                vec![point(
+                    number_data_point::Value::AsDouble(g * factor),
+                    Vec::new(),
+                )],
             ),
             Value::Histogram {
                 buckets,

@@ -100,10 +100,7 @@ pub fn series(identity: &Identity, snapshots: &[Snapshot], mode: HistogramMode) 
     let mut out = Vec::new();
     for s in snapshots {
         let base = |name: String, extra: &[(&str, &str)]| -> Vec<Label> {
-            let mut labels = vec![
-                label("__name__", &name),
-                label("scenario", &s.scenario),
-            ];
+            let mut labels = vec![label("__name__", &name), label("scenario", &s.scenario)];
             labels.extend(identity.labels().map(|(k, v)| label(k, v)));
             labels.extend(extra.iter().map(|(k, v)| label(k, v)));
             labels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -118,7 +115,10 @@ pub fn series(identity: &Identity, snapshots: &[Snapshot], mode: HistogramMode) 
             let factor = names::to_base(m.unit);
             match &m.value {
                 Value::Counter(c) => out.push(TimeSeries {
-                    labels: base(names::prometheus_name(&m.name, m.unit, Kind::Counter), &extra),
+                    labels: base(
+                        names::prometheus_name(&m.name, m.unit, Kind::Counter),
+                        &extra,
+                    ),
                     samples: vec![sample(*c as f64)],
                     histograms: Vec::new(),
                 }),
@@ -308,10 +308,16 @@ mod tests {
         let h = &series[0].histograms[0];
         assert_eq!(h.count_int, 4);
         assert_eq!(h.schema, 8);
-        assert_eq!(h.positive_deltas.iter().sum::<i64>(), 1, "last bucket's count");
+        assert_eq!(
+            h.positive_deltas.iter().sum::<i64>(),
+            1,
+            "last bucket's count"
+        );
         let bodies = bodies(series.clone());
         assert_eq!(bodies.len(), 1);
-        let raw = snap::raw::Decoder::new().decompress_vec(&bodies[0]).unwrap();
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&bodies[0])
+            .unwrap();
         let back = WriteRequest::decode(raw.as_slice()).unwrap();
         assert_eq!(back.timeseries, series);
     }

@@ -1,7 +1,7 @@
 //! One scenario's metrics at one moment, in a form every live output
-//! encodes: taken from the running scenario's shared recorder (the HDR
-//! buckets are copied out under the lock; everything else happens outside
-//! it), or from its finished report (the exact HDR histogram it carries).
+//! encodes: taken from the running scenario's shared recorder (each HDR
+//! histogram is cloned under the lock; reading its buckets and everything
+//! else happens outside it), or from its finished report (the exact HDR histogram it carries).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -80,7 +80,7 @@ pub struct Planned {
 }
 
 /// The running scenario's metrics and threshold states now. The recorder's
-/// lock is held once, to copy each metric's buckets and judge the planned
+/// lock is held once, to copy each metric and judge the planned
 /// thresholds (as the `abort-on-fail` watch does); the report's once, to
 /// read the scenario's own verdicts.
 pub fn live(
@@ -97,17 +97,11 @@ pub fn live(
         if r.iter().next().is_none() {
             return (Vec::new(), Vec::new());
         }
-        let metrics: Vec<MetricPoint> = r
+        // A histogram is cloned (one copy of its counts); its buckets are
+        // read after the lock is released.
+        let metrics: Vec<(String, Unit, MetricData)> = r
             .iter()
-            .map(|m| MetricPoint {
-                name: m.name.clone(),
-                unit: m.unit,
-                value: match &m.data {
-                    MetricData::Histogram(d) => histogram(d),
-                    MetricData::Counter(c) => Value::Counter(*c),
-                    MetricData::Gauge(g) => Value::Gauge(*g),
-                },
-            })
+            .map(|m| (m.name.clone(), m.unit, m.data.clone()))
             .collect();
         let thresholds: Vec<ThresholdPoint> = planned
             .iter()
@@ -126,6 +120,18 @@ pub fn live(
         true => Vec::new(),
         false => report.with(|b| b.threshold_results()),
     };
+    let metrics = metrics
+        .into_iter()
+        .map(|(name, unit, data)| MetricPoint {
+            name,
+            unit,
+            value: match &data {
+                MetricData::Histogram(d) => histogram(d),
+                MetricData::Counter(c) => Value::Counter(*c),
+                MetricData::Gauge(g) => Value::Gauge(*g),
+            },
+        })
+        .collect();
     thresholds.extend(
         own.into_iter()
             .filter(|t| t.source == ThresholdSource::Guest)
@@ -160,7 +166,11 @@ fn histogram(d: &Distribution) -> Value {
 
 /// The last snapshot of a scenario, from its report: the exact histograms
 /// it carries, counters, gauges and the final threshold verdicts.
-pub fn finished(report: &ScenarioReport, started_ms: i64, last: Option<&ProgressPoint>) -> Snapshot {
+pub fn finished(
+    report: &ScenarioReport,
+    started_ms: i64,
+    last: Option<&ProgressPoint>,
+) -> Snapshot {
     let metrics = report
         .metrics
         .iter()
@@ -240,7 +250,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.metrics[1].value, Value::Counter(2));
-        let states: Vec<_> = s.thresholds.iter().map(|t| (t.expression.as_str(), t.passing)).collect();
+        let states: Vec<_> = s
+            .thresholds
+            .iter()
+            .map(|t| (t.expression.as_str(), t.passing))
+            .collect();
         assert_eq!(states, [("p(99) < 1ms", true), ("count == 0", false)]);
     }
 }
