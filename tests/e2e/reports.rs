@@ -1158,7 +1158,8 @@ fn threshold_syntax_errors_name_the_source_and_column() {
     ]);
     assert_eq!(run.code, 2, "{}", run.describe());
     assert!(
-        run.stderr.contains("unknown format `csv` (known: ndjson, prometheus, otlp)"),
+        run.stderr
+            .contains("unknown format `csv` (known: ndjson, prometheus, otlp)"),
         "{}",
         run.stderr
     );
