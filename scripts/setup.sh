@@ -6,6 +6,8 @@
 # - python3 with venv (the service under test, env-startup, componentize-py);
 # - nodejs and npm (`rigor build` installs componentize-js from npm);
 # - xmllint and chromium (the report tests validate JUnit and render HTML);
+# - prometheus (the live-output tests feed a real server by remote write;
+#   Debian 12's 2.42 has the receiver and native histograms);
 # - fio and hyperfine (references of the benchmarks only).
 # Everything missing is installed with one apt-get run when running as root;
 # otherwise the script says what to install.
@@ -37,6 +39,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 command -v xmllint >/dev/null 2>&1 || required+=(libxml2-utils)
 command -v chromium >/dev/null 2>&1 || required+=(chromium)
+command -v prometheus >/dev/null 2>&1 || required+=(prometheus)
 command -v fio >/dev/null 2>&1 || optional+=(fio)
 command -v hyperfine >/dev/null 2>&1 || optional+=(hyperfine)
 

@@ -9,6 +9,7 @@ mod fs;
 mod http;
 mod languages;
 mod merge;
+mod outputs;
 mod process;
 mod redis_client;
 mod redis_load;
@@ -53,6 +54,7 @@ const SECTIONS: &[Section] = &[
     ("websocket", websocket::run),
     ("http", http::run),
     ("vus", vus::run),
+    ("outputs", outputs::run_section),
 ];
 
 /// `rigor-bench [SECTION...]`: runs the named sections, or all of them.
@@ -223,6 +225,7 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             budget: Default::default(),
             tls: Default::default(),
             shard: Default::default(),
+            live: Default::default(),
         },
         seed: 0,
     })

@@ -149,6 +149,8 @@ fn shard_report(shard: u32, all: &mut [Distribution]) -> RunReport {
         scenarios,
         run: Some(identity),
         merge: None,
+        run_id: None,
+        outputs: Vec::new(),
     }
 }
 

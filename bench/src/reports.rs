@@ -110,6 +110,8 @@ fn big_report() -> RunReport {
         },
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
+        run_id: None,
+        outputs: Vec::new(),
         scenarios,
         run: None,
         merge: None,

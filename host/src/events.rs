@@ -43,7 +43,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::metrics::SharedRecorder;
 use crate::report::model::{RunReport, ScenarioReport};
+use crate::report::shared::SharedReport;
 
 /// Something happened during the run. Events flow one way, from the runner
 /// to its observers; an observer never steers the run.
@@ -74,6 +76,30 @@ pub enum RunEvent<'a> {
 /// A consumer of [`RunEvent`]s (the live display, the report manager).
 pub trait RunObserver {
     fn event(&mut self, event: &RunEvent<'_>);
+}
+
+/// Where the running scenario's shared recorder and report are published
+/// for live readers outside its store (the `--out prometheus|otlp`
+/// exporters): the store publishes them when it is built, the runner clears
+/// them when the scenario ends. Readers take clones and lock each one per
+/// operation, as everything else does. Cloning is cheap (one `Arc`).
+#[derive(Debug, Clone, Default)]
+pub struct LiveScenario(Arc<Mutex<Option<(SharedRecorder, SharedReport)>>>);
+
+impl LiveScenario {
+    pub fn publish(&self, recorder: &SharedRecorder, report: &SharedReport) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((recorder.clone(), report.clone()));
+    }
+
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The running scenario's recorder and report, if one is running.
+    pub fn current(&self) -> Option<(SharedRecorder, SharedReport)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// How often the runner samples a scenario's progress.

@@ -17,6 +17,8 @@
 //!   ─► runner::Executor: catalog and CLI thresholds ─► report::model::ScenarioReport
 //!   ─► events::RunEvent ─► observers: report::manager (targets checked before
 //!        the run, JSON rewritten after each scenario, NDJSON stream), progress line
+//!        and `outputs` (Prometheus remote write, OTLP: the running scenario's
+//!        recorder snapshotted on the exporter's own thread)
 //!   ─► RunReport ─► writers (console, JSON, Markdown, JUnit, HTML) ─► exit code
 //!   (probes report progress through `events::ProgressSink`)
 //! ```
@@ -31,6 +33,7 @@ pub mod catalog;
 pub mod engine;
 pub mod events;
 pub mod metrics;
+pub mod outputs;
 pub mod pacing;
 pub mod policy;
 pub mod probes;

@@ -102,6 +102,7 @@ pub struct Executor<'a> {
     /// Which shard this process is, and the run's identity and seed.
     shard: ShardSpec,
     identity: Option<RunIdentity>,
+    live: crate::events::LiveScenario,
 }
 
 impl<'a> Executor<'a> {
@@ -113,6 +114,7 @@ impl<'a> Executor<'a> {
             tls: Default::default(),
             shard: ShardSpec::WHOLE,
             identity: None,
+            live: Default::default(),
         }
     }
 
@@ -126,6 +128,13 @@ impl<'a> Executor<'a> {
 
     fn run_seed(&self) -> u64 {
         self.identity.as_ref().map_or(0, |i| i.seed)
+    }
+
+    /// Publishes each running scenario's recorder and report in `live`
+    /// (for the live outputs).
+    pub fn with_live(mut self, live: crate::events::LiveScenario) -> Self {
+        self.live = live;
+        self
     }
 
     /// The certificate authorities TLS connections trust (default: the
@@ -146,6 +155,10 @@ impl<'a> Executor<'a> {
     ) -> Result<Outcome, RedisError> {
         let mut session = Session::start(prepared.len());
         session.report.run = self.identity.clone();
+        // Shards of one run share its id, and so the live outputs' label.
+        if let Some(identity) = &self.identity {
+            session.report.run_id = Some(identity.id.clone());
+        }
         notify(
             observers,
             RunEvent::RunStarted {
@@ -261,7 +274,10 @@ impl<'a> Executor<'a> {
         let mut tick = tokio::time::interval(crate::events::SAMPLE_EVERY);
         let outcome = loop {
             tokio::select! {
-                outcome = &mut run => break outcome,
+                outcome = &mut run => {
+                    self.live.clear();
+                    break outcome;
+                }
                 _ = tick.tick() => {
                     if let Some(progress) = sampler.sample() {
                         notify(observers, RunEvent::Progress { name: &p.plan.name, progress: &progress });
@@ -300,6 +316,7 @@ impl<'a> Executor<'a> {
             budget: Budget::new(p.plan.limits.budgets),
             tls: self.tls.clone(),
             shard: ShardCtx::new(self.shard, p.plan.shard, self.run_seed(), name),
+            live: self.live.clone(),
         }
     }
 }
@@ -386,6 +403,8 @@ impl Session {
                 host: host_info(),
                 partial: true,
                 summary: RunSummary::from_scenarios(&[]),
+                run_id: Some(new_run_id()),
+                outputs: Vec::new(),
                 scenarios: Vec::with_capacity(total),
                 run: None,
                 merge: None,
@@ -408,6 +427,21 @@ impl Session {
             interrupted: self.interrupted,
         }
     }
+}
+
+/// 16 random hex digits from the kernel's generator (a clock-derived
+/// value when it cannot be read): unique enough to tell runs apart.
+fn new_run_id() -> String {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 8];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        let nanos = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        bytes = (nanos ^ u64::from(std::process::id()).rotate_left(32)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn host_info() -> HostInfo {

@@ -15,6 +15,7 @@ mod invalid_input;
 mod languages;
 mod managed_redis;
 mod memory;
+mod monitoring;
 mod process;
 mod redis_cluster;
 mod redis_latency;

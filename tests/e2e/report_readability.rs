@@ -128,6 +128,8 @@ fn run_report(scenarios: Vec<ScenarioReport>) -> RunReport {
         },
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
+        run_id: None,
+        outputs: Vec::new(),
         scenarios,
         run: None,
         merge: None,

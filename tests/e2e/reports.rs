@@ -324,6 +324,8 @@ fn fixed_report() -> RunReport {
         },
         partial: false,
         summary: RunSummary::from_scenarios(&scenarios),
+        run_id: None,
+        outputs: Vec::new(),
         scenarios,
         run: None,
         merge: None,
@@ -1161,7 +1163,8 @@ fn threshold_syntax_errors_name_the_source_and_column() {
     ]);
     assert_eq!(run.code, 2, "{}", run.describe());
     assert!(
-        run.stderr.contains("unknown format `csv` (known: ndjson)"),
+        run.stderr
+            .contains("unknown format `csv` (known: ndjson, prometheus, otlp)"),
         "{}",
         run.stderr
     );

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 pub use rigor::services::redis_server::ManagedRedis;
 
+pub mod monitoring;
 pub mod pki;
 pub mod redis_procs;
 

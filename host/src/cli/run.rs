@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use rigor::catalog::ParamOverride;
 use rigor::catalog::plan::{CliThreshold, Selection, plan};
 use rigor::engine::Engine;
+use rigor::outputs::LiveOutputs;
 use rigor::report::console;
 use rigor::report::manager::{Format, ReportManager, Target};
 use rigor::report::model::RunReport;
@@ -77,10 +78,15 @@ pub struct RunArgs {
     /// Write a self-contained HTML report with latency and series plots to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// Stream events while running, `ndjson=FILE`: one JSON line per event
-    /// (run, scenario started/finished, progress). Repeatable.
-    #[arg(long = "out", value_name = "FORMAT=FILE")]
+    /// Stream while running (repeatable): `ndjson=FILE`, one JSON line per
+    /// event; `prometheus=URL[,interval=5s][,histograms=classic]`, Prometheus
+    /// remote write with native histograms; `otlp=URL[,interval=5s]`, OTLP/HTTP
+    /// metrics (see docs/monitoring.md).
+    #[arg(long = "out", value_name = "FORMAT=TARGET")]
     outputs: Vec<String>,
+    /// A label on every series the live outputs send, `KEY=VALUE` (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    tags: Vec<String>,
     /// Where compiled components are cached (default: $XDG_CACHE_HOME/rigor).
     #[arg(long, value_name = "DIR", env = "RIGOR_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -220,6 +226,7 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         .map(PathBuf::from);
     let mut reports = ReportManager::open(report_targets(&args)?, step_summary)
         .map_err(|e| invalid(e.to_string()))?;
+    let (live_outputs, tags) = live_outputs(&args)?;
 
     let built = if args.no_build {
         built_paths_without_building(&planned)
@@ -280,17 +287,46 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
     let mut display = LiveDisplay::new(std::io::stderr(), mode);
     let trust = rigor::tls::TlsTrust::new(args.ca_files.clone())
         .map_err(|e| invalid(format!("--ca-file: {e}")))?;
+    let mut live = LiveOutputs::start(
+        live_outputs,
+        tags,
+        planned_thresholds(&prepared),
+        trust.clone(),
+    )
+    .map_err(|e| CliError::Failed(format!("cannot start the live outputs: {e}")))?;
     let executor = Executor::new(&engine, &redis, args.keep_scratch)
         .with_tls(trust)
-        .with_run(shard, run);
+        .with_run(shard, run)
+        .with_live(live.slot());
     let outcome = runtime.block_on(async {
         let interrupt = watch_signals()?;
         executor
-            .run(&prepared, interrupt, &mut [&mut reports, &mut display])
+            .run(
+                &prepared,
+                interrupt,
+                &mut [&mut reports, &mut display, &mut live],
+            )
             .await
             .map_err(|e| invalid(e.to_string()))
-    })?;
+    });
+    // The outputs' last batches go whatever happened (bounded by their
+    // flush deadline), and what they dropped goes into the report.
+    let delivered = live.finish();
+    let mut outcome = outcome?;
     display.finish();
+    for o in &delivered {
+        if o.batches_dropped > 0 {
+            eprintln!(
+                "warning: --out {} {}: {} of {} batches not delivered ({})",
+                o.kind,
+                o.endpoint,
+                o.batches_dropped,
+                o.batches_dropped + o.batches_sent,
+                o.last_error.as_deref().unwrap_or("unknown reason"),
+            );
+        }
+    }
+    outcome.report.outputs = delivered;
 
     // Every requested report is written, even when one of them fails (and
     // on interrupt, marked partial); the first failure is reported after.
@@ -545,21 +581,65 @@ fn report_targets(args: &RunArgs) -> Result<Vec<Target>, CliError> {
         .into_iter()
         .filter_map(|(flag, format, path)| Some(Target::new(flag, format, path.clone()?)))
         .collect();
-    // `--out FORMAT=FILE` streams (only `ndjson` exists).
+    // `--out FORMAT=FILE` streams (`ndjson`); the live outputs are
+    // `live_outputs`' and their URLs are never echoed (credentials).
     for spec in &args.outputs {
         let (format, file) = spec.split_once('=').ok_or_else(|| {
             CliError::Invalid(format!(
-                "invalid --out `{spec}`: expected `FORMAT=FILE`, e.g. `ndjson=events.ndjson`"
+                "invalid --out `{spec}`: expected `FORMAT=TARGET`, e.g. `ndjson=events.ndjson`"
             ))
         })?;
+        if rigor::outputs::is_live(format) {
+            continue;
+        }
         if format.trim() != "ndjson" {
             return Err(CliError::Invalid(format!(
-                "invalid --out `{spec}`: unknown format `{format}` (known: ndjson)"
+                "invalid --out `{spec}`: unknown format `{format}` (known: ndjson, prometheus, otlp)"
             )));
         }
         targets.push(Target::new("--out ndjson", Format::Ndjson, file.trim()));
     }
     Ok(targets)
+}
+
+/// `--tag KEY=VALUE` pairs, in order.
+type Tags = Vec<(String, String)>;
+
+/// The `--out prometheus=…` and `--out otlp=…` outputs and the `--tag`s,
+/// checked before anything runs.
+fn live_outputs(args: &RunArgs) -> Result<(Vec<rigor::outputs::OutputConfig>, Tags), CliError> {
+    let invalid = |e: rigor::outputs::ConfigError| CliError::Invalid(e.to_string());
+    let outputs = args
+        .outputs
+        .iter()
+        .filter_map(|spec| rigor::outputs::OutputConfig::parse(spec))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let tags = rigor::outputs::parse_tags(&args.tags).map_err(invalid)?;
+    Ok((outputs, tags))
+}
+
+/// Each scenario's catalog and command-line thresholds, judged live by
+/// the outputs.
+fn planned_thresholds(
+    prepared: &[runner::Prepared],
+) -> std::collections::HashMap<String, Vec<rigor::outputs::Planned>> {
+    prepared
+        .iter()
+        .map(|p| {
+            let planned = p
+                .plan
+                .thresholds
+                .iter()
+                .map(|t| rigor::outputs::Planned {
+                    metric: t.metric.clone(),
+                    expression: t.expression,
+                    source: t.source,
+                })
+                .collect();
+            (p.plan.name.clone(), planned)
+        })
+        .collect()
 }
 
 /// Turns the first SIGINT (Ctrl-C) or SIGTERM (CI cancellation, `timeout`)

@@ -145,7 +145,11 @@ impl HostState {
             budget,
             tls,
             shard,
+            live,
         } = probes;
+        // The live outputs read the scenario's one recorder and report (the
+        // same for every VU of it).
+        live.publish(&recorder, &report);
         Self {
             wasi,
             limiter: ScenarioLimiter::new(memory_cap),

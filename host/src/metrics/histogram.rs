@@ -68,6 +68,15 @@ impl Distribution {
         self.hist.is_empty()
     }
 
+    /// The mean of the recorded values (0 when empty), as the summary's.
+    pub fn mean(&self) -> f64 {
+        if self.hist.is_empty() {
+            0.0
+        } else {
+            self.hist.mean()
+        }
+    }
+
     /// Value at `quantile` in `0.0..=1.0`.
     pub fn value_at_quantile(&self, quantile: f64) -> u64 {
         self.hist.value_at_quantile(quantile.clamp(0.0, 1.0))
@@ -115,6 +124,16 @@ impl Distribution {
             .map_err(|e| format!("histogram payload is not HDR V2: {e:?}"))?;
         hist.auto(true);
         Ok(Self { hist })
+    }
+
+    /// Every non-empty HDR bucket, lowest first, as (its highest equivalent
+    /// value — the value a percentile falling in it reads —, its count): what
+    /// live outputs convert to other bucket layouts.
+    pub fn buckets(&self) -> Vec<(u64, u64)> {
+        self.hist
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
     }
 
     /// Percentile curve for plots: (percentile, value) at HDR's logarithmic ticks.
@@ -181,6 +200,18 @@ mod tests {
         // 3 digits over 64 bits: 55 half-buckets of 1024 counts.
         let max = Distribution::max_bytes();
         assert!((440 * 1024..460 * 1024).contains(&max), "{max}");
+    }
+
+    #[test]
+    fn buckets_carry_every_count_at_the_value_percentiles_read() {
+        let mut d = Distribution::new();
+        for v in [5u64, 5, 1_000, 123_456_789] {
+            d.record(v);
+        }
+        let buckets = d.buckets();
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 4);
+        assert_eq!(buckets[0], (5, 2));
+        assert_eq!(buckets.last().unwrap().0, d.value_at_quantile(1.0));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Capabilities {
     /// This shard's part of the run and the scenario's seed: loads take
     /// their part here, the guest's WASI random is seeded from it.
     pub shard: crate::shard::ShardCtx,
+    /// Where the store publishes its recorder and report for live outputs.
+    pub live: crate::events::LiveScenario,
 }
 
 impl Capabilities {
@@ -68,6 +70,7 @@ impl Capabilities {
             budget: self.budget.clone(),
             tls: self.tls.clone(),
             shard: self.shard.clone(),
+            live: self.live.clone(),
         }
     }
 
@@ -91,6 +94,7 @@ impl Capabilities {
             budget: Default::default(),
             tls: Default::default(),
             shard: Default::default(),
+            live: Default::default(),
         }
     }
 }

@@ -811,6 +811,8 @@ mod tests {
             },
             partial: false,
             summary: RunSummary::from_scenarios(&scenarios),
+            run_id: None,
+            outputs: Vec::new(),
             scenarios,
             run: None,
             merge: None,

@@ -844,6 +844,8 @@ mod tests {
             },
             partial: false,
             summary: RunSummary::from_scenarios(&scenarios),
+            run_id: None,
+            outputs: Vec::new(),
             scenarios,
             run: None,
             merge: None,

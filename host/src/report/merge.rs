@@ -182,6 +182,12 @@ pub fn merge(mut shards: Vec<ShardReport>, allow_missing: bool) -> Result<RunRep
             ..identity
         }),
         merge: Some(merge),
+        // The shards' live-output label, when they agree on one.
+        run_id: first
+            .run_id
+            .clone()
+            .filter(|id| shards.iter().all(|s| s.report.run_id.as_ref() == Some(id))),
+        outputs: Vec::new(),
     })
 }
 

@@ -26,6 +26,14 @@ pub struct RunReport {
     /// the report rewritten after each scenario while the run goes.
     pub partial: bool,
     pub summary: RunSummary,
+    /// A random identifier of this run (16 hex digits), the `run_id` label
+    /// of the live outputs. Absent in reports written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// What each live output (`--out prometheus=…`, `--out otlp=…`)
+    /// delivered and dropped. Absent when none was asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputReport>,
     pub scenarios: Vec<ScenarioReport>,
     /// What identifies the run and repeats it: run id, seed, plan and
     /// catalog digests, shard, versions, host facts. Absent in reports
@@ -125,6 +133,26 @@ pub struct ShardVerdict {
     pub passed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<f64>,
+}
+
+/// What one live output did during the run. Its endpoint is shown with
+/// credentials and query string replaced by `…`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputReport {
+    /// `prometheus` or `otlp`.
+    pub kind: String,
+    pub endpoint: String,
+    /// Requests the endpoint accepted (2xx).
+    pub batches_sent: u64,
+    /// Requests not delivered: refused, failed or timed out, dropped because
+    /// the queue was full (the endpoint was slower than the run), or still
+    /// unsent when the end-of-run flush deadline passed.
+    pub batches_dropped: u64,
+    /// Bytes of accepted request bodies (compressed, as sent).
+    pub bytes_sent: u64,
+    /// Why the last undelivered request failed, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -524,6 +552,8 @@ impl RunReport {
             },
             partial: true,
             summary: Default::default(),
+            run_id: None,
+            outputs: Vec::new(),
             scenarios: Vec::new(),
             run: None,
             merge: None,
