@@ -238,6 +238,8 @@ fn ours_load(
         timeout: Duration::from_secs(10),
         threads,
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     };
     let outcome = runtime.block_on(async { load::start(spec, url.clone())?.finish().await })?;
     if outcome.errors() > 0 {

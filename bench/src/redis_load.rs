@@ -170,6 +170,8 @@ fn spec(case: &Case, op: Op) -> LoadSpec {
         timeout: Duration::from_secs(10),
         threads: load::default_threads(),
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     }
 }
 

@@ -218,5 +218,7 @@ fn spec(op: Op) -> LoadSpec {
         timeout: Duration::from_secs(10),
         threads: load::default_threads(),
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     }
 }

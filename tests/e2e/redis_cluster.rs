@@ -173,6 +173,8 @@ fn spec(connections: Connections) -> LoadSpec {
         timeout: Duration::from_secs(5),
         threads: 1,
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     }
 }
 

@@ -49,6 +49,8 @@ fn load_spec(workers: u32, connections: Connections) -> LoadSpec {
         timeout: Duration::from_secs(5),
         threads: 1,
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     }
 }
 

@@ -23,6 +23,10 @@ pub struct ShardCtx {
     mode: ShardMode,
     /// This shard's seed for the scenario ([`seed::shard_seed`]).
     seed: u64,
+    /// The scenario's seed, the same on every shard: native loads draw
+    /// from it, each worker by its number in the whole load, so the shards'
+    /// workers together draw exactly what an unsharded run's would.
+    scenario_seed: u64,
     /// Loads started so far: the n-th load draws from stream n, so two
     /// loads of one scenario do not repeat each other's keys.
     loads: Arc<AtomicU64>,
@@ -32,10 +36,12 @@ impl ShardCtx {
     /// The context of scenario `scenario`, sharded by `mode`, under the
     /// run seed `run_seed`.
     pub fn new(spec: ShardSpec, mode: ShardMode, run_seed: u64, scenario: &str) -> Self {
+        let scenario_seed = seed::scenario_seed(run_seed, scenario);
         Self {
             spec,
             mode,
-            seed: seed::shard_seed(seed::scenario_seed(run_seed, scenario), spec),
+            seed: seed::shard_seed(scenario_seed, spec),
+            scenario_seed,
             loads: Default::default(),
         }
     }
@@ -67,7 +73,7 @@ impl ShardCtx {
     /// whole load when the run is not sharded or the scenario is not split.
     pub fn share_of<T: Splittable>(&self, mut load: T) -> Result<T, ShareError> {
         let n = self.loads.fetch_add(1, Ordering::Relaxed);
-        load.reseed(seed::derive(self.seed, n));
+        load.reseed(seed::derive(self.scenario_seed, n));
         if self.spec.is_sharded() && self.mode == ShardMode::Split {
             load.split(self.spec)
         } else {

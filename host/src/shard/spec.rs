@@ -187,6 +187,12 @@ impl ShardSpec {
         ((i + 1) * t / n - i * t / n) as u64
     }
 
+    /// Where this shard's part of `total` starts: the parts of the shards
+    /// before it, so shard parts laid end to end number `0..total`.
+    pub fn start(self, total: u64) -> u64 {
+        (u128::from(self.index) * u128::from(total) / u128::from(self.count)) as u64
+    }
+
     /// [`share`](Self::share) for a `u32` amount.
     pub fn share_u32(self, total: u32) -> u32 {
         self.share(u64::from(total)) as u32

@@ -62,6 +62,10 @@ impl Splittable for crate::probes::redis::load::LoadSpec {
     fn split(mut self, shard: ShardSpec) -> Result<Self, ShareError> {
         use crate::probes::redis::load::{Amount, Model};
         let workers = at_least_one(shard, "`workers`", u64::from(self.workers))? as u32;
+        // This shard's workers are numbered as in the whole load, so each
+        // draws the keys and commands its unsharded twin would.
+        self.first_worker = shard.start(u64::from(self.workers)) as u32;
+        self.all_workers = self.workers;
         if let Model::Open { rate } = self.model {
             let rate = match self.amount {
                 // The schedule holds workers × n operations: a shard with
@@ -507,6 +511,8 @@ mod tests {
             timeout: Duration::from_secs(1),
             threads: 1,
             seed: 1,
+            first_worker: 0,
+            all_workers: 0,
         };
         let total: u64 = shards(4)
             .map(|s| {
@@ -516,6 +522,38 @@ mod tests {
             })
             .sum();
         assert_eq!(total, 5000);
+
+        // Each shard's workers are numbered as in the whole load, so every
+        // worker draws the commands and keys its unsharded twin draws.
+        let whole_commands = |worker: u32| {
+            let mut maker = crate::probes::redis::load::CommandMaker::new(&spec, worker);
+            (0..20)
+                .map(|_| {
+                    let op = maker.pick();
+                    let mut out = bytes::BytesMut::new();
+                    maker.encode(op, &mut out);
+                    out
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut numbered = Vec::new();
+        for s in shards(3) {
+            let part = spec.clone().split(s).unwrap();
+            for w in 0..part.workers {
+                let mut maker = crate::probes::redis::load::CommandMaker::new(&part, w);
+                let drawn: Vec<_> = (0..20)
+                    .map(|_| {
+                        let op = maker.pick();
+                        let mut out = bytes::BytesMut::new();
+                        maker.encode(op, &mut out);
+                        out
+                    })
+                    .collect();
+                numbered.push(part.first_worker + w);
+                assert_eq!(drawn, whole_commands(part.first_worker + w), "{s}");
+            }
+        }
+        assert_eq!(numbered, (0..50).collect::<Vec<u32>>());
 
         spec.model = Model::Open { rate: 1000.0 };
         spec.amount = Amount::Duration(Duration::from_millis(2500));

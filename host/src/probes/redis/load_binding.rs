@@ -77,6 +77,8 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
             .threads
             .map_or_else(load::default_threads, |t| t as usize),
         seed: 0x5EED,
+        first_worker: 0,
+        all_workers: 0,
     };
     native
         .validate()

@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub use spec::{
-    Amount, Connections, Footprint, KeyPattern, LoadSpec, MixEntry, Model, Op, Segment, SpecError,
-    parse_template,
+    Amount, CommandMaker, Connections, Footprint, KeyPattern, LoadSpec, MixEntry, Model, Op,
+    Segment, SpecError, parse_template,
 };
 pub use tally::{ErrorTally, OpTally, Tally};
 

@@ -152,6 +152,12 @@ pub struct LoadSpec {
     /// Threads the workers run on (each with its own event loop).
     pub threads: usize,
     pub seed: u64,
+    /// The number of this load's first worker in the whole load, and the
+    /// whole load's workers: a shard runs workers
+    /// `first_worker..first_worker + workers` of `all_workers` (0 and
+    /// `workers` when unsharded, where 0 means `workers`).
+    pub first_worker: u32,
+    pub all_workers: u32,
 }
 
 /// A spec that cannot run, naming the field.
@@ -444,8 +450,15 @@ impl<'a> CommandMaker<'a> {
                 total
             })
             .collect();
+        // Numbered as in the whole load (a shard runs some of its workers).
+        let worker = spec.first_worker + worker;
+        let all_workers = if spec.all_workers == 0 {
+            spec.workers
+        } else {
+            spec.all_workers
+        };
         // Sequential keys: workers start spread over the key space.
-        let next_key = spec.key_count / u64::from(spec.workers) * u64::from(worker);
+        let next_key = spec.key_count / u64::from(all_workers) * u64::from(worker);
         Self {
             spec,
             cumulative,
@@ -620,6 +633,8 @@ mod tests {
             timeout: Duration::from_secs(1),
             threads: 1,
             seed: 7,
+            first_worker: 0,
+            all_workers: 0,
         }
     }
 

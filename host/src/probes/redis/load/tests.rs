@@ -34,6 +34,8 @@ fn spec(workers: u32, amount: Amount) -> LoadSpec {
         timeout: Duration::from_secs(2),
         threads: 2,
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     }
 }
 

@@ -219,6 +219,8 @@ fn spec(mix: Vec<(&str, Op)>, prefix: &str) -> LoadSpec {
         timeout: Duration::from_secs(1),
         threads: 1,
         seed: 1,
+        first_worker: 0,
+        all_workers: 0,
     }
 }
 
