@@ -165,7 +165,6 @@ async fn run_calls(engine: &Engine, component: &LoadedComponent, calls: u64) -> 
         params: vec![("calls".into(), calls.to_string())],
         limits: Limits::default(),
         probes: Capabilities::deny_all("bench"),
-        seed: 0,
     };
     let t = Instant::now();
     let outcome = engine.run(component, setup, std::future::pending()).await;

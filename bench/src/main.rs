@@ -227,7 +227,6 @@ fn setup(redis: &ManagedRedis, params: &[(&str, &str)]) -> Result<RunSetup> {
             shard: Default::default(),
             live: Default::default(),
         },
-        seed: 0,
     })
 }
 

@@ -107,6 +107,18 @@ pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// Longest phase name kept (bytes); longer names are cut.
 pub const MAX_PHASE_LEN: usize = 64;
 
+/// `text` cut to [`MAX_PHASE_LEN`] bytes on a character boundary.
+fn cut_to_phase_len(mut text: String) -> String {
+    if text.len() > MAX_PHASE_LEN {
+        let mut cut = MAX_PHASE_LEN;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
 /// The writing half, handed to probes. Cloning is cheap (one `Arc`).
 #[derive(Debug, Clone)]
 pub struct ProgressSink {
@@ -153,14 +165,7 @@ impl ProgressSink {
     /// A new phase starts: resets the operation count. `expected` is the
     /// total number of operations, when known.
     pub fn phase(&self, name: &str, expected: Option<u64>) {
-        let mut name = name.to_owned();
-        if name.len() > MAX_PHASE_LEN {
-            let mut cut = MAX_PHASE_LEN;
-            while !name.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            name.truncate(cut);
-        }
+        let name = cut_to_phase_len(name.to_owned());
         let mut phase = self.shared.phase.lock().unwrap_or_else(|e| e.into_inner());
         *phase = Phase {
             name,
@@ -188,16 +193,8 @@ impl ProgressSink {
     /// A short note on the current phase, shown after its rate (e.g.
     /// `120 VUs · 3 dropped`); cut at [`MAX_PHASE_LEN`].
     pub fn set_detail(&self, detail: String) {
-        let mut detail = detail;
-        if detail.len() > MAX_PHASE_LEN {
-            let mut cut = MAX_PHASE_LEN;
-            while !detail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            detail.truncate(cut);
-        }
         let mut phase = self.shared.phase.lock().unwrap_or_else(|e| e.into_inner());
-        phase.detail = Some(detail);
+        phase.detail = Some(cut_to_phase_len(detail));
     }
 
     /// The current phase is over (the display stops showing it).
@@ -455,8 +452,12 @@ mod tests {
         let sink = ProgressSink::detached();
         let mut sampler = sink.sampler();
         sink.phase(&"µ".repeat(100), None);
+        sink.set_detail("é".repeat(100));
         let p = sampler.sample().unwrap();
         assert!(p.phase.len() <= MAX_PHASE_LEN);
         assert!(p.phase.chars().all(|c| c == 'µ'));
+        let detail = p.detail.unwrap();
+        assert!(detail.len() <= MAX_PHASE_LEN && detail.len() >= MAX_PHASE_LEN - 1);
+        assert!(detail.chars().all(|c| c == 'é'));
     }
 }

@@ -255,12 +255,6 @@ impl<'a> Executor<'a> {
             params: p.plan.params.clone(),
             limits: p.plan.limits,
             probes: self.capabilities(p, redis, events),
-            seed: 0,
-        };
-        // VU seeds derive from this shard's seed of the scenario.
-        let setup = RunSetup {
-            seed: setup.probes.shard.seed(),
-            ..setup
         };
         let stop = async move {
             match interrupt.wait_for(Option::is_some).await {

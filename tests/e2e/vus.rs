@@ -473,3 +473,27 @@ fn vus_together_stay_within_their_memory_total() {
         .unwrap_or(0.0);
     assert_eq!(count, value(&s, "iterations") - failed);
 }
+
+#[test]
+fn setup_data_past_its_bound_is_refused_before_any_vu_runs() {
+    let redis = redis();
+    // Setup data is copied into every iteration: 2 MiB of it is refused,
+    // and no iteration runs.
+    let (run, s) = run_vu(&redis, "vu-big-setup", &[]);
+    assert_eq!(s["status"], "errored", "{}", run.describe());
+    let message = s["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("setup returned ")
+            && message.contains("bytes of setup data; the limit is 1048576"),
+        "{message}"
+    );
+    assert!(redis_cli(redis.port(), &["GET", "rigor:vu-big-setup:count"]).is_empty());
+    assert!(
+        s["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["name"] != "iterations"),
+        "{s:#}"
+    );
+}

@@ -89,8 +89,6 @@ pub struct RunSetup {
     pub params: Vec<(String, String)>,
     pub limits: Limits,
     pub probes: Capabilities,
-    /// The run's seed, from which each VU's seed is derived.
-    pub seed: u64,
 }
 
 /// What a run produced, measured data included, however it ended.
@@ -277,8 +275,7 @@ impl Engine {
                 component,
                 executor,
             } => {
-                let seed = setup.seed;
-                return vu::run(component, setup, executor, seed, interrupt).await;
+                return vu::run(component, setup, executor, interrupt).await;
             }
         };
         let started = Instant::now();

@@ -225,7 +225,6 @@ pub(super) async fn run(
     component: &Arc<VuComponent>,
     setup: RunSetup,
     executor: &ExecutorConfig,
-    run_seed: u64,
     interrupt: impl std::future::Future<Output = &'static str>,
 ) -> RunOutcome {
     let started = Instant::now();
@@ -233,23 +232,22 @@ pub(super) async fn run(
     let deadline_at = started + deadline;
     let probes = setup.probes;
     let mut abort = probes.abort.clone();
+    // VU seeds derive from this shard's seed of the scenario.
+    let run_seed = probes.shard.seed();
     let main_state = HostState::new(setup.limits.memory, probes.for_vu());
-    let recorder = main_state.recorder.clone();
-    let report = main_state.report.clone();
-    let stdout = main_state.stdout.clone();
-    let stderr = main_state.stderr.clone();
+    // Every store of the scenario records here; the outcome takes it out.
     let sinks = main_state.sinks();
     let budget = probes.budget.clone();
     let mut main = component.engine.store(main_state);
     tokio::pin!(interrupt);
 
     let finish = |result: Result<(), ScenarioError>| {
-        let (stdout_text, stdout_dropped_bytes) = stdout.take();
-        let (stderr_text, stderr_dropped_bytes) = stderr.take();
+        let (stdout_text, stdout_dropped_bytes) = sinks.stdout.take();
+        let (stderr_text, stderr_dropped_bytes) = sinks.stderr.take();
         RunOutcome {
             result,
-            recorder: recorder.take(),
-            report: report.take(),
+            recorder: sinks.recorder.take(),
+            report: sinks.report.take(),
             output: CapturedOutput {
                 stdout: stdout_text,
                 stderr: stderr_text,
@@ -272,12 +270,7 @@ pub(super) async fn run(
         cause = &mut interrupt => return finish(Err(interrupted(cause, "setup"))),
         outcome = tokio::time::timeout(deadline + DEADLINE_GRACE, setup_call) => match outcome {
             Err(_) => return finish(Err(timed_out(deadline))),
-            Ok(Err(trap)) => {
-                let stderr_text = main.data().stderr.take().0;
-                let mut error = classify_trap(&trap, &stderr_text);
-                error.message = format!("setup trapped: {}", error.message);
-                return finish(Err(error));
-            }
+            Ok(Err(trap)) => return finish(Err(trapped(&main, &trap, "setup"))),
             Ok(Ok((_, Err(message)))) => return finish(Err(ScenarioError {
                 kind: ErrorKind::Guest,
                 message: format!("setup returned an error: {message}"),
@@ -304,7 +297,7 @@ pub(super) async fn run(
         memory_cap: setup.limits.memory.min(VU_MEMORY_RESERVATION),
         memory_pool: LinearMemoryPool::new(setup.limits.vu_memory_total),
         data: Arc::clone(&data),
-        sinks,
+        sinks: sinks.clone(),
     };
     let stats = Arc::new(crate::vu::ExecutionStats::new());
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -331,16 +324,16 @@ pub(super) async fn run(
                 if let Ok(rss) = crate::probes::memory::sample::rss(std::process::id()) {
                     peak_rss = peak_rss.max(rss);
                 }
-                let summary = stats.summary_counts();
-                events.set_done(summary.0);
-                events.set_detail(format!("{} VUs · {} dropped", stats.active(), summary.1));
+                let (ended, dropped) = stats.summary_counts();
+                events.set_done(ended);
+                events.set_detail(format!("{} VUs · {dropped} dropped", stats.active()));
                 if stopped.is_some() {
                     continue;
                 }
                 if Instant::now() >= deadline_at {
                     stopped = Some(timed_out(deadline));
                     cancel_tx.send_replace(true);
-                } else if let Some(failed) = recorder.with(|r| abort.abort_now(r)) {
+                } else if let Some(failed) = sinks.recorder.with(|r| abort.abort_now(r)) {
                     stopped = Some(ScenarioError {
                         kind: ErrorKind::Aborted,
                         message: failed.to_string(),
@@ -353,8 +346,8 @@ pub(super) async fn run(
     events.set_done(summary.completed + summary.failed);
     events.finish();
     record_execution(
-        &recorder,
-        &report,
+        &sinks.recorder,
+        &sinks.report,
         executor,
         &summary,
         baseline_rss,
@@ -371,12 +364,7 @@ pub(super) async fn run(
             .max(Duration::from_secs(1));
         match tokio::time::timeout(left, instance.call_teardown(&mut main, &data)).await {
             Err(_) => Some(timed_out(deadline)),
-            Ok(Err(trap)) => {
-                let stderr_text = main.data().stderr.take().0;
-                let mut error = classify_trap(&trap, &stderr_text);
-                error.message = format!("teardown trapped: {}", error.message);
-                Some(error)
-            }
+            Ok(Err(trap)) => Some(trapped(&main, &trap, "teardown")),
             Ok(Ok(Err(message))) => Some(ScenarioError {
                 kind: ErrorKind::Guest,
                 message: format!("teardown returned an error: {message}"),
@@ -389,6 +377,13 @@ pub(super) async fn run(
         Some(error) => Err(error),
         None => Ok(()),
     })
+}
+
+/// A trap in `setup` or `teardown`, named, with the guest's stderr.
+fn trapped(store: &Store<HostState>, trap: &wasmtime::Error, during: &str) -> ScenarioError {
+    let mut error = classify_trap(trap, &store.data().stderr.take().0);
+    error.message = format!("{during} trapped: {}", error.message);
+    error
 }
 
 fn interrupted(cause: &str, during: &str) -> ScenarioError {
@@ -404,9 +399,6 @@ fn timed_out(deadline: Duration) -> ScenarioError {
         message: DeadlineExceeded { deadline }.to_string(),
     }
 }
-
-/// Most distinct iteration failures quoted in the report's log.
-const FAILURES_LOGGED: usize = 1;
 
 /// Writes what the executor counted into the scenario's metrics: k6's names
 /// where k6 has one (`iterations`, `iteration_duration` → `iteration`,
@@ -464,7 +456,7 @@ fn record_execution(
             _ => format!("{} iterations completed", summary.completed),
         };
         b.check("iteration completes".to_owned(), failed == 0, detail);
-        if let Some(first) = summary.first_failure.iter().take(FAILURES_LOGGED).next() {
+        if let Some(first) = &summary.first_failure {
             b.log(LogLevel::Error, first.clone());
         }
         b.log(
