@@ -210,6 +210,7 @@ pub fn run_section() -> Result<()> {
     let mut without = Vec::new();
     let mut with = Vec::new();
     let mut sent = Vec::new();
+    let mut cpu_share = Vec::new();
     for _ in 0..ROUNDS {
         without.push(gauge(
             &run(&bin, &repo, &load)?,
@@ -229,6 +230,13 @@ pub fn run_section() -> Result<()> {
             o["batches_sent"].as_u64().unwrap_or(0),
             o["batches_dropped"].as_u64().unwrap_or(0),
         ));
+        // The exporter's own CPU against the scenario's wall time: the
+        // share of one core the output takes from the load, free of the
+        // round-to-round noise of the throughput itself.
+        let wall_ms = report["scenarios"][0]["duration_ms"]
+            .as_f64()
+            .unwrap_or(0.0);
+        cpu_share.push(o["exporter_cpu_ms"].as_f64().unwrap_or(0.0) / wall_ms.max(1.0) * 100.0);
     }
     let (a, b) = (
         median(without.iter().copied()),
@@ -247,7 +255,12 @@ pub fn run_section() -> Result<()> {
     );
     println!("rounds without: {without:.0?}");
     println!("rounds with:    {with:.0?}");
-    println!("batches (sent, dropped) per round with the output: {sent:?}\n");
+    println!("batches (sent, dropped) per round with the output: {sent:?}");
+    println!(
+        "{:<44} {:>11.3} %   of one core (median; rounds {cpu_share:.3?})\n",
+        "exporter thread CPU / scenario wall time",
+        median(cpu_share.iter().copied())
+    );
 
     // Bytes per minute per scenario at the default interval (5 s): a
     // snapshot is cumulative, so a running scenario sends one of about the

@@ -81,6 +81,13 @@ fn prometheus_holds_the_runs_series_and_agrees_with_the_report() {
     assert_eq!(outputs[0]["kind"], "prometheus");
     assert_eq!(outputs[0]["batches_dropped"], 0, "{}", run.describe());
     assert!(outputs[0]["batches_sent"].as_u64().unwrap() >= 2);
+    // The exporter thread's CPU time: positive, and below the run's wall time.
+    let cpu_ms = outputs[0]["exporter_cpu_ms"].as_f64().unwrap();
+    let wall_ms = report["duration_ms"].as_f64().unwrap();
+    assert!(
+        cpu_ms > 0.0 && cpu_ms < wall_ms,
+        "{cpu_ms} ms of {wall_ms} ms"
+    );
 
     // The name convention, spelt out once.
     let s = scenario(&report, "redis-latency");

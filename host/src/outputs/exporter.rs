@@ -230,6 +230,7 @@ impl Output {
             batches_sent: s.sent,
             batches_dropped: s.dropped + unaccounted,
             bytes_sent: s.bytes,
+            exporter_cpu_ms: 0.0,
             last_error: match (&s.last_error, unaccounted) {
                 (_, n) if n > 0 => Some(format!(
                     "{n} batches were still unsent when the {FLUSH_TIMEOUT:?} end-of-run flush ran out"
@@ -335,7 +336,14 @@ impl Worker {
                 o.task.abort();
             }
         }
-        outputs.iter().map(Output::report).collect()
+        let cpu_ms = thread_cpu_ms();
+        outputs
+            .iter()
+            .map(|o| OutputReport {
+                exporter_cpu_ms: cpu_ms,
+                ..o.report()
+            })
+            .collect()
     }
 
     fn progress_point(&self) -> Option<ProgressPoint> {
@@ -376,4 +384,17 @@ impl Worker {
         snap.executor = self.executors.get(&cur.name).cloned();
         Some(snap)
     }
+}
+
+/// CPU time (user and system) of the calling thread so far, in milliseconds.
+fn thread_cpu_ms() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0.0;
+    }
+    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
 }

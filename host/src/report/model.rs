@@ -150,6 +150,11 @@ pub struct OutputReport {
     pub batches_dropped: u64,
     /// Bytes of accepted request bodies (compressed, as sent).
     pub bytes_sent: u64,
+    /// CPU time of the exporter thread, which serves every live output of
+    /// the run (snapshots, encoding, compression, sending), in
+    /// milliseconds: what the outputs cost the machine the load runs on.
+    #[serde(default)]
+    pub exporter_cpu_ms: f64,
     /// Why the last undelivered request failed, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
