@@ -57,12 +57,19 @@ pub fn rigor() -> Command {
     cmd
 }
 
-/// A cache directory shared by the tests of one process (so components
-/// compile once), removed with the process's temp dir.
+/// A cache directory shared by the tests (so components compile once),
+/// inside the build folder: a temporary one would outlive the process (a
+/// static is never dropped) and leave hundreds of megabytes per test run.
+/// Entries are keyed by component and engine, so runs can share it.
 pub fn shared_cache_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
-        .path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = repo_root().join("target/e2e-cache");
+        std::fs::create_dir_all(&dir).expect("creating target/e2e-cache");
+        // The cache refuses a folder others may write to.
+        let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        dir
+    })
 }
 
 /// The outcome of one `rigor` invocation, with everything a failure message needs.
