@@ -7,6 +7,7 @@
 //! on the host build's lock.
 
 mod script;
+mod sdk_imports;
 pub mod toolchain;
 
 pub use script::{sdk_dir, wit_dir};
