@@ -72,7 +72,8 @@ fn source_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Res
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || matches!(name.as_ref(), "target" | "node_modules" | "__pycache__")
+        if name.starts_with('.')
+            || matches!(name.as_ref(), "target" | "node_modules" | "__pycache__")
         {
             continue;
         }
@@ -266,7 +267,10 @@ fn js_imports(text: &str) -> Vec<String> {
                 if !before_ok {
                     continue;
                 }
-                let Some(quote) = after.chars().next().filter(|c| matches!(c, '"' | '\'' | '`'))
+                let Some(quote) = after
+                    .chars()
+                    .next()
+                    .filter(|c| matches!(c, '"' | '\'' | '`'))
                 else {
                     continue;
                 };
@@ -329,7 +333,10 @@ mod tests {
             assert!(got.iter().any(|m| m == want), "{want} in {got:?}");
         }
         assert_eq!(
-            python_imports("from . import fs\nfrom .redis import Redis\n", Some("rigor")),
+            python_imports(
+                "from . import fs\nfrom .redis import Redis\n",
+                Some("rigor")
+            ),
             ["rigor.fs", "rigor", "rigor.redis.Redis", "rigor.redis"]
         );
         assert_eq!(absolute_module("..x", Some("a.b")).as_deref(), Some("a.x"));
@@ -364,22 +371,48 @@ mod tests {
             Some(PathBuf::from("rigor/process.js"))
         );
         assert_eq!(resolve_js(Path::new("a.js"), "../x.js"), None);
-        assert_eq!(resolve_js(Path::new("a.js"), "rigor:scenario/fs@0.1.0"), None);
+        assert_eq!(
+            resolve_js(Path::new("a.js"), "rigor:scenario/fs@0.1.0"),
+            None
+        );
     }
 
     #[test]
     fn only_the_sdk_modules_a_python_scenario_imports_are_scanned() {
         let sdk = tempfile::tempdir().unwrap();
-        write(sdk.path(), "rigor/__init__.py", "\"\"\"from rigor.http import x\"\"\"\nfrom wit_world.imports import clock\n");
-        write(sdk.path(), "rigor/fs.py", "from wit_world.imports import fs\nfrom . import process\n");
-        write(sdk.path(), "rigor/process.py", "from wit_world.imports import process\n");
-        write(sdk.path(), "rigor/http.py", "from wit_world.imports import http\n");
+        write(
+            sdk.path(),
+            "rigor/__init__.py",
+            "\"\"\"from rigor.http import x\"\"\"\nfrom wit_world.imports import clock\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/fs.py",
+            "from wit_world.imports import fs\nfrom . import process\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/process.py",
+            "from wit_world.imports import process\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/http.py",
+            "from wit_world.imports import http\n",
+        );
         let scenario = tempfile::tempdir().unwrap();
-        write(scenario.path(), "app.py", "import rigor\nfrom rigor.fs import Dir\n");
+        write(
+            scenario.path(),
+            "app.py",
+            "import rigor\nfrom rigor.fs import Dir\n",
+        );
         let text = sdk_modules_used(Language::Python, scenario.path(), sdk.path()).unwrap();
         assert!(text.contains("imports import clock"), "{text}");
         assert!(text.contains("imports import fs"), "{text}");
-        assert!(text.contains("imports import process"), "transitively: {text}");
+        assert!(
+            text.contains("imports import process"),
+            "transitively: {text}"
+        );
         assert!(!text.contains("imports import http"), "{text}");
 
         write(scenario.path(), "app.py", "print('no sdk')\n");
@@ -390,17 +423,48 @@ mod tests {
     #[test]
     fn only_the_sdk_modules_a_js_scenario_imports_are_scanned() {
         let sdk = tempfile::tempdir().unwrap();
-        write(sdk.path(), "rigor.js", "// import { x } from \"./rigor/http.js\";\nimport * as clock from \"rigor:scenario/clock@0.1.0\";\n");
-        write(sdk.path(), "rigor/fs.js", "import { ProbeError } from \"../rigor.js\";\nimport * as fs from \"rigor:scenario/fs@0.1.0\";\n");
-        write(sdk.path(), "rigor/memory.js", "import { Child } from \"./process.js\";\nimport * as m from \"rigor:scenario/memory@0.1.0\";\n");
-        write(sdk.path(), "rigor/process.js", "import * as p from \"rigor:scenario/process@0.1.0\";\n");
-        write(sdk.path(), "rigor/http.js", "import * as h from \"rigor:scenario/http@0.1.0\";\n");
+        write(
+            sdk.path(),
+            "rigor.js",
+            "// import { x } from \"./rigor/http.js\";\nimport * as clock from \"rigor:scenario/clock@0.1.0\";\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/fs.js",
+            "import { ProbeError } from \"../rigor.js\";\nimport * as fs from \"rigor:scenario/fs@0.1.0\";\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/memory.js",
+            "import { Child } from \"./process.js\";\nimport * as m from \"rigor:scenario/memory@0.1.0\";\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/process.js",
+            "import * as p from \"rigor:scenario/process@0.1.0\";\n",
+        );
+        write(
+            sdk.path(),
+            "rigor/http.js",
+            "import * as h from \"rigor:scenario/http@0.1.0\";\n",
+        );
         let scenario = tempfile::tempdir().unwrap();
-        write(scenario.path(), "scenario.js", "import { Dir } from \"./rigor/fs.js\";\nimport { helper } from \"./lib/helper.js\";\n");
-        write(scenario.path(), "lib/helper.js", "import { Watcher } from \"../rigor/memory.js\";\n");
+        write(
+            scenario.path(),
+            "scenario.js",
+            "import { Dir } from \"./rigor/fs.js\";\nimport { helper } from \"./lib/helper.js\";\n",
+        );
+        write(
+            scenario.path(),
+            "lib/helper.js",
+            "import { Watcher } from \"../rigor/memory.js\";\n",
+        );
         let text = sdk_modules_used(Language::Js, scenario.path(), sdk.path()).unwrap();
         for used in ["clock", "fs", "memory", "process"] {
-            assert!(text.contains(&format!("rigor:scenario/{used}@")), "{used}: {text}");
+            assert!(
+                text.contains(&format!("rigor:scenario/{used}@")),
+                "{used}: {text}"
+            );
         }
         assert!(!text.contains("rigor:scenario/http@"), "{text}");
     }
