@@ -4,7 +4,7 @@
  * {@link Load}, a concurrent load the host runs natively.
  *
  *     import { Redis, Load } from "./rigor/redis.js";
- *     using redis = Redis.open("default");   // or rigor.using(Redis.open(...), (redis) => ...)
+ *     const redis = Redis.open("default");   // release: redis.close(), or rigor.using(...)
  *     redis.set("k", "v");
  *     const result = new Load("default", { workers: 50, opsPerWorker: 100 }).set(1).get(1).run();
  *
