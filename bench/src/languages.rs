@@ -44,11 +44,17 @@ pub fn run() -> Result<()> {
         },
         BuildSource {
             name: "python".into(),
-            source: Source::Python { dir: dir("python") },
+            source: Source::Folder {
+                language: rigor::catalog::Language::Python,
+                dir: dir("python"),
+            },
         },
         BuildSource {
             name: "js".into(),
-            source: Source::Js { dir: dir("js") },
+            source: Source::Folder {
+                language: rigor::catalog::Language::Js,
+                dir: dir("js"),
+            },
         },
     ];
     let started = Instant::now();

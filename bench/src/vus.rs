@@ -56,13 +56,15 @@ pub fn run() -> Result<()> {
     let others = build_sources(&[
         BuildSource {
             name: "python".into(),
-            source: Source::Python {
+            source: Source::Folder {
+                language: rigor::catalog::Language::Python,
                 dir: repo.join("bench/vu-languages/python"),
             },
         },
         BuildSource {
             name: "js".into(),
-            source: Source::Js {
+            source: Source::Folder {
+                language: rigor::catalog::Language::Js,
                 dir: repo.join("bench/vu-languages/js"),
             },
         },

@@ -1,11 +1,15 @@
 //! Builds scenario sources into components: Rust crates with cargo for
 //! `wasm32-wasip2`, Python folders with componentize-py, JavaScript folders
-//! with componentize-js. Cargo decides what is stale for Rust, so an
-//! up-to-date scenario costs one no-op cargo invocation; Python and
-//! JavaScript outputs carry a content-hash stamp (`script.rs`). Rust guests
-//! build into their own target directory (`<target>/wasm`) so they never wait
-//! on the host build's lock.
+//! with componentize-js (`script.rs`), C, Zig and Go folders with their
+//! compilers over bindings rigor generates itself (`native.rs`). Cargo
+//! decides what is stale for Rust, so an up-to-date scenario costs one no-op
+//! cargo invocation; every other output carries a content-hash stamp. Rust
+//! guests build into their own target directory (`<target>/wasm`) so they
+//! never wait on the host build's lock.
 
+mod c;
+mod go;
+mod native;
 mod script;
 mod sdk_imports;
 pub mod toolchain;
@@ -15,6 +19,8 @@ pub use script::{sdk_dir, wit_dir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use crate::catalog::Language;
 
 /// The target scenarios are compiled for.
 pub const GUEST_TARGET: &str = "wasm32-wasip2";
@@ -105,11 +111,12 @@ pub fn build_sources_with_outcome(
         .map(|(name, path)| (name, (path, Outcome::Built)))
         .collect();
     for s in sources {
-        if let Source::Python { dir } | Source::Js { dir } = &s.source {
-            built.insert(
-                s.name.clone(),
-                script::build(&s.name, s.source.language(), dir)?,
-            );
+        if let Source::Folder { language, dir } = &s.source {
+            let output = match language {
+                Language::Python | Language::Js => script::build(&s.name, *language, dir)?,
+                _ => native::build(&s.name, *language, dir)?,
+            };
+            built.insert(s.name.clone(), output);
         }
     }
     Ok(built)
@@ -131,7 +138,7 @@ pub fn expected_source_outputs(sources: &[BuildSource]) -> BTreeMap<String, Path
         .collect();
     let mut out = expected_outputs(&rust);
     for s in sources {
-        if let Source::Python { dir } | Source::Js { dir } = &s.source {
+        if let Source::Folder { dir, .. } = &s.source {
             let dir = dir.canonicalize().unwrap_or_else(|_| dir.clone());
             out.insert(s.name.clone(), script::output_path(&dir));
         }

@@ -45,7 +45,7 @@ pub struct Prepared {
 pub fn component_path(plan: &PlannedScenario, built: &BTreeMap<String, PathBuf>) -> PathBuf {
     match &plan.source {
         Source::Wasm(path) => path.clone(),
-        Source::Rust { .. } | Source::Python { .. } | Source::Js { .. } => {
+        Source::Rust { .. } | Source::Folder { .. } => {
             built.get(&plan.name).cloned().unwrap_or_default()
         }
     }

@@ -41,7 +41,7 @@ pub fn output_path(dir: &Path) -> PathBuf {
     dir.join("target").join("scenario.wasm")
 }
 
-fn stamp_path(output: &Path) -> PathBuf {
+pub(super) fn stamp_path(output: &Path) -> PathBuf {
     output.with_extension("wasm.stamp")
 }
 
@@ -55,7 +55,7 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
     let toolchain = match language {
         Language::Python => toolchain::componentize_py()?,
         Language::Js => toolchain::componentize_js()?,
-        Language::Rust | Language::Wasm => unreachable!("not a script language"),
+        _ => unreachable!("not a script language"),
     };
     let target = output.parent().unwrap_or(dir);
     std::fs::create_dir_all(target).map_err(|e| BuildError::Io {
@@ -247,7 +247,7 @@ fn is_vu_scenario(language: Language, sources: &str) -> bool {
 }
 
 /// The text between the braces of `world NAME { ... }`.
-fn world_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+pub(super) fn world_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     let start = text.find(&format!("world {name} {{"))?;
     let open = start + text[start..].find('{')? + 1;
     let mut depth = 1;
@@ -385,7 +385,11 @@ fn stage_js(dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
 }
 
 /// SHA-256 over the toolchain id and every input file (path and content).
-fn input_hash(toolchain: &Toolchain, language: Language, dir: &Path) -> Result<String, BuildError> {
+pub(super) fn input_hash(
+    toolchain: &Toolchain,
+    language: Language,
+    dir: &Path,
+) -> Result<String, BuildError> {
     let mut hasher = Sha256::new();
     hasher.update(toolchain.id.as_bytes());
     for (label, root) in [
@@ -419,7 +423,11 @@ fn input_hash(toolchain: &Toolchain, language: Language, dir: &Path) -> Result<S
 
 /// Source files under `dir`, relative to `root`: build outputs, installed
 /// packages, caches and hidden files are not inputs.
-fn collect_inputs(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+pub(super) fn collect_inputs(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();

@@ -128,7 +128,7 @@ pub fn componentize_js() -> Result<Toolchain, BuildError> {
 }
 
 /// Fails with the install hint when `program` cannot be started.
-fn require(program: &str, args: &[&str], install: &str) -> Result<(), BuildError> {
+pub(super) fn require(program: &str, args: &[&str], install: &str) -> Result<(), BuildError> {
     match Command::new(program).args(args).output() {
         Ok(out) if out.status.success() => Ok(()),
         _ => Err(BuildError::ToolchainMissing {
@@ -141,7 +141,7 @@ fn require(program: &str, args: &[&str], install: &str) -> Result<(), BuildError
 /// Installs into a private temporary folder, then renames it into place, so
 /// an interrupted install is never mistaken for a finished one and two
 /// concurrent builds do not corrupt each other.
-fn install_atomically(
+pub(super) fn install_atomically(
     dir: &Path,
     tool: &str,
     install: impl FnOnce(&Path) -> Result<(), BuildError>,
@@ -221,7 +221,7 @@ impl InstallLock {
 }
 
 /// Runs one install step, capturing its output for the error message.
-fn run_step(tool: &str, cmd: &mut Command, hint: &str) -> Result<(), BuildError> {
+pub(super) fn run_step(tool: &str, cmd: &mut Command, hint: &str) -> Result<(), BuildError> {
     let out: Output = cmd.output().map_err(|e| BuildError::ToolchainInstall {
         tool: tool.to_owned(),
         output: e.to_string(),

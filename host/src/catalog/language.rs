@@ -12,19 +12,38 @@ pub enum Language {
     Rust,
     Python,
     Js,
+    /// A C folder (`scenario.c`) built with `zig cc` over generated C bindings.
+    C,
+    /// A Zig folder (`scenario.zig`) built with `zig build-exe` over the C bindings.
+    Zig,
+    /// A Go module (`go.mod`) built with mainline Go for `wasip1` and adapted.
+    Go,
     /// A prebuilt component: no source to build.
     Wasm,
 }
 
 impl Language {
     /// Every name accepted in `language = "..."`.
-    pub const NAMES: &'static [&'static str] = &["rust", "python", "js", "wasm"];
+    pub const NAMES: &'static [&'static str] = &["rust", "python", "js", "c", "zig", "go", "wasm"];
+
+    /// Every language built from a source folder, in detection order.
+    pub const SOURCES: [Language; 6] = [
+        Language::Rust,
+        Language::Python,
+        Language::Js,
+        Language::C,
+        Language::Zig,
+        Language::Go,
+    ];
 
     pub fn from_name(name: &str) -> Option<Language> {
         Some(match name {
             "rust" => Language::Rust,
             "python" => Language::Python,
             "js" | "javascript" => Language::Js,
+            "c" => Language::C,
+            "zig" => Language::Zig,
+            "go" | "golang" => Language::Go,
             "wasm" => Language::Wasm,
             _ => return None,
         })
@@ -35,16 +54,22 @@ impl Language {
             Language::Rust => "rust",
             Language::Python => "python",
             Language::Js => "js",
+            Language::C => "c",
+            Language::Zig => "zig",
+            Language::Go => "go",
             Language::Wasm => "wasm",
         }
     }
 
     /// The file whose presence marks a folder as this language.
-    fn marker(self) -> &'static str {
+    pub fn marker(self) -> &'static str {
         match self {
             Language::Rust => "Cargo.toml",
             Language::Python => "app.py",
             Language::Js => "package.json",
+            Language::C => "scenario.c",
+            Language::Zig => "scenario.zig",
+            Language::Go => "go.mod",
             Language::Wasm => "",
         }
     }
@@ -82,12 +107,12 @@ pub(super) fn resolve_source(
     }
     let language = match declared {
         Some(lang) => lang,
-        None => [Language::Rust, Language::Python, Language::Js]
+        None => Language::SOURCES
             .into_iter()
             .find(|l| path.join(l.marker()).is_file())
             .ok_or_else(|| {
                 format!(
-                    "cannot tell the language of `{source}`: it has no Cargo.toml (rust), app.py (python) or package.json (js); add one, or set `language`"
+                    "cannot tell the language of `{source}`: it has no Cargo.toml (rust), app.py (python), package.json (js), scenario.c (c), scenario.zig (zig) or go.mod (go); add one, or set `language`"
                 )
             })?,
     };
@@ -110,9 +135,11 @@ pub(super) fn resolve_source(
                 crate_name,
             }
         }
-        Language::Python => Source::Python { dir: path },
-        Language::Js => Source::Js { dir: path },
         Language::Wasm => unreachable!("handled above"),
+        language => Source::Folder {
+            language,
+            dir: path,
+        },
     })
 }
 
@@ -139,11 +166,17 @@ mod tests {
         make("r", "Cargo.toml", "[package]\nname = \"scenario-r\"\n");
         make("p", "app.py", "");
         make("j", "package.json", "{}");
+        make("c", "scenario.c", "");
+        make("z", "scenario.zig", "");
+        make("g", "go.mod", "module scenario\n");
         make("x", "notes.txt", "");
         let lang = |s: &str, d| resolve_source(dir.path(), s, d).map(|s| s.language());
         assert_eq!(lang("r", None).unwrap(), Language::Rust);
         assert_eq!(lang("p", None).unwrap(), Language::Python);
         assert_eq!(lang("j", None).unwrap(), Language::Js);
+        assert_eq!(lang("c", None).unwrap(), Language::C);
+        assert_eq!(lang("z", None).unwrap(), Language::Zig);
+        assert_eq!(lang("g", None).unwrap(), Language::Go);
         assert_eq!(lang("c.wasm", None).unwrap(), Language::Wasm);
         assert!(
             lang("x", None)

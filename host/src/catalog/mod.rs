@@ -33,10 +33,9 @@ pub const DEFAULT_REDIS_TARGET: &str = "default";
 pub enum Source {
     /// A Rust crate folder built with cargo for `wasm32-wasip2`.
     Rust { dir: PathBuf, crate_name: String },
-    /// A Python folder (`app.py`) built with componentize-py.
-    Python { dir: PathBuf },
-    /// A JavaScript folder (`package.json`, `scenario.js`) built with componentize-js.
-    Js { dir: PathBuf },
+    /// A folder in any other language (Python, JavaScript, C, Zig, Go),
+    /// built by `rigor build` with that language's pinned toolchain.
+    Folder { language: Language, dir: PathBuf },
     /// A prebuilt component.
     Wasm(PathBuf),
 }
@@ -46,8 +45,7 @@ impl Source {
     pub fn language(&self) -> Language {
         match self {
             Source::Rust { .. } => Language::Rust,
-            Source::Python { .. } => Language::Python,
-            Source::Js { .. } => Language::Js,
+            Source::Folder { language, .. } => *language,
             Source::Wasm(_) => Language::Wasm,
         }
     }

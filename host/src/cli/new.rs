@@ -163,6 +163,11 @@ fn scaffold(name: &str, language: Language, dir: &Path) -> Result<Vec<(String, S
         ),
         Language::Python => (PYTHON, "target/scenario.wasm".to_owned()),
         Language::Js => (JS, "target/scenario.wasm".to_owned()),
+        Language::C | Language::Zig | Language::Go => {
+            return Err(CliError::Invalid(format!(
+                "`rigor new --lang {language}` has no template in this build"
+            )));
+        }
         Language::Wasm => unreachable!("no template for prebuilt components"),
     };
     let sdk_path = if language == Language::Rust {
