@@ -1,48 +1,58 @@
-// rigor.js: write Rigor scenarios in JavaScript.
-//
-// A thin layer over the `rigor:scenario@0.1.0` imports that componentize-js
-// binds at build time. Everything timed happens in the host: pass a
-// histogram to a probe call (`redis.get(key, { into: h })`) and the host
-// records the round trip natively. There is deliberately no JS-side timer.
-//
-//   import * as rigor from "./rigor.js";
-//
-//   export const { describe, run } = rigor.scenario({
-//     name: "ping",
-//     description: "PING round trip",
-//     params: [rigor.param("ops", 100, "timed PINGs")],
-//     run(p) {
-//       rigor.using(rigor.Redis.open("default"), rigor.Histogram.latency("ping"), (redis, h) => {
-//         for (let i = 0; i < p.int("ops"); i++) redis.command(["PING"], { into: h });
-//       });
-//       rigor.threshold("ping", "p(99) < 1ms");
-//     },
-//   });
-//
-// `rigor build` puts this file beside the scenario as `./rigor.js`.
+/**
+ * rigor.js: write Rigor scenarios in JavaScript.
+ *
+ * A thin layer over the `rigor:scenario@0.1.0` imports that componentize-js
+ * binds at build time. Everything timed happens in the host: pass a
+ * histogram to a probe call (`redis.get(key, { into: h })`) and the host
+ * records the round trip natively. There is deliberately no JS-side timer.
+ *
+ * This module is the core (parameters, clock, metrics, report, scenario
+ * exports, virtual users). Each probe has its own module, imported when
+ * used: `./rigor/redis.js`, `./rigor/process.js`, `./rigor/fs.js`,
+ * `./rigor/http.js`, `./rigor/memory.js`, `./rigor/websocket.js`. The build
+ * imports into the component only the contract interfaces of the modules
+ * the scenario imports, so `rigor inspect` shows exactly what it can reach.
+ *
+ * Numbers: u64 durations, counts and sizes the host returns are plain
+ * Numbers (exact below 2^53: 104 days of nanoseconds, 8 PiB); durations the
+ * SDK takes are seconds. BigInt remains only where a value can be any 64-bit
+ * number: Redis integer replies and a VU's `seed`.
+ *
+ * `rigor build` stages this file beside the scenario as `./rigor.js` and the
+ * probe modules as `./rigor/*.js`.
+ *
+ * @module rigor
+ */
 
 import * as clock from "rigor:scenario/clock@0.1.0";
 import * as metrics from "rigor:scenario/metrics@0.1.0";
 import * as report from "rigor:scenario/report@0.1.0";
-import * as redis from "rigor:scenario/redis@0.1.0";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 // ---------------------------------------------------------------- errors
 
-/** A probe call failed. `kind`: denied, timeout, connection, io, invalid, server. */
+/**
+ * A probe call failed. `kind`: `denied`, `timeout`, `connection`, `io`,
+ * `invalid` or `server`; `detail` says what failed and what to do.
+ */
 export class ProbeError extends Error {
   constructor(kind, message) {
     super(`${kind}: ${message}`);
+    this.name = "ProbeError";
     this.kind = kind;
     this.detail = message;
   }
 }
 
-// An import's `err` arrives as a thrown object whose `payload` is the
-// `probe-error` variant ({ tag, val }).
-function probe(call) {
+/**
+ * Calls `call()`, an import whose `err` is a `probe-error`, and throws a
+ * {@link ProbeError} for it. (An import's `err` arrives as a thrown object
+ * whose `payload` is the variant `{ tag, val }`.)
+ * @ignore
+ */
+export function probe(call) {
   try {
     return call();
   } catch (e) {
@@ -52,26 +62,103 @@ function probe(call) {
   }
 }
 
-/** Drops host resources deterministically: JS finalisers may never run. */
-const disposed = new WeakSet();
-function dispose(resource) {
-  if (!resource || disposed.has(resource)) return;
-  disposed.add(resource);
+/** The symbol `using` and `[Symbol.dispose]()` rely on (`Symbol.dispose` where the engine has it). */
+export const DISPOSE = Symbol.dispose ?? Symbol.for("dispose");
+
+/** Drops a host resource deterministically: JS finalisers may never run. @ignore */
+export function dispose(resource) {
+  if (!resource) return;
   const d = resource[Symbol.dispose] || resource[Symbol.for("dispose")];
   if (d) d.call(resource);
 }
 
 /**
- * Calls `body(...resources)` and then releases every resource, also when
- * `body` throws: `using(a, b, (a, b) => ...)`.
+ * A wrapper of one host resource: `close()` releases it (idempotent), and
+ * so does `[Symbol.dispose]()`, so `using` blocks and `rigor.using(...)`
+ * release it too.
+ */
+export class Resource {
+  constructor(inner) {
+    this.inner = inner;
+  }
+  /** The host handle; throws once closed. @ignore */
+  get handle() {
+    if (this.inner === undefined) throw new Error(`this ${this.constructor.name} is closed`);
+    return this.inner;
+  }
+  /** Releases the host handle; idempotent. */
+  release() {
+    const inner = this.inner;
+    this.inner = undefined;
+    dispose(inner);
+  }
+  /** Releases the host handle; idempotent. */
+  close() {
+    this.release();
+  }
+  [DISPOSE]() {
+    this.release();
+  }
+}
+
+/**
+ * Calls `body(...resources)` and then releases every resource (its
+ * `[Symbol.dispose]()`, else `close()`), also when `body` throws:
+ * `using(a, b, (a, b) => ...)`.
  */
 export function using(...args) {
   const body = args.pop();
   try {
     return body(...args);
   } finally {
-    for (const r of args.reverse()) r.close();
+    for (const r of args.reverse()) {
+      if (r && typeof r[DISPOSE] === "function") r[DISPOSE]();
+      else if (r && typeof r.close === "function") r.close();
+      else dispose(r);
+    }
   }
+}
+
+// ------------------------------------------------ helpers of the probe modules
+
+/** A BigInt the host returned as a Number (see the module notes). @ignore */
+export const num = (v) => (typeof v === "bigint" ? Number(v) : v);
+
+/**
+ * A record the host returned with its BigInt fields as Numbers, deeply
+ * (byte arrays are left alone). @ignore
+ */
+export function plain(value) {
+  if (typeof value === "bigint") return Number(value);
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map(plain);
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+  return out;
+}
+
+/** Seconds as BigInt nanoseconds for a timeout; `undefined` is 0n (the host's default). @ignore */
+export function ns(seconds) {
+  if (seconds === undefined || seconds === null) return 0n;
+  if (!(seconds >= 0)) throw new RangeError(`a duration must be seconds >= 0, got ${seconds}`);
+  const n = BigInt(Math.round(seconds * 1e9));
+  return n > 0n ? n : 1n;
+}
+
+/** Text as UTF-8 bytes; bytes as they are. @ignore */
+export const bytes = (v) => (typeof v === "string" ? encoder.encode(v) : v);
+
+/** UTF-8 bytes as text. @ignore */
+export const text = (b) => decoder.decode(b);
+
+/** The host handle of an `{ into: histogram }` option. @ignore */
+export const hist = (into) => (into ? into.handle : undefined);
+
+/** A header list from an object or an array of pairs. @ignore */
+export function headerPairs(headers) {
+  if (!headers) return [];
+  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+  return pairs.map(([k, v]) => [String(k), String(v)]);
 }
 
 // ---------------------------------------------------------------- params
@@ -123,9 +210,11 @@ export class Params {
 
 // ---------------------------------------------------------------- clock
 
-/** Monotonic time (BigInt ns), for pacing only: probe calls are timed by the host. */
-export const nowNs = () => clock.now();
-export const sleep = (seconds) => clock.sleep(BigInt(Math.round(seconds * 1e9)));
+/** Monotonic nanoseconds since the run's start (a Number), for pacing only: probe calls are timed by the host. */
+export const nowNs = () => Number(clock.now());
+
+/** Suspends the scenario for `seconds` (the scenario's deadline still applies). */
+export const sleep = (seconds) => clock.sleep(BigInt(Math.max(0, Math.round(seconds * 1e9))));
 
 // ---------------------------------------------------------------- metrics
 
@@ -139,20 +228,30 @@ export const Unit = Object.freeze({
   NONE: "none",
 });
 
-/** An HDR histogram owned by the host; `close()` it (or use `using`). */
-export class Histogram {
+/**
+ * An HDR histogram owned by the host; `close()` it (or use `using`). The
+ * data stays in the report.
+ */
+export class Histogram extends Resource {
+  /** Opens (creating on first use) the histogram `name` of this scenario. */
   constructor(name, unit = Unit.NANOSECONDS) {
-    this.inner = new metrics.Histogram(name, unit);
+    super(new metrics.Histogram(name, unit));
   }
+  /** A histogram of durations in nanoseconds: what timed probe calls record. */
   static latency(name) { return new Histogram(name, Unit.NANOSECONDS); }
-  record(value) { this.inner.record(BigInt(value)); }
-  recordMany(values) { this.inner.recordMany(BigUint64Array.from(values, BigInt)); }
-  summary() { return this.inner.summary(); }
-  get name() { return this.inner.name(); }
-  close() { dispose(this.inner); }
+  /** Records one value (0 is recorded as 1). */
+  record(value) { this.handle.record(BigInt(value)); }
+  /** Records many values in one host call. */
+  recordMany(values) { this.handle.recordMany(BigUint64Array.from(values, (v) => BigInt(v))); }
+  /** Current statistics (`count`, `min`, `max`, `mean`, `stdev`, `p50` … `p999`) as Numbers. */
+  summary() { return plain(this.handle.summary()); }
+  /** The metric name. */
+  get name() { return this.handle.name(); }
 }
 
+/** Sets the gauge `name` (setting it again replaces the value). */
 export const gauge = (name, value, unit = Unit.NONE) => metrics.gauge(name, Number(value), unit);
+/** Adds `delta` (>= 0, a Number or BigInt) to the counter `name`. */
 export const counter = (name, delta = 1) => metrics.counterAdd(name, BigInt(delta));
 
 // ---------------------------------------------------------------- report
@@ -176,64 +275,30 @@ export function checking(name, body) {
   }
 }
 
-/** Evaluates a k6-style threshold (`p(99) < 1ms`) in the host; returns the verdict. */
+/**
+ * Evaluates a k6-style threshold (`p(99) < 1ms`) in the host, now; the
+ * verdict (`metric`, `expression`, `observed`, `limit`, `passed`) is
+ * recorded in the report and returned. Unknown metric or bad expression:
+ * {@link ProbeError} `invalid`.
+ */
 export const threshold = (metric, expression) => probe(() => report.threshold(metric, expression));
 
 export const Severity = Object.freeze({
   INFO: "info", LOW: "low", MEDIUM: "medium", HIGH: "high", CRITICAL: "critical",
 });
 
+/** Records a finding: a bug, a risk or an observation for a reviewer. */
 export function finding(severity, title, detail = "", action = "") {
   report.addFinding({ severity, title, detail, action });
 }
 
+/** Lines in the scenario's log in the report: `log.info("...")`. */
 export const log = Object.freeze({
   debug: (m) => report.log("debug", String(m)),
   info: (m) => report.log("info", String(m)),
   warn: (m) => report.log("warn", String(m)),
   error: (m) => report.log("error", String(m)),
 });
-
-// ---------------------------------------------------------------- redis
-
-const bytes = (v) => (typeof v === "string" ? encoder.encode(v) : v);
-
-/** A connection to a Redis target granted by the catalog; every call is timed by the host. */
-export class Redis {
-  constructor(conn) { this.conn = conn; }
-  static open(target = "default") {
-    return new Redis(probe(() => redis.Connection.open(target)));
-  }
-  /**
-   * A handle whose calls borrow a link from the scenario's shared pool: what
-   * virtual users use. Connection-state and blocking commands are refused.
-   */
-  static pooled(target = "default") {
-    return new Redis(probe(() => redis.Connection.openPooled(target)));
-  }
-  /** `SET`; returns the round-trip time in nanoseconds (BigInt). */
-  set(key, value, { into } = {}) {
-    return probe(() => this.conn.set(key, bytes(value), into ? into.inner : undefined));
-  }
-  /** `GET`; the value as a Uint8Array, `undefined` on a miss. */
-  get(key, { into } = {}) {
-    return probe(() => this.conn.get(key, into ? into.inner : undefined)).value;
-  }
-  /** `GET` decoded as UTF-8; `undefined` on a miss. */
-  getString(key, opts = {}) {
-    const v = this.get(key, opts);
-    return v === undefined ? undefined : decoder.decode(v);
-  }
-  delete(keys, { into } = {}) {
-    return probe(() => this.conn.del(keys, into ? into.inner : undefined));
-  }
-  command(args, { into } = {}) {
-    return probe(() => this.conn.command(args.map(bytes), into ? into.inner : undefined)).reply;
-  }
-  /** Removes every key starting with `prefix` (never flushes the database). */
-  clearPrefix(prefix) { return probe(() => this.conn.clearPrefix(prefix)); }
-  close() { dispose(this.conn); }
-}
 
 // ---------------------------------------------------------------- export
 
@@ -258,12 +323,10 @@ export function scenario({ name, description, params = [], run }) {
 
 // ---------------------------------------------------------- virtual users
 
-const textEncoder = new TextEncoder();
-
 function encodeData(params) {
   const parts = [];
   for (const [name, value] of params.values) parts.push(name, value);
-  return textEncoder.encode(parts.map((p) => `${p}\0`).join(""));
+  return encoder.encode(parts.map((p) => `${p}\0`).join(""));
 }
 
 function decodeData(data) {
@@ -281,7 +344,8 @@ function asErr(e) {
  * A virtual-user scenario's exports:
  * `export const { describe, setup, iteration, teardown } = vuScenario({...})`.
  * `iteration(vu, data)` is one user's behaviour (`vu.id`, `vu.iteration`,
- * `vu.scenarioIteration`, `vu.seed`); throwing fails that iteration only.
+ * `vu.scenarioIteration` as Numbers, `vu.seed` a BigInt: any 64-bit
+ * value); throwing fails that iteration only.
  * `setup(params)` returns the data every iteration gets (default: the
  * parameters); `teardown(data)` runs once at the end.
  */
@@ -308,7 +372,7 @@ export function vuScenario({ name, description, params = [], setup, iteration, t
     iteration: (ctx, data) => {
       try {
         iteration(
-          { id: ctx.vu, iteration: ctx.iteration, scenarioIteration: ctx.scenarioIteration, seed: ctx.seed },
+          { id: ctx.vu, iteration: Number(ctx.iteration), scenarioIteration: Number(ctx.scenarioIteration), seed: ctx.seed },
           dataOf(data),
         );
       } catch (e) {

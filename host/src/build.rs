@@ -11,6 +11,7 @@ mod c;
 mod go;
 mod native;
 mod script;
+mod sdk_imports;
 pub mod toolchain;
 
 pub use script::{sdk_dir, wit_dir};

@@ -5,6 +5,7 @@ difference as gauges and a finding. Same metric names as the Rust
 `cache-baseline`, so the two can be compared run by run."""
 
 import rigor
+from rigor.redis import Redis
 
 
 @rigor.scenario(
@@ -26,7 +27,7 @@ def run(p: rigor.Params) -> None:
     prefix = p.str("key-prefix")
     max_hit_p99 = p.str("max-hit-p99")
 
-    with rigor.Redis.open(p.str("target")) as redis, \
+    with Redis.open(p.str("target")) as redis, \
             rigor.Histogram.latency("get.miss") as miss, \
             rigor.Histogram.latency("set.fill") as fill, \
             rigor.Histogram.latency("get.hit") as hit:

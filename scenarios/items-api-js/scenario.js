@@ -5,32 +5,16 @@
 // error answers, and stops the service with SIGTERM, expecting a clean exit.
 
 import * as rigor from "./rigor.js";
-import { spawn, freePort } from "rigor:scenario/process@0.1.0";
-import { send } from "rigor:scenario/http@0.1.0";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const ms = (n) => BigInt(n) * 1_000_000n;
-
-// `result<_, probe-error>` and `not-ready` errors arrive as thrown objects
-// whose `payload` says why; turn them into readable errors.
-function call(what, f) {
-  try {
-    return f();
-  } catch (e) {
-    const p = e && e.payload;
-    if (p && typeof p === "object" && "tag" in p) {
-      const detail = typeof p.val === "object" ? JSON.stringify(p.val, (_, v) => (typeof v === "bigint" ? Number(v) : v)) : p.val;
-      throw new Error(`${what}: ${p.tag}: ${detail}`);
-    }
-    throw e;
-  }
-}
+import { Request } from "./rigor/http.js";
+import { freePort, spawn } from "./rigor/process.js";
 
 function request(method, url, body, into) {
-  const req = { method, url, headers: [["content-type", "application/json"]], body: encoder.encode(body ?? ""), timeoutNs: ms(5000), version: undefined, maxRedirects: 0, clientIdentity: undefined };
-  const res = call(`${method} ${url}`, () => send(req, into ? into.inner : undefined));
-  return { status: res.status, text: decoder.decode(res.body) };
+  const res = new Request(method, url, {
+    headers: { "content-type": "application/json" },
+    body: body ?? "",
+    timeout: 5,
+  }).send({ into });
+  return { status: res.status, text: res.text };
 }
 
 export const { describe, run } = rigor.scenario({
@@ -43,22 +27,12 @@ export const { describe, run } = rigor.scenario({
   ],
   run(p) {
     const items = p.int("items");
-    const port = call("free-port", () => freePort());
+    const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const child = call("spawn ./sut/service.py", () =>
-      spawn({
-        program: "./sut/service.py",
-        args: [],
-        env: [["PORT", String(port)], ["PYTHONUNBUFFERED", "1"]],
-        inheritEnv: false,
-        cwd: undefined,
-      }),
-    );
+    const child = spawn("./sut/service.py", [], { env: { PORT: String(port), PYTHONUNBUFFERED: "1" } });
     try {
-      const ready = call("waiting for /health", () =>
-        child.waitHttp(`${base}/health`, 200, BigInt(Math.round(p.durationNs("ready-timeout")))),
-      );
-      rigor.gauge("service.ready", Number(ready.afterNs), rigor.Unit.NANOSECONDS);
+      const ready = child.waitHttp(`${base}/health`, 200, { timeout: p.durationNs("ready-timeout") / 1e9 });
+      rigor.gauge("service.ready", ready.afterNs, rigor.Unit.NANOSECONDS);
 
       rigor.using(rigor.Histogram.latency("items.create"), rigor.Histogram.latency("items.get"), (create, get) => {
         const ids = [];
@@ -85,10 +59,9 @@ export const { describe, run } = rigor.scenario({
 
       rigor.threshold("items.get", `p(99) < ${p.str("max-get-p99")}`);
     } finally {
-      const exit = child.kill(ms(3000));
-      const code = exit.status.tag === "code" ? exit.status.val : undefined;
-      rigor.check("SIGTERM stops the service cleanly", code === 0, `exit ${exit.status.tag} ${exit.status.val}; stderr: ${exit.stderrTail.slice(-200)}`);
-      child[Symbol.dispose || Symbol.for("dispose")]?.();
+      const exit = child.kill({ grace: 3 });
+      rigor.check("SIGTERM stops the service cleanly", exit.success, `${exit.describe()}; stderr: ${exit.stderrTail.slice(-200)}`);
+      child.close();
     }
   },
 });

@@ -5,6 +5,7 @@
 // asked, and is gone once deleted. Every round trip is timed by the host.
 
 import * as rigor from "./rigor.js";
+import { Redis } from "./rigor/redis.js";
 
 function session(i) {
   return JSON.stringify({
@@ -33,7 +34,7 @@ export const { describe, run } = rigor.scenario({
     const key = (i) => `${prefix}${i}`;
 
     rigor.using(
-      rigor.Redis.open(p.str("target")),
+      Redis.open(p.str("target")),
       rigor.Histogram.latency("session.write"),
       rigor.Histogram.latency("session.read"),
       rigor.Histogram.latency("session.touch"),

@@ -298,10 +298,21 @@ fn inspect_lists_exactly_the_imports_of_each_catalog_component() {
             .iter()
             .filter_map(|n| n.strip_prefix("rigor:scenario/"))
             .collect();
-        assert!(contract.contains("redis@0.1.0"), "{name}: {contract:?}");
         // Only the JavaScript scenario that starts a service imports the
-        // process and HTTP probes.
+        // process and HTTP probes, and it alone does not import Redis: the
+        // SDK's probe modules add only what the scenario imports.
         let starts_a_service = name == "items-api-js";
+        assert_eq!(
+            contract.contains("redis@0.1.0"),
+            !starts_a_service,
+            "{name}: {contract:?}"
+        );
+        if name.ends_with("-py") || name.ends_with("-js") {
+            // The SDK's core module.
+            for core in ["clock@0.1.0", "metrics@0.1.0", "report@0.1.0"] {
+                assert!(contract.contains(core), "{name}: {contract:?}");
+            }
+        }
         assert_eq!(
             contract.contains("process@0.1.0"),
             starts_a_service,
@@ -312,22 +323,26 @@ fn inspect_lists_exactly_the_imports_of_each_catalog_component() {
             starts_a_service,
             "{name}: {contract:?}"
         );
-        assert!(!contract.contains("fs@0.1.0"), "{name}: {contract:?}");
+        for unused in ["fs@0.1.0", "memory@0.1.0", "websocket@0.1.0"] {
+            assert!(!contract.contains(unused), "{name}: {contract:?}");
+        }
+        let (interface, function) = if starts_a_service {
+            ("rigor:scenario/process@0.1.0", "spawn")
+        } else {
+            ("rigor:scenario/redis@0.1.0", "[static]connection.open")
+        };
         let functions: Vec<&str> = out["imports"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|i| i["name"] == "rigor:scenario/redis@0.1.0")
+            .find(|i| i["name"] == interface)
             .unwrap()["functions"]
             .as_array()
             .unwrap()
             .iter()
             .map(|f| f.as_str().unwrap())
             .collect();
-        assert!(
-            functions.contains(&"[static]connection.open"),
-            "{name}: {functions:?}"
-        );
+        assert!(functions.contains(&function), "{name}: {functions:?}");
         if name.ends_with("-js") {
             // Built without WASI: it reaches the world only through probes.
             assert!(

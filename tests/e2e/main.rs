@@ -29,6 +29,7 @@ mod sandbox_budget;
 mod sandbox_process;
 mod sandbox_redis;
 mod sandbox_verdicts;
+mod sdk_coverage;
 mod shards;
 mod vus;
 mod websocket_probe;

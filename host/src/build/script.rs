@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use super::sdk_imports::sdk_modules_used;
 use super::toolchain::{self, Toolchain};
 use super::{BuildError, Outcome};
 use crate::catalog::Language;
@@ -184,21 +185,12 @@ fn stage_wit(language: Language, dir: &Path, target: &Path) -> Result<PathBuf, B
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let mut sources = String::new();
-    for root in [dir.to_owned(), sdk_dir(language)] {
-        let mut files = Vec::new();
-        collect_inputs(&root, &root, &mut files).map_err(io(&root))?;
-        for rel in files {
-            if rel
-                .extension()
-                .is_some_and(|e| e == "py" || e == "js" || e == "mjs")
-            {
-                sources += &std::fs::read_to_string(root.join(&rel)).unwrap_or_default();
-            }
-        }
-    }
-    // The scenario's own sources say which world it exports.
+    // The scenario's own sources, plus the SDK modules they import (and
+    // those import, transitively): an SDK module for a probe the scenario
+    // never imports must not add that probe to the component.
     let own = read_sources(dir).map_err(io(dir))?;
+    let sdk = sdk_dir(language);
+    let sources = own.clone() + &sdk_modules_used(language, dir, &sdk).map_err(io(&sdk))?;
     let exports = if is_vu_scenario(language, &own) {
         "vu-scenario"
     } else {
@@ -354,9 +346,9 @@ fn js_entry(dir: &Path) -> Result<String, BuildError> {
         .to_owned())
 }
 
-/// Copies the scenario's sources and the JavaScript SDK (`rigor.js`) into
-/// `target/stage`, so the scenario imports the SDK as `"./rigor.js"` without
-/// a copy of it in the source folder.
+/// Copies the scenario's sources and the JavaScript SDK into `target/stage`,
+/// so the scenario imports the SDK as `"./rigor.js"` and `"./rigor/fs.js"`
+/// without a copy of it in the source folder.
 fn stage_js(dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
     let stage = target.join("stage");
     let io = |path: &Path| {
@@ -374,8 +366,21 @@ fn stage_js(dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
         std::fs::copy(dir.join(&rel), &to).map_err(io(&to))?;
     }
     std::fs::create_dir_all(&stage).map_err(io(&stage))?;
-    let sdk = sdk_dir(Language::Js).join("rigor.js");
-    std::fs::copy(&sdk, stage.join("rigor.js")).map_err(io(&sdk))?;
+    // The whole SDK (`rigor.js` and one `rigor/<probe>.js` per probe): only
+    // the modules the scenario imports are bundled and imported.
+    let sdk = sdk_dir(Language::Js);
+    let mut files = Vec::new();
+    collect_inputs(&sdk, &sdk, &mut files).map_err(io(&sdk))?;
+    for rel in files {
+        if rel.extension().is_none_or(|e| e != "js") {
+            continue;
+        }
+        let to = stage.join(&rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::copy(sdk.join(&rel), &to).map_err(io(&to))?;
+    }
     Ok(stage)
 }
 

@@ -3,6 +3,7 @@
 // returns what SET wrote and that GET stays fast.
 
 import * as rigor from "./rigor.js";
+import { Redis } from "./rigor/redis.js";
 
 export const { describe, run } = rigor.scenario({
   name: "{{name}}",
@@ -15,7 +16,7 @@ export const { describe, run } = rigor.scenario({
     const ops = p.int("ops");
     const prefix = p.str("key-prefix");
     rigor.using(
-      rigor.Redis.open("default"),
+      Redis.open("default"),
       rigor.Histogram.latency("set"),
       rigor.Histogram.latency("get"),
       (redis, setLatency, getLatency) => {

@@ -3,6 +3,7 @@ the host into the `set` and `get` histograms; checks that every GET returns
 what SET wrote and that GET stays fast."""
 
 import rigor
+from rigor.redis import Redis
 
 
 @rigor.scenario(
@@ -16,7 +17,7 @@ import rigor
 def run(p: rigor.Params) -> None:
     ops = p.int("ops")
     prefix = p.str("key-prefix")
-    with rigor.Redis.open("default") as redis, \
+    with Redis.open("default") as redis, \
             rigor.Histogram.latency("set") as set_latency, \
             rigor.Histogram.latency("get") as get_latency:
         for i in range(ops):

@@ -5,16 +5,26 @@ generates at build time (`wit_world`). Everything timed happens in the host:
 pass a histogram to a probe call (`redis.get(key, into=hist)`) and the host
 records the round trip natively. There is deliberately no Python-side timer.
 
+This package is the core (parameters, clock, metrics, report, scenario
+exports, virtual users). Each probe has its own module, imported when used:
+`rigor.redis`, `rigor.process`, `rigor.fs`, `rigor.http`, `rigor.memory`,
+`rigor.websocket`. The build imports into the component only the contract
+interfaces of the modules the scenario imports, so `rigor inspect` shows
+exactly what it can reach.
+
     import rigor
+    from rigor.redis import Redis
 
     @rigor.scenario("ping", "PING round trip", params=[rigor.param("ops", 100, "timed PINGs")])
     def run(p: rigor.Params) -> None:
-        with rigor.Redis.open("default") as redis, rigor.Histogram.latency("ping") as h:
+        with Redis.open("default") as redis, rigor.Histogram.latency("ping") as h:
             for _ in range(p.int("ops")):
                 redis.command(["PING"], into=h)
         rigor.threshold("ping", "p(99) < 1ms")
 
-`rigor build` bundles this module with the scenario's `app.py`.
+Durations given to the SDK are seconds (floats); durations it returns are
+nanoseconds (ints, fields ending in `_ns`), as the host measured them.
+`rigor build` bundles this package with the scenario's `app.py`.
 """
 
 from __future__ import annotations
@@ -26,19 +36,20 @@ import wit_world
 from componentize_py_types import Err
 from wit_world.imports import clock as _clock
 from wit_world.imports import metrics as _metrics
-from wit_world.imports import redis as _redis
 from wit_world.imports import report as _report
 from wit_world.imports import types as _types
 
 __all__ = [
-    "Histogram", "ParamSpec", "Params", "ProbeError", "Redis", "Reply", "Severity", "Unit",
-    "check", "checking", "counter", "finding", "gauge", "log", "now_ns", "param", "scenario",
-    "sleep", "threshold", "Vu", "vu_scenario",
+    "Histogram", "Level", "ParamSpec", "Params", "ProbeError", "Severity", "Summary", "Unit",
+    "Verdict", "check", "checking", "counter", "finding", "gauge", "log", "now_ns", "param",
+    "scenario", "sleep", "threshold", "Vu", "vu_scenario",
 ]
 
 Unit = _metrics.Unit
+Summary = _metrics.Summary
 Severity = _report.Severity
-Reply = _redis.Reply
+Level = _report.Level
+Verdict = _report.Verdict
 
 
 # ---------------------------------------------------------------- errors
@@ -54,13 +65,18 @@ class ProbeError(Exception):
         self.message = message
 
 
+def _probe_error(value) -> ProbeError:
+    """The `ProbeError` of a `probe-error` value (`ProbeError_Denied(...)`)."""
+    kind = type(value).__name__.split("_", 1)[-1].lower()
+    return ProbeError(kind, str(getattr(value, "value", value)))
+
+
 def _probe(call: Callable, *args):
     """Calls an import whose `err` is a `probe-error`, raising `ProbeError`."""
     try:
         return call(*args)
     except Err as e:
-        kind = type(e.value).__name__.split("_", 1)[-1].lower()
-        raise ProbeError(kind, str(getattr(e.value, "value", e.value))) from None
+        raise _probe_error(e.value) from None
 
 
 # ---------------------------------------------------------------- params
@@ -155,7 +171,8 @@ def now_ns() -> int:
 
 
 def sleep(seconds: float) -> None:
-    _clock.sleep(int(seconds * 1e9))
+    """Suspends the scenario for `seconds` (the scenario's deadline still applies)."""
+    _clock.sleep(max(0, int(seconds * 1e9)))
 
 
 # ---------------------------------------------------------------- metrics
@@ -170,15 +187,19 @@ class Histogram:
 
     @classmethod
     def latency(cls, name: str) -> "Histogram":
+        """A histogram of durations in nanoseconds: what timed probe calls record."""
         return cls(name, Unit.NANOSECONDS)
 
     def record(self, value: int) -> None:
-        self._inner.record(value)
+        """Records one value (0 is recorded as 1)."""
+        self._inner.record(int(value))
 
     def record_many(self, values: Sequence[int]) -> None:
-        self._inner.record_many(list(values))
+        """Records many values in one host call."""
+        self._inner.record_many([int(v) for v in values])
 
     def summary(self) -> _metrics.Summary:
+        """Current statistics: `count`, `min`, `max`, `mean`, `stdev`, `p50` … `p999`."""
         return self._inner.summary()
 
     @property
@@ -199,11 +220,13 @@ class Histogram:
 
 
 def gauge(name: str, value: float, unit: Unit = Unit.NONE) -> None:
+    """Sets the gauge `name` (setting it again replaces the value)."""
     _metrics.gauge(name, float(value), unit)
 
 
 def counter(name: str, delta: int = 1) -> None:
-    _metrics.counter_add(name, delta)
+    """Adds `delta` (at least 0) to the counter `name`."""
+    _metrics.counter_add(name, int(delta))
 
 
 # ---------------------------------------------------------------- report
@@ -246,6 +269,7 @@ def threshold(metric: str, expression: str) -> _report.Verdict:
 
 
 def finding(severity: Severity, title: str, detail: str = "", action: str = "") -> None:
+    """Records a finding: a bug, a risk or an observation for a reviewer."""
     _report.add_finding(_report.Finding(severity, title, detail, action))
 
 
@@ -269,7 +293,7 @@ class log:
         _report.log(_report.Level.ERROR, message)
 
 
-# ---------------------------------------------------------------- redis
+# ---------------------------------------------------------------- helpers for the probe modules
 
 
 def _bytes(value: Union[str, bytes]) -> bytes:
@@ -277,56 +301,18 @@ def _bytes(value: Union[str, bytes]) -> bytes:
 
 
 def _hist(into: Optional[Histogram]):
+    """The host handle of `into`, for a probe's `into=` argument."""
     return None if into is None else into._inner
 
 
-class Redis:
-    """A connection to a Redis target granted by the catalog. Every call is
-    timed by the host; pass `into=` to record the round trip in a histogram."""
-
-    def __init__(self, conn: _redis.Connection) -> None:
-        self._conn = conn
-
-    @classmethod
-    def open(cls, target: str = "default") -> "Redis":
-        return cls(_probe(_redis.Connection.open, target))
-
-    @classmethod
-    def pooled(cls, target: str = "default") -> "Redis":
-        """A handle whose calls borrow a link from the scenario's shared pool:
-        what virtual users use. `MULTI`, `SELECT`, blocking pops and other
-        connection-state commands are refused on it."""
-        return cls(_probe(_redis.Connection.open_pooled, target))
-
-    def set(self, key: str, value: Union[str, bytes], into: Optional[Histogram] = None) -> int:
-        """`SET`; returns the round-trip time in nanoseconds."""
-        return _probe(self._conn.set, key, _bytes(value), _hist(into))
-
-    def get(self, key: str, into: Optional[Histogram] = None) -> Optional[bytes]:
-        """`GET`; `None` on a miss."""
-        return _probe(self._conn.get, key, _hist(into)).value
-
-    def delete(self, *keys: str, into: Optional[Histogram] = None) -> int:
-        return _probe(self._conn.del_, list(keys), _hist(into))
-
-    def command(self, args: Sequence[Union[str, bytes]], into: Optional[Histogram] = None) -> Reply:
-        return _probe(self._conn.command, [_bytes(a) for a in args], _hist(into)).reply
-
-    def clear_prefix(self, prefix: str) -> int:
-        """Removes every key starting with `prefix` (never flushes the database)."""
-        return _probe(self._conn.clear_prefix, prefix)
-
-    def close(self) -> None:
-        """Closes the connection; idempotent."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.__exit__(None, None, None)
-
-    def __enter__(self) -> "Redis":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+def _ns(seconds: Optional[float]) -> int:
+    """Seconds as nanoseconds for a probe's timeout; `None` is 0, which the
+    host reads as its default."""
+    if seconds is None:
+        return 0
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {seconds} s")
+    return max(1, int(seconds * 1e9))
 
 
 # ---------------------------------------------------------------- export
