@@ -4,6 +4,7 @@
 mod cache;
 mod catalog_errors;
 mod compare;
+mod conformance;
 mod deploy;
 mod fs;
 mod hostile_guests;

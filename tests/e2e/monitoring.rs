@@ -527,3 +527,72 @@ fn bad_live_outputs_are_refused_before_anything_runs_without_echoing_the_url() {
         run.describe()
     );
 }
+
+#[test]
+fn vu_scenarios_carry_their_executor_in_prometheus_and_otlp() {
+    let prom = PrometheusServer::start();
+    let sink = HttpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let run = run_rigor(&[
+        "run",
+        "vu-session-store",
+        "redis-concurrency",
+        "-p",
+        "vu-session-store:vus=3",
+        "-p",
+        "vu-session-store:duration=1s",
+        "-p",
+        "vu-session-store:think-ms=10",
+        "-p",
+        "redis-concurrency:workers=4",
+        "-p",
+        "redis-concurrency:ops=50",
+        "-p",
+        "redis-concurrency:min-throughput=1",
+        "--out",
+        &format!("prometheus={},interval=500ms", prom.write_url()),
+        "--out",
+        &format!("otlp={},interval=500ms", sink.url("/v1/metrics")),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.describe());
+    let report = read_json(&json);
+    let run_id = report["run_id"].as_str().unwrap();
+    let iterations = scenario(&report, "vu-session-store")["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "iterations")
+        .map(|m| m["value"].as_f64().unwrap())
+        .expect("an iterations counter");
+    assert!(iterations > 0.0);
+    // The VU scenario's series carry its k6 executor; a plain scenario's
+    // carry no executor label at all.
+    assert_eq!(
+        prom.value(&format!(
+            "{}{{run_id=\"{run_id}\",scenario=\"vu-session-store\",executor=\"constant-vus\"}}",
+            prometheus_name("iterations", Unit::Count, Kind::Counter)
+        )),
+        iterations
+    );
+    let plain = prom.query(&format!(
+        "{{run_id=\"{run_id}\",scenario=\"redis-concurrency\",executor!=\"\"}}"
+    ));
+    assert!(plain.is_empty(), "{plain:?}");
+    let executors: Vec<String> = sink
+        .requests()
+        .iter()
+        .map(|r| ExportMetricsServiceRequest::decode(r.body.as_slice()).expect("valid OTLP"))
+        .flat_map(|req| req.resource_metrics)
+        .filter_map(|rm| rm.resource)
+        .filter(|r| attribute(&r.attributes, "rigor.scenario") == "vu-session-store")
+        .map(|r| attribute(&r.attributes, "rigor.executor"))
+        .collect();
+    assert!(!executors.is_empty(), "{}", run.describe());
+    assert!(
+        executors.iter().all(|e| e == "constant-vus"),
+        "{executors:?}"
+    );
+}

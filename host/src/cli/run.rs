@@ -291,6 +291,15 @@ pub fn execute(args: RunArgs) -> Result<u8, CliError> {
         live_outputs,
         tags,
         planned_thresholds(&prepared),
+        prepared
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.plan.name.clone(),
+                    p.plan.executor.as_ref()?.name().to_owned(),
+                ))
+            })
+            .collect(),
         trust.clone(),
     )
     .map_err(|e| CliError::Failed(format!("cannot start the live outputs: {e}")))?;

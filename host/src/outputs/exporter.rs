@@ -38,10 +38,13 @@ pub struct LiveOutputs {
 impl LiveOutputs {
     /// Starts the exporter for `outputs` (nothing when empty). `planned`:
     /// each scenario's catalog and command-line thresholds, judged live.
+    /// `executors`: the k6 executor name of each VU scenario, the
+    /// `executor` label of its series.
     pub fn start(
         outputs: Vec<OutputConfig>,
         tags: Vec<(String, String)>,
         planned: HashMap<String, Vec<Planned>>,
+        executors: HashMap<String, String>,
         trust: crate::tls::TlsTrust,
     ) -> std::io::Result<Self> {
         let slot = LiveScenario::default();
@@ -59,6 +62,7 @@ impl LiveOutputs {
         let worker = Worker {
             outputs,
             planned,
+            executors,
             slot: slot.clone(),
             progress: progress.clone(),
             client: Client::new(trust),
@@ -239,6 +243,7 @@ impl Output {
 struct Worker {
     outputs: Vec<OutputConfig>,
     planned: HashMap<String, Vec<Planned>>,
+    executors: HashMap<String, String>,
     slot: LiveScenario,
     progress: Arc<Mutex<Option<Progress>>>,
     client: Client,
@@ -286,6 +291,7 @@ impl Worker {
                         };
                         let progress = self.progress_point();
                         let mut last = snapshot::finished(&report, started_ms, progress.as_ref());
+                        last.executor = self.executors.get(&report.name).cloned();
                         // After every live sample of the same series.
                         last.at_ms = last.at_ms.max(last_at_ms + 1);
                         for o in &mut outputs {
@@ -367,6 +373,7 @@ impl Worker {
             progress.as_ref(),
         );
         snap.at_ms = snap.at_ms.max(cur.last_at_ms + 1);
+        snap.executor = self.executors.get(&cur.name).cloned();
         Some(snap)
     }
 }

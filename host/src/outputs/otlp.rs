@@ -52,6 +52,9 @@ fn request(identity: &Identity, s: &Snapshot, metrics: Vec<Metric>) -> ExportMet
     if let Some(shard) = &identity.shard {
         attributes.push(kv("rigor.shard", shard));
     }
+    if let Some(executor) = &s.executor {
+        attributes.push(kv("rigor.executor", executor));
+    }
     attributes.extend(identity.tags.iter().map(|(k, v)| kv(k, v)));
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {

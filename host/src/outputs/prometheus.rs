@@ -101,6 +101,9 @@ pub fn series(identity: &Identity, snapshots: &[Snapshot], mode: HistogramMode) 
     for s in snapshots {
         let base = |name: String, extra: &[(&str, &str)]| -> Vec<Label> {
             let mut labels = vec![label("__name__", &name), label("scenario", &s.scenario)];
+            if let Some(executor) = &s.executor {
+                labels.push(label("executor", executor));
+            }
             labels.extend(identity.labels().map(|(k, v)| label(k, v)));
             labels.extend(extra.iter().map(|(k, v)| label(k, v)));
             labels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -257,6 +260,7 @@ mod tests {
         }
         Snapshot {
             scenario: "redis-latency".into(),
+            executor: None,
             started_ms: 1,
             at_ms: 1_000,
             running: true,

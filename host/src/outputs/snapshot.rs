@@ -53,6 +53,8 @@ pub struct ProgressPoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub scenario: String,
+    /// The k6 executor of a VU scenario (`constant-vus`, ...).
+    pub executor: Option<String>,
     /// When the scenario started, Unix milliseconds (OTLP start time).
     pub started_ms: i64,
     /// When the snapshot was taken, Unix milliseconds.
@@ -143,6 +145,7 @@ pub fn live(
     );
     Snapshot {
         scenario: scenario.to_owned(),
+        executor: None,
         started_ms,
         at_ms: now_ms(),
         running: true,
@@ -202,6 +205,7 @@ pub fn finished(
         .collect();
     Snapshot {
         scenario: report.name.clone(),
+        executor: None,
         started_ms,
         at_ms: now_ms(),
         running: false,
