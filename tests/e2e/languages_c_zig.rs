@@ -82,7 +82,11 @@ fn catalog_c_and_zig_scenarios_run_and_match_their_siblings() {
     let py = comparable("cache-baseline-py");
     assert_eq!(py["checks"].as_array().unwrap().len(), 2, "{py:#}");
     for name in ["cache-baseline-c", "cache-baseline-zig"] {
-        assert_eq!(comparable(name), py, "{name} differs from cache-baseline-py");
+        assert_eq!(
+            comparable(name),
+            py,
+            "{name} differs from cache-baseline-py"
+        );
         let s = scenario(&report, name);
         let hit = s["metrics"]
             .as_array()
@@ -185,10 +189,7 @@ fn c_and_zig_components_import_only_the_interfaces_they_use_and_no_wasi() {
         assert_eq!(imports, expected, "{name}");
     }
     let fs = inspected_imports(Path::new(&path("fs-check-c")));
-    assert!(
-        fs.contains(&"rigor:scenario/fs@0.1.0".to_owned()),
-        "{fs:?}"
-    );
+    assert!(fs.contains(&"rigor:scenario/fs@0.1.0".to_owned()), "{fs:?}");
     assert!(
         fs.iter()
             .all(|i| i.starts_with("rigor:scenario/") && !i.contains("redis")),
@@ -223,7 +224,8 @@ fn a_failing_c_or_zig_build_shows_the_compilers_own_error() {
     let c = run_rigor(&["build", "--catalog", cat, "c"]);
     assert_eq!(c.code, 2, "{}", c.describe());
     assert!(
-        c.stderr.contains("building scenario `c` with zig cc failed")
+        c.stderr
+            .contains("building scenario `c` with zig cc failed")
             && c.stderr.contains("scenario.c:3:12: error:")
             && c.stderr.contains("undeclared_name"),
         "{}",
@@ -257,7 +259,9 @@ fn a_missing_zig_toolchain_says_how_to_install_it() {
         assert!(
             build.stderr.contains("`python3` is needed")
                 && build.stderr.contains("ziglang")
-                && build.stderr.contains("apt-get install python3 python3-venv"),
+                && build
+                    .stderr
+                    .contains("apt-get install python3 python3-venv"),
             "{}",
             build.describe()
         );

@@ -224,7 +224,11 @@ pub(super) fn compile(ctx: &NativeBuild) -> Result<Vec<u8>, BuildError> {
 /// `zig translate-c` of the generated header and the C SDK's, cached by
 /// their content: the first translation builds the translator (minutes), and
 /// the headers change only with the contract or the SDK.
-fn translate_header(ctx: &NativeBuild, gen_dir: &Path, c_sdk: &Path) -> Result<PathBuf, BuildError> {
+fn translate_header(
+    ctx: &NativeBuild,
+    gen_dir: &Path,
+    c_sdk: &Path,
+) -> Result<PathBuf, BuildError> {
     let mut hasher = Sha256::new();
     for header in [gen_dir.join("scenario.h"), c_sdk.join("rigor.h")] {
         let text = std::fs::read(&header).map_err(ctx.io(&header))?;
