@@ -3,7 +3,8 @@
 # - the wasm32-wasip2 Rust target (scenarios compile to it);
 # - redis-server and redis-tools (the managed default Redis target, the real
 #   server of the tests, redis-benchmark for the bench);
-# - python3 with venv (the service under test, env-startup, componentize-py);
+# - python3 with venv (the service under test, env-startup, componentize-py,
+#   and `rigor build` installs PyPI `ziglang` for C and Zig scenarios);
 # - nodejs and npm (`rigor build` installs componentize-js from npm);
 # - xmllint and chromium (the report tests validate JUnit and render HTML);
 # - prometheus (the live-output tests feed a real server by remote write;

@@ -1,9 +1,11 @@
-//! Per guest language (Rust, Python, JavaScript), the same tiny scenario
+//! Per guest language (Rust, Python, JavaScript, C, Zig), the same tiny scenario
 //! (`bench/languages/*`): component size, cold compile time in the host,
 //! warm start (load from the compiled-component cache, instantiate, run an
 //! empty `run`), and the guest→host call overhead of a loop of `clock.now`
 //! calls, timed from the host as (run with N calls − run with 0) / N.
-//! Rust is the reference each language is compared with.
+//! Rust is the reference each language is compared with. For C and Zig
+//! also 20,000 timed Redis GETs of one 100 B value driven from the guest,
+//! against the host-native load doing the same on one connection.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,12 +14,20 @@ use anyhow::{Context, Result};
 use rigor::build::{BuildSource, build_sources};
 use rigor::catalog::Source;
 use rigor::engine::{Engine, Limits, LoadedComponent, RunSetup};
+use rigor::metrics::MetricData;
 use rigor::probes::Capabilities;
+use rigor::probes::redis::RedisUrl;
+use rigor::probes::redis::load::{
+    self, Amount, Connections, KeyPattern, LoadSpec, MixEntry, Model, Op,
+};
+use rigor::services::redis_server::ManagedRedis;
 
 const COLD_COMPILES: usize = 2;
 const WARM_STARTS: usize = 20;
 const CALL_ROUNDS: usize = 5;
 const CALLS: u64 = 200_000;
+const GETS: u64 = 20_000;
+const GET_ROUNDS: usize = 3;
 
 struct Figures {
     language: &'static str,
@@ -56,11 +66,25 @@ pub fn run() -> Result<()> {
                 dir: dir("js"),
             },
         },
+        BuildSource {
+            name: "c".into(),
+            source: Source::Folder {
+                language: rigor::catalog::Language::C,
+                dir: dir("c"),
+            },
+        },
+        BuildSource {
+            name: "zig".into(),
+            source: Source::Folder {
+                language: rigor::catalog::Language::Zig,
+                dir: dir("zig"),
+            },
+        },
     ];
     let started = Instant::now();
     let built = build_sources(&sources)?;
     println!(
-        "built the three guests in {:.1} s (toolchains cached)\n",
+        "built the guests in {:.1} s (toolchains cached)\n",
         started.elapsed().as_secs_f64()
     );
 
@@ -68,7 +92,7 @@ pub fn run() -> Result<()> {
         .enable_all()
         .build()?;
     let mut rows = Vec::new();
-    for language in ["rust", "python", "js"] {
+    for language in ["rust", "python", "js", "c", "zig"] {
         let path = built
             .get(language)
             .with_context(|| format!("{language} guest was not built"))?;
@@ -104,6 +128,32 @@ pub fn run() -> Result<()> {
             r.warm_start.as_secs_f64() / rust.warm_start.as_secs_f64(),
             r.ns_per_call,
             r.ns_per_call / rust.ns_per_call,
+        );
+    }
+    // The GET loops run on a current-thread runtime, as the Redis bench's
+    // boundary comparison does, so both sides pay the same scheduling.
+    let single = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let redis = ManagedRedis::start()?;
+    let reference = build_sources(&[BuildSource {
+        name: "rust".into(),
+        source: Source::Rust {
+            dir: repo.join("bench/guest"),
+            crate_name: "bench-guest".into(),
+        },
+    }])?;
+    println!();
+    for (language, path) in [
+        ("rust", &reference["rust"]),
+        ("c", &built["c"]),
+        ("zig", &built["zig"]),
+    ] {
+        let (guest, native) = get_loop(&single, path, &redis)?;
+        println!(
+            "{language:<8} {GETS} timed GETs of 100 B, one connection: guest-driven {guest:.0} ops/s, \
+             host-native {native:.0} ops/s, ratio {:.3} (median of {GET_ROUNDS})",
+            guest / native
         );
     }
     println!(
@@ -163,6 +213,67 @@ fn measure(
         warm_start: crate::median_duration(starts),
         ns_per_call: crate::median(per_call),
     })
+}
+
+/// Guest-driven GET loop and host-native load, `GET_ROUNDS` each, run
+/// alternately; returns the medians in ops/s.
+fn get_loop(
+    runtime: &tokio::runtime::Runtime,
+    path: &Path,
+    redis: &ManagedRedis,
+) -> Result<(f64, f64)> {
+    let engine = Engine::new(None)?;
+    let component = engine.load(path, None)?;
+    let url = RedisUrl::parse(&redis.url())?;
+    let gets = GETS.to_string();
+    let (mut guest, mut native) = (Vec::new(), Vec::new());
+    for _ in 0..GET_ROUNDS {
+        // The C and Zig guests read `gets`; the Rust bench guest (the
+        // reference of docs/benchmarks.md) its `get-loop` mode.
+        let setup = crate::setup(
+            redis,
+            &[
+                ("calls", "0"),
+                ("gets", &gets),
+                ("mode", "get-loop"),
+                ("requests", &gets),
+                ("value-size", "100"),
+            ],
+        )?;
+        let outcome = runtime.block_on(engine.run(&component, setup, std::future::pending()));
+        if let Err(e) = outcome.result {
+            anyhow::bail!("the GET loop failed: {}", e.message);
+        }
+        match outcome.recorder.get("loop.elapsed").map(|m| &m.data) {
+            Some(MetricData::Gauge(ns)) => guest.push(GETS as f64 / (ns / 1e9)),
+            _ => anyhow::bail!("the guest did not report its loop time"),
+        }
+        let spec = LoadSpec {
+            workers: 1,
+            amount: Amount::OpsPerWorker(GETS),
+            warmup: Amount::OpsPerWorker(0),
+            model: Model::Closed,
+            mix: vec![MixEntry {
+                name: Op::Get.default_name(),
+                op: Op::Get,
+                weight: 1,
+            }],
+            value: vec![b'x'; 100],
+            key_prefix: "key:".into(),
+            key_count: 1,
+            key_pattern: KeyPattern::Uniform,
+            pipeline: 1,
+            connections: Connections::PerWorker,
+            timeout: Duration::from_secs(10),
+            threads: 1,
+            seed: 1,
+            first_worker: 0,
+            all_workers: 0,
+        };
+        let outcome = runtime.block_on(async { load::start(spec, url.clone())?.finish().await })?;
+        native.push(outcome.throughput());
+    }
+    Ok((crate::median(guest), crate::median(native)))
 }
 
 /// Instantiates and runs with `calls`; returns the wall time.

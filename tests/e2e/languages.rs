@@ -25,7 +25,7 @@ fn rigor_in(args: &[&str]) -> Run {
 
 /// The comparable shape of one scenario report: metric names and units,
 /// check names and outcomes, thresholds, status.
-fn shape(s: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn shape(s: &serde_json::Value) -> serde_json::Value {
     let names = |key: &str, fields: &[&str]| -> Vec<serde_json::Value> {
         let mut out: Vec<serde_json::Value> = s[key]
             .as_array()
@@ -51,7 +51,7 @@ fn shape(s: &serde_json::Value) -> serde_json::Value {
     })
 }
 
-fn new_build_run(lang: &str, root: &Path, redis_url: &str) -> serde_json::Value {
+pub(crate) fn new_build_run(lang: &str, root: &Path, redis_url: &str) -> serde_json::Value {
     let name = format!("demo-{lang}");
     let catalog = root.join(lang);
     std::fs::create_dir_all(&catalog).unwrap();

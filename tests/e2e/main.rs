@@ -14,6 +14,7 @@ mod http_servers;
 mod http_tls;
 mod invalid_input;
 mod languages;
+mod languages_c_zig;
 mod managed_redis;
 mod memory;
 mod monitoring;

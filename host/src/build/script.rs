@@ -392,11 +392,16 @@ pub(super) fn input_hash(
 ) -> Result<String, BuildError> {
     let mut hasher = Sha256::new();
     hasher.update(toolchain.id.as_bytes());
-    for (label, root) in [
+    let mut roots = vec![
         ("wit", wit_dir()),
         ("sdk", sdk_dir(language)),
         ("src", dir.to_owned()),
-    ] {
+    ];
+    // The Zig SDK wraps the C SDK, which is compiled into every Zig scenario.
+    if language == Language::Zig {
+        roots.push(("sdk-c", sdk_dir(Language::C)));
+    }
+    for (label, root) in roots {
         let mut files = Vec::new();
         collect_inputs(&root, &root, &mut files).map_err(|e| BuildError::Io {
             path: root.clone(),

@@ -1,5 +1,5 @@
-//! `rigor new --lang rust|python|js NAME`: a scenario folder from a template
-//! that builds and passes as is, optionally added to a catalog. The three
+//! `rigor new --lang rust|python|js|c|zig NAME`: a scenario folder from a template
+//! that builds and passes as is, optionally added to a catalog. The
 //! templates implement the same logic (SET then GET `ops` keys, the `set`
 //! and `get` histograms, one check, one threshold), so their reports have
 //! the same shape.
@@ -15,6 +15,8 @@ enum Lang {
     Rust,
     Python,
     Js,
+    C,
+    Zig,
 }
 
 impl Lang {
@@ -23,6 +25,8 @@ impl Lang {
             Lang::Rust => Language::Rust,
             Lang::Python => Language::Python,
             Lang::Js => Language::Js,
+            Lang::C => Language::C,
+            Lang::Zig => Language::Zig,
         }
     }
 }
@@ -71,6 +75,11 @@ const JS: &[TemplateFile] = &[
         include_str!("../../templates/js/package.json"),
     ),
 ];
+const C: &[TemplateFile] = &[("scenario.c", include_str!("../../templates/c/scenario.c"))];
+const ZIG: &[TemplateFile] = &[(
+    "scenario.zig",
+    include_str!("../../templates/zig/scenario.zig"),
+)];
 
 pub fn execute(args: NewArgs) -> Result<u8, CliError> {
     let invalid = CliError::Invalid;
@@ -163,7 +172,9 @@ fn scaffold(name: &str, language: Language, dir: &Path) -> Result<Vec<(String, S
         ),
         Language::Python => (PYTHON, "target/scenario.wasm".to_owned()),
         Language::Js => (JS, "target/scenario.wasm".to_owned()),
-        Language::C | Language::Zig | Language::Go => {
+        Language::C => (C, "target/scenario.wasm".to_owned()),
+        Language::Zig => (ZIG, "target/scenario.wasm".to_owned()),
+        Language::Go => {
             return Err(CliError::Invalid(format!(
                 "`rigor new --lang {language}` has no template in this build"
             )));
@@ -286,7 +297,13 @@ mod tests {
 
     #[test]
     fn every_template_is_filled_in() {
-        for language in [Language::Rust, Language::Python, Language::Js] {
+        for language in [
+            Language::Rust,
+            Language::Python,
+            Language::Js,
+            Language::C,
+            Language::Zig,
+        ] {
             let files = scaffold("demo-x", language, Path::new("/tmp/demo-x")).unwrap();
             for (rel, text) in files {
                 assert!(!text.contains("{{"), "{language} {rel} keeps a placeholder");
