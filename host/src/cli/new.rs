@@ -1,4 +1,4 @@
-//! `rigor new --lang rust|python|js NAME`: a scenario folder from a template
+//! `rigor new --lang rust|python|js|go NAME`: a scenario folder from a template
 //! that builds and passes as is, optionally added to a catalog. The three
 //! templates implement the same logic (SET then GET `ops` keys, the `set`
 //! and `get` histograms, one check, one threshold), so their reports have
@@ -15,6 +15,7 @@ enum Lang {
     Rust,
     Python,
     Js,
+    Go,
 }
 
 impl Lang {
@@ -23,6 +24,7 @@ impl Lang {
             Lang::Rust => Language::Rust,
             Lang::Python => Language::Python,
             Lang::Js => Language::Js,
+            Lang::Go => Language::Go,
         }
     }
 }
@@ -69,6 +71,14 @@ const JS: &[TemplateFile] = &[
     (
         "package.json",
         include_str!("../../templates/js/package.json"),
+    ),
+];
+
+const GO: &[TemplateFile] = &[
+    ("go.mod", include_str!("../../templates/go/go.mod")),
+    (
+        "scenario.go",
+        include_str!("../../templates/go/scenario.go"),
     ),
 ];
 
@@ -163,15 +173,22 @@ fn scaffold(name: &str, language: Language, dir: &Path) -> Result<Vec<(String, S
         ),
         Language::Python => (PYTHON, "target/scenario.wasm".to_owned()),
         Language::Js => (JS, "target/scenario.wasm".to_owned()),
-        Language::C | Language::Zig | Language::Go => {
+        Language::Go => (GO, "target/scenario.wasm".to_owned()),
+        Language::C | Language::Zig => {
             return Err(CliError::Invalid(format!(
                 "`rigor new --lang {language}` has no template in this build"
             )));
         }
         Language::Wasm => unreachable!("no template for prebuilt components"),
     };
-    let sdk_path = if language == Language::Rust {
+    let sdk_path = if matches!(language, Language::Rust | Language::Go) {
         let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk");
+        // Go's SDK is its own module in `guest-sdk/go`.
+        let sdk = if language == Language::Go {
+            sdk.join("go")
+        } else {
+            sdk
+        };
         let sdk = sdk.canonicalize().unwrap_or(sdk);
         // A relative path keeps a folder inside this repository movable with it.
         relative_to(&sdk, &absolute(dir)).unwrap_or(sdk)
@@ -286,7 +303,12 @@ mod tests {
 
     #[test]
     fn every_template_is_filled_in() {
-        for language in [Language::Rust, Language::Python, Language::Js] {
+        for language in [
+            Language::Rust,
+            Language::Python,
+            Language::Js,
+            Language::Go,
+        ] {
             let files = scaffold("demo-x", language, Path::new("/tmp/demo-x")).unwrap();
             for (rel, text) in files {
                 assert!(!text.contains("{{"), "{language} {rel} keeps a placeholder");
