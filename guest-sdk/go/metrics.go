@@ -28,9 +28,9 @@ const (
 // Summary is the statistics of a histogram, in its unit. Percentiles come
 // from an HDR histogram with 3 significant digits.
 type Summary struct {
-	Count                     uint64
-	Min, Max                  uint64
-	Mean, Stdev               float64
+	Count                    uint64
+	Min, Max                 uint64
+	Mean, Stdev              float64
 	P50, P90, P95, P99, P999 uint64
 }
 

@@ -245,16 +245,68 @@ pub(super) fn compile(ctx: &NativeBuild) -> Result<Vec<u8>, BuildError> {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        return Err(ctx.failed("go", readable_errors(&text, ctx.dir)));
+        return Err(ctx.failed("go", readable_errors(&text, &stage)));
     }
     let mut bytes = std::fs::read(&core).map_err(ctx.io(&core))?;
     ctx.contract.embed(&mut bytes)?;
     Ok(bytes)
 }
 
-/// Go names the author's files by their module path under `-trimpath`
-/// (`scenario/scenario.go:12:3`); the folder's own path is what an editor
-/// opens, so the message shows that.
-fn readable_errors(output: &str, dir: &Path) -> String {
-    output.trim().replace(&format!("{}/", dir.display()), "")
+/// Go names files relative to the folder it ran in (the staged module,
+/// `../../../scenario.go:12:3`); the message shows them as absolute paths,
+/// which an editor opens from anywhere.
+fn readable_errors(output: &str, stage: &Path) -> String {
+    output
+        .trim()
+        .lines()
+        .map(|line| match line.split_once(':') {
+            Some((file, rest)) if file.starts_with("../") || file.starts_with("./") => {
+                format!("{}:{rest}", normalize(&stage.join(file)).display())
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Removes `.` and `..` from a path without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiler_paths_are_shown_from_the_root() {
+        let text = "# scenario\n../../../scenario.go:48:11: undefined: x\n/abs/sdk.go:1:2: y";
+        assert_eq!(
+            readable_errors(text, Path::new("/s/demo/target/build/go")),
+            "# scenario\n/s/demo/scenario.go:48:11: undefined: x\n/abs/sdk.go:1:2: y"
+        );
+    }
+
+    #[test]
+    fn the_module_path_and_the_world_come_from_the_sources() {
+        assert!(exports_vu_scenario("rigor.VuScenario(rigor.Info{}, h)"));
+        assert!(!exports_vu_scenario("rigor.Scenario(rigor.Info{}, run)"));
+        let sdk = Path::new("/r/guest-sdk/go");
+        let m = staged_go_mod(sdk, "example.com/s", Path::new("/a/s"));
+        assert!(m.contains("replace example.com/s => /a/s"), "{m}");
+        assert!(m.contains("replace rigor => /r/guest-sdk/go"), "{m}");
+        assert!(m.contains(
+            "replace go.bytecodealliance.org/pkg => /r/guest-sdk/go/third_party/go.bytecodealliance.org/pkg"
+        ));
+    }
 }
