@@ -14,7 +14,7 @@ use rigor_tests::{ManagedRedis, Run, read_json, repo_root, rigor, run_rigor, sce
 
 /// Runs `rigor` with `args`, with Rust guests of standalone folders sharing
 /// one target dir so their dependencies compile once.
-fn rigor_in(args: &[&str]) -> Run {
+pub(crate) fn rigor_in(args: &[&str]) -> Run {
     rigor()
         .env("CARGO_TARGET_DIR", repo_root().join("target/e2e-guests"))
         .args(args)
@@ -25,7 +25,7 @@ fn rigor_in(args: &[&str]) -> Run {
 
 /// The comparable shape of one scenario report: metric names and units,
 /// check names and outcomes, thresholds, status.
-fn shape(s: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn shape(s: &serde_json::Value) -> serde_json::Value {
     let names = |key: &str, fields: &[&str]| -> Vec<serde_json::Value> {
         let mut out: Vec<serde_json::Value> = s[key]
             .as_array()
@@ -51,7 +51,7 @@ fn shape(s: &serde_json::Value) -> serde_json::Value {
     })
 }
 
-fn new_build_run(lang: &str, root: &Path, redis_url: &str) -> serde_json::Value {
+pub(crate) fn new_build_run(lang: &str, root: &Path, redis_url: &str) -> serde_json::Value {
     let name = format!("demo-{lang}");
     let catalog = root.join(lang);
     std::fs::create_dir_all(&catalog).unwrap();

@@ -13,6 +13,7 @@ mod http_servers;
 mod http_tls;
 mod invalid_input;
 mod languages;
+mod languages_go;
 mod managed_redis;
 mod memory;
 mod monitoring;

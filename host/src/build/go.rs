@@ -212,6 +212,9 @@ pub(super) fn compile(ctx: &NativeBuild) -> Result<Vec<u8>, BuildError> {
             // which Go refuses by default since 1.23.
             "-ldflags=-s -checklinkname=0",
             "-trimpath",
+            // No VCS stamp: the build needs no git and its output depends
+            // only on the sources.
+            "-buildvcs=false",
             "-o",
         ])
         .arg(&core)
