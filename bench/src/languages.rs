@@ -1,9 +1,11 @@
-//! Per guest language (Rust, Python, JavaScript), the same tiny scenario
+//! Per guest language (Rust, Python, JavaScript, Go), the same tiny scenario
 //! (`bench/languages/*`): component size, cold compile time in the host,
 //! warm start (load from the compiled-component cache, instantiate, run an
 //! empty `run`), and the guest→host call overhead of a loop of `clock.now`
 //! calls, timed from the host as (run with N calls − run with 0) / N.
-//! Rust is the reference each language is compared with.
+//! Rust is the reference each language is compared with. For the guests
+//! that take `gets` (Go), 20,000 host-timed Redis GETs driven from the
+//! guest next to the same GETs from host code.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -56,11 +58,18 @@ pub fn run() -> Result<()> {
                 dir: dir("js"),
             },
         },
+        BuildSource {
+            name: "go".into(),
+            source: Source::Folder {
+                language: rigor::catalog::Language::Go,
+                dir: dir("go"),
+            },
+        },
     ];
     let started = Instant::now();
     let built = build_sources(&sources)?;
     println!(
-        "built the three guests in {:.1} s (toolchains cached)\n",
+        "built the guests in {:.1} s (toolchains cached)\n",
         started.elapsed().as_secs_f64()
     );
 
@@ -68,7 +77,7 @@ pub fn run() -> Result<()> {
         .enable_all()
         .build()?;
     let mut rows = Vec::new();
-    for language in ["rust", "python", "js"] {
+    for language in ["rust", "python", "js", "go"] {
         let path = built
             .get(language)
             .with_context(|| format!("{language} guest was not built"))?;
@@ -112,7 +121,102 @@ pub fn run() -> Result<()> {
          instantiate + run(calls=0), median of {WARM_STARTS}; ns/call: (run(calls={CALLS}) − \
          run(calls=0)) / {CALLS}, median of {CALL_ROUNDS}"
     );
+    println!();
+    redis_gets(&runtime, &built)
+}
+
+/// Timed GETs a guest drives, per round.
+const GETS: u64 = 20_000;
+const GET_ROUNDS: usize = 5;
+/// The guests whose bench scenario takes `gets`.
+const GET_GUESTS: &[&str] = &["go"];
+
+/// 20,000 host-timed GETs driven from each guest (`gets`) next to the same
+/// GETs issued by host code on the probe's own client: wall time of the
+/// loop, and the p50 of the round trips. Alternating rounds, medians.
+fn redis_gets(
+    runtime: &tokio::runtime::Runtime,
+    built: &std::collections::BTreeMap<String, PathBuf>,
+) -> Result<()> {
+    use rigor::probes::redis::{Client, RedisUrl};
+    let redis = rigor::services::redis_server::ManagedRedis::start()?;
+    let url = RedisUrl::parse(&redis.url())?;
+    let native = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    native.block_on(async {
+        let mut c = Client::connect(&url, Duration::from_secs(5)).await?;
+        c.request(&[b"SET", b"key:0", &[b'x'; 100]]).await?;
+        anyhow::Ok(())
+    })?;
+    println!("{GETS} GETs of a 100 B value on one connection, median of {GET_ROUNDS} rounds");
+    println!(
+        "{:<8} {:>14} {:>14} {:>12} {:>12} {:>16}",
+        "guest", "guest ms", "native ms", "guest p50 µs", "native p50 µs", "native/guest"
+    );
+    for language in GET_GUESTS {
+        let Some(path) = built.get(*language) else {
+            continue;
+        };
+        let cache = tempfile::tempdir()?;
+        let engine = Engine::new(Some(cache.path().to_owned()))?;
+        let component = engine.load(path, None)?;
+        let (mut guest_ms, mut guest_p50, mut native_ms, mut native_p50) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..GET_ROUNDS {
+            let run = |gets: u64| -> Result<(Duration, u64)> {
+                let gets = gets.to_string();
+                let setup = crate::setup(&redis, &[("calls", "0"), ("gets", &gets)])?;
+                let outcome = runtime.block_on(engine.run(&component, setup, std::future::pending()));
+                if let Err(e) = outcome.result {
+                    anyhow::bail!("the {language} bench guest failed: {}", e.message);
+                }
+                let p50 = match outcome.recorder.get("get").map(|m| &m.data) {
+                    Some(rigor::metrics::MetricData::Histogram(h)) => h.summary().p50,
+                    _ => 0,
+                };
+                Ok((outcome.duration, p50))
+            };
+            let (empty, _) = run(0)?;
+            let (full, p50) = run(GETS)?;
+            guest_ms.push(full.saturating_sub(empty).as_secs_f64() * 1e3);
+            guest_p50.push(p50 as f64 / 1e3);
+            let (ms, p50) = native.block_on(native_gets(&url))?;
+            native_ms.push(ms);
+            native_p50.push(p50);
+        }
+        let (g, n) = (crate::median(guest_ms), crate::median(native_ms));
+        println!(
+            "{:<8} {:>14.1} {:>14.1} {:>12.1} {:>12.1} {:>16.3}",
+            language,
+            g,
+            n,
+            crate::median(guest_p50),
+            crate::median(native_p50),
+            n / g
+        );
+    }
+    println!(
+        "\nguest ms: run(gets={GETS}) − run(gets=0), each GET host-timed into a histogram; native ms: \
+         the same GETs from host code on the probe's client, each timed the same way; \
+         native/guest ≥ 0.95 is the target"
+    );
     Ok(())
+}
+
+/// `GETS` GETs from host code, each timed around the round trip like the
+/// probe does; returns the loop's wall time (ms) and the p50 (µs).
+async fn native_gets(url: &rigor::probes::redis::RedisUrl) -> Result<(f64, f64)> {
+    let mut c = rigor::probes::redis::Client::connect(url, Duration::from_secs(5)).await?;
+    let mut samples = Vec::with_capacity(GETS as usize);
+    let t = Instant::now();
+    for _ in 0..GETS {
+        let s = Instant::now();
+        std::hint::black_box(c.request(&[b"GET", b"key:0"]).await?);
+        samples.push(s.elapsed().as_nanos() as f64);
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    Ok((ms, crate::median(samples) / 1e3))
 }
 
 fn measure(
