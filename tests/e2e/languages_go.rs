@@ -226,3 +226,37 @@ fn a_missing_go_toolchain_says_how_to_install_it() {
         built.describe()
     );
 }
+
+/// The contract interfaces a component imports, from `rigor inspect --json`.
+fn contract_imports(path: &std::path::Path) -> BTreeSet<String> {
+    let run = run_rigor(&["inspect", "--json", path.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    out["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str()?.strip_prefix("rigor:scenario/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_go_component_imports_only_the_contract_interfaces_it_calls() {
+    let built = rigor_in(&["build", "cache-baseline-go", "http-check-go"]);
+    assert_eq!(built.code, 0, "{}", built.describe());
+    let path = |name: &str| repo_root().join(format!("scenarios/{name}/target/scenario.wasm"));
+    let set = |names: &[&str]| -> BTreeSet<String> {
+        names.iter().map(|n| format!("{n}@0.1.0")).collect()
+    };
+    // Go's linker drops the SDK's unused imports; `types` is the shared
+    // type interface every world imports.
+    assert_eq!(
+        contract_imports(&path("cache-baseline-go")),
+        set(&["types", "metrics", "report", "redis"])
+    );
+    assert_eq!(
+        contract_imports(&path("http-check-go")),
+        set(&["types", "metrics", "report", "process", "http"])
+    );
+}

@@ -115,7 +115,10 @@ fn module_path(ctx: &NativeBuild) -> Result<String, BuildError> {
     let module = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("module "))
-        .map(|m| m.trim().trim_matches('"').to_owned())
+        .map(|m| {
+            let m = m.split("//").next().unwrap_or_default();
+            m.trim().trim_matches('"').to_owned()
+        })
         .filter(|m| !m.is_empty())
         .ok_or_else(|| {
             ctx.failed(
@@ -173,10 +176,16 @@ fn staged_go_mod(sdk: &Path, module: &str, author: &Path) -> String {
          replace go.bytecodealliance.org/pkg => {support}\n\n\
          replace {SDK_MODULE} => {sdk}\n\n\
          replace {module} => {author}\n",
-        support = sdk.join(SUPPORT_PACKAGE).display(),
-        sdk = sdk.display(),
-        author = author.display(),
+        support = quoted(&sdk.join(SUPPORT_PACKAGE)),
+        sdk = quoted(sdk),
+        author = quoted(author),
     )
+}
+
+/// A path as a go.mod string literal, so spaces and quotes survive.
+fn quoted(path: &Path) -> String {
+    let text = path.display().to_string();
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Compiles the module and the bindings into a core module with the
@@ -306,10 +315,11 @@ mod tests {
         assert!(!exports_vu_scenario("rigor.Scenario(rigor.Info{}, run)"));
         let sdk = Path::new("/r/guest-sdk/go");
         let m = staged_go_mod(sdk, "example.com/s", Path::new("/a/s"));
-        assert!(m.contains("replace example.com/s => /a/s"), "{m}");
-        assert!(m.contains("replace rigor => /r/guest-sdk/go"), "{m}");
+        assert!(m.contains("replace example.com/s => \"/a/s\""), "{m}");
+        assert!(m.contains("replace rigor => \"/r/guest-sdk/go\""), "{m}");
         assert!(m.contains(
-            "replace go.bytecodealliance.org/pkg => /r/guest-sdk/go/third_party/go.bytecodealliance.org/pkg"
+            "replace go.bytecodealliance.org/pkg => \"/r/guest-sdk/go/third_party/go.bytecodealliance.org/pkg\""
         ));
+        assert_eq!(quoted(Path::new("/a b/\"c\"")), r#""/a b/\"c\"""#);
     }
 }
