@@ -4,7 +4,7 @@
 //! empty `run`), and the guest→host call overhead of a loop of `clock.now`
 //! calls, timed from the host as (run with N calls − run with 0) / N.
 //! Rust is the reference each language is compared with. For the guests
-//! that take `gets` (Go), 20,000 host-timed Redis GETs driven from the
+//! that take `gets` (Rust, Go), 20,000 host-timed Redis GETs driven from the
 //! guest next to the same GETs from host code.
 
 use std::path::{Path, PathBuf};
@@ -122,23 +122,24 @@ pub fn run() -> Result<()> {
          run(calls=0)) / {CALLS}, median of {CALL_ROUNDS}"
     );
     println!();
-    redis_gets(&runtime, &built)
+    redis_gets(&built)
 }
 
 /// Timed GETs a guest drives, per round.
 const GETS: u64 = 20_000;
 const GET_ROUNDS: usize = 5;
-/// The guests whose bench scenario takes `gets`.
-const GET_GUESTS: &[&str] = &["go"];
+/// The guests whose bench scenario takes `gets`; Rust is the reference.
+const GET_GUESTS: &[&str] = &["rust", "go"];
 
 /// 20,000 host-timed GETs driven from each guest (`gets`) next to the same
 /// GETs issued by host code on the probe's own client: wall time of the
 /// loop, and the p50 of the round trips. Alternating rounds, medians.
-fn redis_gets(
-    runtime: &tokio::runtime::Runtime,
-    built: &std::collections::BTreeMap<String, PathBuf>,
-) -> Result<()> {
+fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()> {
     use rigor::probes::redis::{Client, RedisUrl};
+    // The runtime `rigor run` uses, for the guest and the host code alike.
+    let runtime = &tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let redis = rigor::services::redis_server::ManagedRedis::start()?;
     let url = RedisUrl::parse(&redis.url())?;
     let native = tokio::runtime::Builder::new_current_thread()
@@ -167,7 +168,8 @@ fn redis_gets(
             let run = |gets: u64| -> Result<(Duration, u64)> {
                 let gets = gets.to_string();
                 let setup = crate::setup(&redis, &[("calls", "0"), ("gets", &gets)])?;
-                let outcome = runtime.block_on(engine.run(&component, setup, std::future::pending()));
+                let outcome =
+                    runtime.block_on(engine.run(&component, setup, std::future::pending()));
                 if let Err(e) = outcome.result {
                     anyhow::bail!("the {language} bench guest failed: {}", e.message);
                 }

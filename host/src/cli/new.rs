@@ -303,12 +303,7 @@ mod tests {
 
     #[test]
     fn every_template_is_filled_in() {
-        for language in [
-            Language::Rust,
-            Language::Python,
-            Language::Js,
-            Language::Go,
-        ] {
+        for language in [Language::Rust, Language::Python, Language::Js, Language::Go] {
             let files = scaffold("demo-x", language, Path::new("/tmp/demo-x")).unwrap();
             for (rel, text) in files {
                 assert!(!text.contains("{{"), "{language} {rel} keeps a placeholder");
