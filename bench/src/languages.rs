@@ -1,11 +1,12 @@
-//! Per guest language (Rust, Python, JavaScript, C, Zig), the same tiny scenario
+//! Per guest language (Rust, Python, JavaScript, C, Zig, Go), the same tiny scenario
 //! (`bench/languages/*`): component size, cold compile time in the host,
 //! warm start (load from the compiled-component cache, instantiate, run an
 //! empty `run`), and the guest→host call overhead of a loop of `clock.now`
 //! calls, timed from the host as (run with N calls − run with 0) / N.
-//! Rust is the reference each language is compared with. For C and Zig
-//! also 20,000 timed Redis GETs of one 100 B value driven from the guest,
-//! against the host-native load doing the same on one connection.
+//! Rust is the reference each language is compared with. For the guests
+//! that take `gets` (Rust, C, Zig, Go), 20,000 host-timed Redis GETs of one
+//! 100 B value driven from the guest, next to the host-native load doing
+//! the same on one connection.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,20 +15,12 @@ use anyhow::{Context, Result};
 use rigor::build::{BuildSource, build_sources};
 use rigor::catalog::Source;
 use rigor::engine::{Engine, Limits, LoadedComponent, RunSetup};
-use rigor::metrics::MetricData;
 use rigor::probes::Capabilities;
-use rigor::probes::redis::RedisUrl;
-use rigor::probes::redis::load::{
-    self, Amount, Connections, KeyPattern, LoadSpec, MixEntry, Model, Op,
-};
-use rigor::services::redis_server::ManagedRedis;
 
 const COLD_COMPILES: usize = 2;
 const WARM_STARTS: usize = 20;
 const CALL_ROUNDS: usize = 5;
 const CALLS: u64 = 200_000;
-const GETS: u64 = 20_000;
-const GET_ROUNDS: usize = 3;
 
 struct Figures {
     language: &'static str,
@@ -80,6 +73,13 @@ pub fn run() -> Result<()> {
                 dir: dir("zig"),
             },
         },
+        BuildSource {
+            name: "go".into(),
+            source: Source::Folder {
+                language: rigor::catalog::Language::Go,
+                dir: dir("go"),
+            },
+        },
     ];
     let started = Instant::now();
     let built = build_sources(&sources)?;
@@ -92,7 +92,7 @@ pub fn run() -> Result<()> {
         .enable_all()
         .build()?;
     let mut rows = Vec::new();
-    for language in ["rust", "python", "js", "c", "zig"] {
+    for language in ["rust", "python", "js", "c", "zig", "go"] {
         let path = built
             .get(language)
             .with_context(|| format!("{language} guest was not built"))?;
@@ -130,39 +130,110 @@ pub fn run() -> Result<()> {
             r.ns_per_call / rust.ns_per_call,
         );
     }
-    // The GET loops run on a current-thread runtime, as the Redis bench's
-    // boundary comparison does, so both sides pay the same scheduling.
-    let single = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let redis = ManagedRedis::start()?;
-    let reference = build_sources(&[BuildSource {
-        name: "rust".into(),
-        source: Source::Rust {
-            dir: repo.join("bench/guest"),
-            crate_name: "bench-guest".into(),
-        },
-    }])?;
-    println!();
-    for (language, path) in [
-        ("rust", &reference["rust"]),
-        ("c", &built["c"]),
-        ("zig", &built["zig"]),
-    ] {
-        let (guest, native) = get_loop(&single, path, &redis)?;
-        println!(
-            "{language:<8} {GETS} timed GETs of 100 B, one connection: guest-driven {guest:.0} ops/s, \
-             host-native {native:.0} ops/s, ratio {:.3} (median of {GET_ROUNDS})",
-            guest / native
-        );
-    }
     println!(
         "\ncold compile: Engine::load without a cache, best of {COLD_COMPILES}; cache load: Engine::load \
          from the compiled-component cache, median of {WARM_STARTS}; warm start: cache load + \
          instantiate + run(calls=0), median of {WARM_STARTS}; ns/call: (run(calls={CALLS}) − \
          run(calls=0)) / {CALLS}, median of {CALL_ROUNDS}"
     );
+    println!();
+    redis_gets(&built)
+}
+
+/// Timed GETs a guest drives, per round.
+const GETS: u64 = 20_000;
+const GET_ROUNDS: usize = 5;
+/// The guests whose bench scenario takes `gets`; Rust is the reference.
+const GET_GUESTS: &[&str] = &["rust", "c", "zig", "go"];
+
+/// 20,000 host-timed GETs driven from each guest (`gets`) next to the same
+/// GETs issued by host code on the probe's own client: wall time of the
+/// loop, and the p50 of the round trips. Alternating rounds, medians.
+fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()> {
+    use rigor::probes::redis::{Client, RedisUrl};
+    // The runtime `rigor run` uses, for the guest and the host code alike.
+    let runtime = &tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let redis = rigor::services::redis_server::ManagedRedis::start()?;
+    let url = RedisUrl::parse(&redis.url())?;
+    let native = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    native.block_on(async {
+        let mut c = Client::connect(&url, Duration::from_secs(5)).await?;
+        c.request(&[b"SET", b"key:0", &[b'x'; 100]]).await?;
+        anyhow::Ok(())
+    })?;
+    println!("{GETS} GETs of a 100 B value on one connection, median of {GET_ROUNDS} rounds");
+    println!(
+        "{:<8} {:>14} {:>14} {:>12} {:>12} {:>16}",
+        "guest", "guest ms", "native ms", "guest p50 µs", "native p50 µs", "native/guest"
+    );
+    for language in GET_GUESTS {
+        let Some(path) = built.get(*language) else {
+            continue;
+        };
+        let cache = tempfile::tempdir()?;
+        let engine = Engine::new(Some(cache.path().to_owned()))?;
+        let component = engine.load(path, None)?;
+        let (mut guest_ms, mut guest_p50, mut native_ms, mut native_p50) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..GET_ROUNDS {
+            let run = |gets: u64| -> Result<(Duration, u64)> {
+                let gets = gets.to_string();
+                let setup = crate::setup(&redis, &[("calls", "0"), ("gets", &gets)])?;
+                let outcome =
+                    runtime.block_on(engine.run(&component, setup, std::future::pending()));
+                if let Err(e) = outcome.result {
+                    anyhow::bail!("the {language} bench guest failed: {}", e.message);
+                }
+                let p50 = match outcome.recorder.get("get").map(|m| &m.data) {
+                    Some(rigor::metrics::MetricData::Histogram(h)) => h.summary().p50,
+                    _ => 0,
+                };
+                Ok((outcome.duration, p50))
+            };
+            let (empty, _) = run(0)?;
+            let (full, p50) = run(GETS)?;
+            guest_ms.push(full.saturating_sub(empty).as_secs_f64() * 1e3);
+            guest_p50.push(p50 as f64 / 1e3);
+            let (ms, p50) = native.block_on(native_gets(&url))?;
+            native_ms.push(ms);
+            native_p50.push(p50);
+        }
+        let (g, n) = (crate::median(guest_ms), crate::median(native_ms));
+        println!(
+            "{:<8} {:>14.1} {:>14.1} {:>12.1} {:>12.1} {:>16.3}",
+            language,
+            g,
+            n,
+            crate::median(guest_p50),
+            crate::median(native_p50),
+            n / g
+        );
+    }
+    println!(
+        "\nguest ms: run(gets={GETS}) − run(gets=0), each GET host-timed into a histogram; native ms: \
+         the same GETs from host code on the probe's client, each timed the same way; \
+         native/guest ≥ 0.95 is the target"
+    );
     Ok(())
+}
+
+/// `GETS` GETs from host code, each timed around the round trip like the
+/// probe does; returns the loop's wall time (ms) and the p50 (µs).
+async fn native_gets(url: &rigor::probes::redis::RedisUrl) -> Result<(f64, f64)> {
+    let mut c = rigor::probes::redis::Client::connect(url, Duration::from_secs(5)).await?;
+    let mut samples = Vec::with_capacity(GETS as usize);
+    let t = Instant::now();
+    for _ in 0..GETS {
+        let s = Instant::now();
+        std::hint::black_box(c.request(&[b"GET", b"key:0"]).await?);
+        samples.push(s.elapsed().as_nanos() as f64);
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    Ok((ms, crate::median(samples) / 1e3))
 }
 
 fn measure(
@@ -213,67 +284,6 @@ fn measure(
         warm_start: crate::median_duration(starts),
         ns_per_call: crate::median(per_call),
     })
-}
-
-/// Guest-driven GET loop and host-native load, `GET_ROUNDS` each, run
-/// alternately; returns the medians in ops/s.
-fn get_loop(
-    runtime: &tokio::runtime::Runtime,
-    path: &Path,
-    redis: &ManagedRedis,
-) -> Result<(f64, f64)> {
-    let engine = Engine::new(None)?;
-    let component = engine.load(path, None)?;
-    let url = RedisUrl::parse(&redis.url())?;
-    let gets = GETS.to_string();
-    let (mut guest, mut native) = (Vec::new(), Vec::new());
-    for _ in 0..GET_ROUNDS {
-        // The C and Zig guests read `gets`; the Rust bench guest (the
-        // reference of docs/benchmarks.md) its `get-loop` mode.
-        let setup = crate::setup(
-            redis,
-            &[
-                ("calls", "0"),
-                ("gets", &gets),
-                ("mode", "get-loop"),
-                ("requests", &gets),
-                ("value-size", "100"),
-            ],
-        )?;
-        let outcome = runtime.block_on(engine.run(&component, setup, std::future::pending()));
-        if let Err(e) = outcome.result {
-            anyhow::bail!("the GET loop failed: {}", e.message);
-        }
-        match outcome.recorder.get("loop.elapsed").map(|m| &m.data) {
-            Some(MetricData::Gauge(ns)) => guest.push(GETS as f64 / (ns / 1e9)),
-            _ => anyhow::bail!("the guest did not report its loop time"),
-        }
-        let spec = LoadSpec {
-            workers: 1,
-            amount: Amount::OpsPerWorker(GETS),
-            warmup: Amount::OpsPerWorker(0),
-            model: Model::Closed,
-            mix: vec![MixEntry {
-                name: Op::Get.default_name(),
-                op: Op::Get,
-                weight: 1,
-            }],
-            value: vec![b'x'; 100],
-            key_prefix: "key:".into(),
-            key_count: 1,
-            key_pattern: KeyPattern::Uniform,
-            pipeline: 1,
-            connections: Connections::PerWorker,
-            timeout: Duration::from_secs(10),
-            threads: 1,
-            seed: 1,
-            first_worker: 0,
-            all_workers: 0,
-        };
-        let outcome = runtime.block_on(async { load::start(spec, url.clone())?.finish().await })?;
-        native.push(outcome.throughput());
-    }
-    Ok((crate::median(guest), crate::median(native)))
 }
 
 /// Instantiates and runs with `calls`; returns the wall time.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 /// Every language with an SDK. A new one is added here and in the suite's
 /// catalog when its implementation passes.
-const LANGUAGES: &[&str] = &["rust", "python", "js", "c", "zig"];
+const LANGUAGES: &[&str] = &["rust", "python", "js", "c", "zig", "go"];
 
 /// Metrics whose value the spec fixes, whatever the language.
 const FIXED: &[(&str, f64)] = &[

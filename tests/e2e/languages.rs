@@ -14,7 +14,7 @@ use rigor_tests::{ManagedRedis, Run, read_json, repo_root, rigor, run_rigor, sce
 
 /// Runs `rigor` with `args`, with Rust guests of standalone folders sharing
 /// one target dir so their dependencies compile once.
-fn rigor_in(args: &[&str]) -> Run {
+pub(crate) fn rigor_in(args: &[&str]) -> Run {
     rigor()
         .env("CARGO_TARGET_DIR", repo_root().join("target/e2e-guests"))
         .args(args)

@@ -15,6 +15,7 @@ mod http_tls;
 mod invalid_input;
 mod languages;
 mod languages_c_zig;
+mod languages_go;
 mod managed_redis;
 mod memory;
 mod monitoring;

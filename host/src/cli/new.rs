@@ -1,4 +1,4 @@
-//! `rigor new --lang rust|python|js|c|zig NAME`: a scenario folder from a template
+//! `rigor new --lang rust|python|js|c|zig|go NAME`: a scenario folder from a template
 //! that builds and passes as is, optionally added to a catalog. The
 //! templates implement the same logic (SET then GET `ops` keys, the `set`
 //! and `get` histograms, one check, one threshold), so their reports have
@@ -17,6 +17,7 @@ enum Lang {
     Js,
     C,
     Zig,
+    Go,
 }
 
 impl Lang {
@@ -27,6 +28,7 @@ impl Lang {
             Lang::Js => Language::Js,
             Lang::C => Language::C,
             Lang::Zig => Language::Zig,
+            Lang::Go => Language::Go,
         }
     }
 }
@@ -80,6 +82,14 @@ const ZIG: &[TemplateFile] = &[(
     "scenario.zig",
     include_str!("../../templates/zig/scenario.zig"),
 )];
+
+const GO: &[TemplateFile] = &[
+    ("go.mod", include_str!("../../templates/go/go.mod")),
+    (
+        "scenario.go",
+        include_str!("../../templates/go/scenario.go"),
+    ),
+];
 
 pub fn execute(args: NewArgs) -> Result<u8, CliError> {
     let invalid = CliError::Invalid;
@@ -174,15 +184,17 @@ fn scaffold(name: &str, language: Language, dir: &Path) -> Result<Vec<(String, S
         Language::Js => (JS, "target/scenario.wasm".to_owned()),
         Language::C => (C, "target/scenario.wasm".to_owned()),
         Language::Zig => (ZIG, "target/scenario.wasm".to_owned()),
-        Language::Go => {
-            return Err(CliError::Invalid(format!(
-                "`rigor new --lang {language}` has no template in this build"
-            )));
-        }
+        Language::Go => (GO, "target/scenario.wasm".to_owned()),
         Language::Wasm => unreachable!("no template for prebuilt components"),
     };
-    let sdk_path = if language == Language::Rust {
+    let sdk_path = if matches!(language, Language::Rust | Language::Go) {
         let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk");
+        // Go's SDK is its own module in `guest-sdk/go`.
+        let sdk = if language == Language::Go {
+            sdk.join("go")
+        } else {
+            sdk
+        };
         let sdk = sdk.canonicalize().unwrap_or(sdk);
         // A relative path keeps a folder inside this repository movable with it.
         relative_to(&sdk, &absolute(dir)).unwrap_or(sdk)
@@ -303,6 +315,7 @@ mod tests {
             Language::Js,
             Language::C,
             Language::Zig,
+            Language::Go,
         ] {
             let files = scaffold("demo-x", language, Path::new("/tmp/demo-x")).unwrap();
             for (rel, text) in files {

@@ -1,4 +1,5 @@
-//! Languages bench guest (Rust): `calls` cheap host calls (`clock.now`).
+//! Languages bench guest (Rust): `calls` cheap host calls (`clock.now`),
+//! then `gets` GETs of `key:0`, each timed by the host into `get`.
 
 use rigor_guest::prelude::*;
 
@@ -17,6 +18,14 @@ impl Scenario for Calls {
         let calls: u64 = params.get("calls")?;
         for _ in 0..calls {
             std::hint::black_box(now());
+        }
+        let gets: u64 = params.get_or("gets", 0)?;
+        if gets > 0 {
+            let redis = Redis::open("default")?;
+            let h = Histogram::latency("get");
+            for _ in 0..gets {
+                std::hint::black_box(redis.get_timed("key:0", &h)?);
+            }
         }
         Ok(())
     }

@@ -1,0 +1,3 @@
+module rigor
+
+go 1.25

