@@ -26,7 +26,7 @@ const FIXED: &[(&str, f64)] = &[
 /// The host's `<phase>.throughput` gauge, made from the progress samples
 /// only when a phase lasts two samples (500 ms): its presence follows the
 /// machine's speed, not the SDK (a slow instantiation stretches a VU run).
-fn is_progress_rate(m: &Value) -> bool {
+pub(crate) fn is_progress_rate(m: &Value) -> bool {
     m["name"]
         .as_str()
         .is_some_and(|n| !n.starts_with("conf.") && n.ends_with(".throughput"))
