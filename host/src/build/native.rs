@@ -8,12 +8,11 @@
 //! (`script.rs`).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use wit_parser::{Resolve, WorldId};
 
-use super::script::{collect_inputs, input_hash, output_path, stamp_path, wit_dir};
-use super::toolchain::{self, Toolchain};
+use super::script::{collect_inputs, stamped_build, wit_dir};
+use super::toolchain::Toolchain;
 use super::{BuildError, Outcome, c, go};
 use crate::catalog::Language;
 
@@ -202,58 +201,33 @@ fn exported_world(language: Language, dir: &Path) -> Result<ExportedWorld, Build
 
 /// Builds the folder `dir` if its stamp is stale; returns the component path.
 pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Outcome), BuildError> {
-    let dir = &dir.canonicalize().map_err(|e| BuildError::Io {
-        path: dir.to_owned(),
-        source: e,
-    })?;
-    let output = output_path(dir);
     let toolchain = toolchain_for(language)?;
-    let target = output.parent().unwrap_or(dir);
-    std::fs::create_dir_all(target).map_err(|e| BuildError::Io {
-        path: target.to_owned(),
-        source: e,
-    })?;
-    let _lock = toolchain::InstallLock::acquire(&target.join(".build.lock"))?;
-    let hash = input_hash(&toolchain, language, dir)?;
-    let stamp = stamp_path(&output);
-    if output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
-        return Ok((output, Outcome::UpToDate));
-    }
-    let started = Instant::now();
-    let contract = Contract::load(exported_world(language, dir)?)?;
-    let work = target.join("build");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).map_err(|e| BuildError::Io {
-        path: work.clone(),
-        source: e,
-    })?;
-    let ctx = NativeBuild {
-        name,
-        language,
-        dir,
-        work,
-        toolchain: &toolchain,
-        contract: &contract,
-    };
-    let core = match language {
-        Language::Go => go::compile(&ctx)?,
-        _ => c::compile(&ctx)?,
-    };
-    let component = encode(name, &core)?;
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |e| BuildError::Io { path, source: e }
-    };
-    let tmp = target.join(format!("scenario.{}.wasm.tmp", std::process::id()));
-    std::fs::write(&tmp, &component).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &output).map_err(io(&output))?;
-    std::fs::write(&stamp, format!("{hash}\n")).map_err(io(&stamp))?;
-    eprintln!(
-        "built {name} ({language}, {}) in {:.1} s",
-        toolchain.id,
-        started.elapsed().as_secs_f64()
-    );
-    Ok((output, Outcome::Built))
+    stamped_build(name, language, dir, &toolchain, |dir, target, tmp| {
+        let contract = Contract::load(exported_world(language, dir)?)?;
+        let work = target.join("build");
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).map_err(|e| BuildError::Io {
+            path: work.clone(),
+            source: e,
+        })?;
+        let ctx = NativeBuild {
+            name,
+            language,
+            dir,
+            work,
+            toolchain: &toolchain,
+            contract: &contract,
+        };
+        let core = match language {
+            Language::Go => go::compile(&ctx)?,
+            _ => c::compile(&ctx)?,
+        };
+        let component = encode(name, &core)?;
+        std::fs::write(tmp, &component).map_err(|e| BuildError::Io {
+            path: tmp.to_owned(),
+            source: e,
+        })
+    })
 }
 
 #[cfg(test)]

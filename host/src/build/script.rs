@@ -41,81 +41,63 @@ pub fn output_path(dir: &Path) -> PathBuf {
     dir.join("target").join("scenario.wasm")
 }
 
-pub(super) fn stamp_path(output: &Path) -> PathBuf {
+fn stamp_path(output: &Path) -> PathBuf {
     output.with_extension("wasm.stamp")
 }
 
 /// Builds the folder `dir` if its stamp is stale; returns the component path.
 pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Outcome), BuildError> {
-    let dir = &dir.canonicalize().map_err(|e| BuildError::Io {
-        path: dir.to_owned(),
-        source: e,
-    })?;
-    let output = output_path(dir);
     let toolchain = match language {
         Language::Python => toolchain::componentize_py()?,
         Language::Js => toolchain::componentize_js()?,
         _ => unreachable!("not a script language"),
     };
-    let target = output.parent().unwrap_or(dir);
-    std::fs::create_dir_all(target).map_err(|e| BuildError::Io {
-        path: target.to_owned(),
-        source: e,
-    })?;
-    // Concurrent builds of one folder take turns; the later one then finds
-    // the stamp up to date.
-    let _lock = toolchain::InstallLock::acquire(&target.join(".build.lock"))?;
-    let hash = input_hash(&toolchain, language, dir)?;
-    let stamp = stamp_path(&output);
-    if output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
-        return Ok((output, Outcome::UpToDate));
-    }
-    let tmp = target.join(format!("scenario.{}.wasm.tmp", std::process::id()));
-    let started = Instant::now();
-    let wit = stage_wit(language, dir, target)?;
-    let mut cmd = toolchain.command();
-    let mut workdir = dir.to_owned();
-    match language {
-        Language::Python => {
-            cmd.arg("-d")
-                .arg(&wit)
-                .args(["-w", BUILD_WORLD, "componentize", "app", "-p", "."])
-                .arg("-p")
-                .arg(sdk_dir(Language::Python))
-                .arg("-o")
-                .arg(&tmp);
+    stamped_build(name, language, dir, &toolchain, |dir, target, tmp| {
+        let wit = stage_wit(language, dir, target)?;
+        let mut cmd = toolchain.command();
+        let mut workdir = dir.to_owned();
+        match language {
+            Language::Python => {
+                cmd.arg("-d")
+                    .arg(&wit)
+                    .args(["-w", BUILD_WORLD, "componentize", "app", "-p", "."])
+                    .arg("-p")
+                    .arg(sdk_dir(Language::Python))
+                    .arg("-o")
+                    .arg(tmp);
+            }
+            _ => {
+                // No WASI stdio, random, clocks or HTTP: a scenario reaches the
+                // world only through rigor's probes, so it imports nothing else.
+                workdir = stage_js(dir, target)?;
+                cmd.arg(js_entry(dir)?)
+                    .arg("--wit")
+                    .arg(&wit)
+                    .args([
+                        "--world-name",
+                        BUILD_WORLD,
+                        "-d",
+                        "stdio",
+                        "random",
+                        "clocks",
+                        "http",
+                        "fetch-event",
+                    ])
+                    .arg("-o")
+                    .arg(tmp);
+            }
         }
-        _ => {
-            // No WASI stdio, random, clocks or HTTP: a scenario reaches the
-            // world only through rigor's probes, so it imports nothing else.
-            workdir = stage_js(dir, target)?;
-            cmd.arg(js_entry(dir)?)
-                .arg("--wit")
-                .arg(&wit)
-                .args([
-                    "--world-name",
-                    BUILD_WORLD,
-                    "-d",
-                    "stdio",
-                    "random",
-                    "clocks",
-                    "http",
-                    "fetch-event",
-                ])
-                .arg("-o")
-                .arg(&tmp);
+        let out = cmd
+            .current_dir(&workdir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| BuildError::ToolchainMissing {
+                tool: toolchain.program.display().to_string(),
+                install: format!("cannot start it: {e}"),
+            })?;
+        if out.status.success() && tmp.is_file() {
+            return Ok(());
         }
-    }
-    let out = cmd
-        .current_dir(&workdir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| BuildError::ToolchainMissing {
-            tool: toolchain.program.display().to_string(),
-            install: format!("cannot start it: {e}"),
-        })?;
-    if !out.status.success() || !tmp.is_file() {
-        let _ = std::fs::remove_file(&tmp);
         let mut output = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -128,16 +110,48 @@ pub fn build(name: &str, language: Language, dir: &Path) -> Result<(PathBuf, Out
         {
             output = format!("{syntax}\n\n{output}");
         }
-        return Err(BuildError::ScriptFailed {
+        Err(BuildError::ScriptFailed {
             name: name.to_owned(),
             tool: toolchain.id.clone(),
             output,
-        });
-    }
+        })
+    })
+}
+
+/// The frame every stamped (non-cargo) build shares: the output is
+/// `<dir>/target/scenario.wasm`, concurrent builds of one folder take
+/// turns, an up-to-date stamp skips the build, and `produce` writes the
+/// component to a temporary file (given the canonical folder, its `target/`
+/// and that file) which is renamed into place before the stamp is written.
+pub(super) fn stamped_build(
+    name: &str,
+    language: Language,
+    dir: &Path,
+    toolchain: &Toolchain,
+    produce: impl FnOnce(&Path, &Path, &Path) -> Result<(), BuildError>,
+) -> Result<(PathBuf, Outcome), BuildError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |e| BuildError::Io { path, source: e }
     };
+    let dir = &dir.canonicalize().map_err(io(dir))?;
+    let output = output_path(dir);
+    let target = output.parent().unwrap_or(dir);
+    std::fs::create_dir_all(target).map_err(io(target))?;
+    // Concurrent builds of one folder take turns; the later one then finds
+    // the stamp up to date.
+    let _lock = toolchain::InstallLock::acquire(&target.join(".build.lock"))?;
+    let hash = input_hash(toolchain, language, dir)?;
+    let stamp = stamp_path(&output);
+    if output.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == hash) {
+        return Ok((output, Outcome::UpToDate));
+    }
+    let tmp = target.join(format!("scenario.{}.wasm.tmp", std::process::id()));
+    let started = Instant::now();
+    if let Err(e) = produce(dir, target, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, &output).map_err(io(&output))?;
     std::fs::write(&stamp, format!("{hash}\n")).map_err(io(&stamp))?;
     eprintln!(
@@ -247,7 +261,7 @@ fn is_vu_scenario(language: Language, sources: &str) -> bool {
 }
 
 /// The text between the braces of `world NAME { ... }`.
-pub(super) fn world_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+fn world_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     let start = text.find(&format!("world {name} {{"))?;
     let open = start + text[start..].find('{')? + 1;
     let mut depth = 1;
@@ -385,7 +399,7 @@ fn stage_js(dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
 }
 
 /// SHA-256 over the toolchain id and every input file (path and content).
-pub(super) fn input_hash(
+fn input_hash(
     toolchain: &Toolchain,
     language: Language,
     dir: &Path,
