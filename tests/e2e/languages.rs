@@ -115,14 +115,15 @@ pub(crate) fn new_build_run(lang: &str, root: &Path, redis_url: &str) -> serde_j
     shape(s)
 }
 
-#[test]
-fn new_build_run_in_rust_python_and_js_gives_reports_of_the_same_shape() {
+/// `rigor new` → build → run in Rust and in each of `languages`, all at
+/// once against one redis-server; every report has Rust's shape.
+pub(crate) fn assert_same_shape_as_rust(languages: &[&str]) {
     let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
     let root = tempfile::tempdir().unwrap();
     let url = redis.url();
     let shapes: Vec<(&str, serde_json::Value)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ["rust", "python", "js"]
-            .into_iter()
+        let handles: Vec<_> = std::iter::once("rust")
+            .chain(languages.iter().copied())
             .map(|lang| {
                 let (root, url) = (root.path(), url.as_str());
                 (lang, scope.spawn(move || new_build_run(lang, root, url)))
@@ -138,6 +139,11 @@ fn new_build_run_in_rust_python_and_js_gives_reports_of_the_same_shape() {
     for (lang, other) in &shapes[1..] {
         assert_eq!(other, rust, "{lang} report differs from rust");
     }
+}
+
+#[test]
+fn new_build_run_in_rust_python_and_js_gives_reports_of_the_same_shape() {
+    assert_same_shape_as_rust(&["python", "js"]);
 }
 
 /// Builds the catalog's scenarios; returns name → component path.

@@ -11,30 +11,11 @@ use std::path::Path;
 
 use rigor_tests::{ManagedRedis, Run, read_json, rigor, run_rigor, scenario};
 
-use crate::languages::{new_build_run, shape};
+use crate::languages::{assert_same_shape_as_rust, shape};
 
 #[test]
 fn new_build_run_in_c_and_zig_gives_reports_of_the_same_shape_as_rust() {
-    let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
-    let root = tempfile::tempdir().unwrap();
-    let url = redis.url();
-    let shapes: Vec<(&str, serde_json::Value)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ["rust", "c", "zig"]
-            .into_iter()
-            .map(|lang| {
-                let (root, url) = (root.path(), url.as_str());
-                (lang, scope.spawn(move || new_build_run(lang, root, url)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(lang, h)| (lang, h.join().expect("language thread panicked")))
-            .collect()
-    });
-    let (_, rust) = &shapes[0];
-    for (lang, other) in &shapes[1..] {
-        assert_eq!(other, rust, "{lang} report differs from rust");
-    }
+    assert_same_shape_as_rust(&["c", "zig"]);
 }
 
 #[test]

@@ -12,21 +12,11 @@ use std::collections::BTreeSet;
 
 use rigor_tests::{ManagedRedis, Run, read_json, repo_root, rigor, run_rigor, scenario};
 
-use crate::languages::{new_build_run, rigor_in};
+use crate::languages::{assert_same_shape_as_rust, rigor_in};
 
 #[test]
 fn new_build_run_in_go_gives_the_report_shape_of_rust() {
-    let redis = ManagedRedis::start().expect("redis-server must be installed for the tests");
-    let root = tempfile::tempdir().unwrap();
-    let url = redis.url();
-    let (rust, go) = std::thread::scope(|scope| {
-        let (root, url) = (root.path(), url.as_str());
-        let rust = scope.spawn(move || new_build_run("rust", root, url));
-        let go = scope.spawn(move || new_build_run("go", root, url));
-        (rust.join().unwrap(), go.join().unwrap())
-    });
-    assert!(rust["metrics"].as_array().unwrap().len() >= 2, "{rust:#}");
-    assert_eq!(go, rust, "go report differs from rust");
+    assert_same_shape_as_rust(&["go"]);
 }
 
 /// Metric names and units, and check names, of one scenario report.

@@ -399,11 +399,7 @@ fn stage_js(dir: &Path, target: &Path) -> Result<PathBuf, BuildError> {
 }
 
 /// SHA-256 over the toolchain id and every input file (path and content).
-fn input_hash(
-    toolchain: &Toolchain,
-    language: Language,
-    dir: &Path,
-) -> Result<String, BuildError> {
+fn input_hash(toolchain: &Toolchain, language: Language, dir: &Path) -> Result<String, BuildError> {
     let mut hasher = Sha256::new();
     hasher.update(toolchain.id.as_bytes());
     let mut roots = vec![
