@@ -183,6 +183,7 @@ pub(super) fn compile(ctx: &NativeBuild) -> Result<Vec<u8>, BuildError> {
     let sdk = sdk.canonicalize().map_err(ctx.io(&sdk))?;
     let stage = ctx.work.join("go");
     ctx.contract.generate(bindings_generator(), &stage)?;
+    run_imports_in_arena(&stage, ctx)?;
     let write = |rel: &str, text: String| -> Result<(), BuildError> {
         let path = stage.join(rel);
         if let Some(parent) = path.parent() {
@@ -249,6 +250,81 @@ pub(super) fn compile(ctx: &NativeBuild) -> Result<Vec<u8>, BuildError> {
     let mut bytes = std::fs::read(&core).map_err(ctx.io(&core))?;
     ctx.contract.embed(&mut bytes)?;
     Ok(bytes)
+}
+
+/// How generated import wrappers begin and end, and what the build makes
+/// them do instead (see `EndCall` in the vendored support package).
+const WRAPPER_REWRITES: &[(&str, &str)] = &[
+    (
+        "pinner := &runtime.Pinner{}",
+        "pinner := witRuntime.BeginCall()",
+    ),
+    ("defer pinner.Unpin()", "defer witRuntime.EndCall(pinner)"),
+    (
+        "witRuntime.Allocate(pinner,",
+        "witRuntime.AllocateInCall(pinner,",
+    ),
+    // Lifted results are copied out of the call's arena.
+    ("unsafe.Slice(", "witRuntime.LiftSlice("),
+    ("unsafe.String(", "witRuntime.LiftString("),
+];
+/// How a bindings file imports the support package's runtime.
+const RUNTIME_IMPORT: &str = "witRuntime \"go.bytecodealliance.org/pkg/wit/runtime\"";
+
+/// Makes the generated import wrappers run their calls in the support
+/// package's arena. As generated (wit-bindgen-go 0.63), each call pins its
+/// memory, and `cabi_realloc` gives the host GC-heap memory for results,
+/// pinned until the export returns: a scenario looping over GETs kept every
+/// value alive until `run` ended, and an allocation there that started or
+/// finished a garbage collection trapped ("cannot leave component
+/// instance": the collector reads the clock). The rewrite is textual and
+/// checked: every wrapper must begin and end as expected.
+fn run_imports_in_arena(stage: &Path, ctx: &NativeBuild) -> Result<(), BuildError> {
+    let changed = |what: String| {
+        ctx.failed(
+            "go",
+            format!(
+                "the generated Go bindings are not as rigor expects ({what}); the \
+                 wit-bindgen-go generator changed and `run_imports_in_arena` must follow it"
+            ),
+        )
+    };
+    let dirs = std::fs::read_dir(stage).map_err(ctx.io(stage))?;
+    let mut wrappers = 0;
+    for entry in dirs {
+        let path = entry.map_err(ctx.io(stage))?.path().join("wit_bindings.go");
+        let Ok(original) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let begins = original.matches(WRAPPER_REWRITES[0].0).count();
+        let ends = original.matches(WRAPPER_REWRITES[1].0).count();
+        if begins != ends {
+            return Err(changed(format!(
+                "{}: {begins} pinners but {ends} deferred unpins",
+                path.display()
+            )));
+        }
+        wrappers += begins;
+        let mut text = original.clone();
+        for (from, to) in WRAPPER_REWRITES {
+            text = text.replace(from, to);
+        }
+        if text == original {
+            continue;
+        }
+        if !text.contains(RUNTIME_IMPORT) {
+            text = text.replacen("import (", &format!("import (\n{RUNTIME_IMPORT}"), 1);
+        }
+        if text.lines().any(|line| line.trim() == "\"runtime\"") {
+            // Pinners were the only use of `runtime` in most files.
+            text.push_str("\nvar _ = runtime.KeepAlive\n");
+        }
+        std::fs::write(&path, text).map_err(ctx.io(&path))?;
+    }
+    if wrappers == 0 {
+        return Err(changed("no import wrapper pins its call".into()));
+    }
+    Ok(())
 }
 
 /// Go names files relative to the folder it ran in (the staged module,
