@@ -56,7 +56,9 @@ impl Connection {
     async fn client(&mut self) -> Result<&mut RedisLink, ProbeError> {
         if self.client.as_ref().is_none_or(|c| c.is_broken()) {
             self.client = None;
-            let client = RedisLink::connect(&self.url, CONNECT_TIMEOUT)
+            // Boxed: connecting (TLS, cluster discovery) is rare and its
+            // future large, and every call's future would carry its size.
+            let client = Box::pin(RedisLink::connect(&self.url, CONNECT_TIMEOUT))
                 .await
                 .map_err(|e| {
                     ProbeError::Connection(format!("redis target `{}`: {e}", self.target))
@@ -131,12 +133,15 @@ impl RedisView<'_> {
         };
         let connection = self.table.get_mut(conn)?;
         connection.guard.check(args).map_err(ProbeError::from)?;
-        let target = connection.target.clone();
         let answered = match connection.pool.clone() {
             Some(pool) => {
                 super::pool::check_poolable(args)?;
-                let mut lease = pool.checkout(self.budget).await?;
-                lease.link().timed_request(args).await
+                let budget = self.budget;
+                Box::pin(async move {
+                    let mut lease = pool.checkout(budget).await?;
+                    Ok::<_, ProbeError>(lease.link().timed_request(args).await)
+                })
+                .await?
             }
             None => connection.client().await?.timed_request(args).await,
         };
@@ -150,6 +155,7 @@ impl RedisView<'_> {
             }
             Err(e) => Err(match ProbeError::from(e) {
                 ProbeError::Connection(m) => {
+                    let target = &self.table.get(conn)?.target;
                     ProbeError::Connection(format!("redis target `{target}`: {m}"))
                 }
                 other => other,

@@ -62,7 +62,9 @@ impl RedisLink {
     pub async fn timed_request(&mut self, args: &[&[u8]]) -> Result<(Reply, Duration), RedisError> {
         match self {
             RedisLink::Single(c) => c.timed_request(args).await,
-            RedisLink::Cluster(c) => c.timed_request(args).await,
+            // Boxed: following redirects makes the cluster's future large,
+            // and a single server's calls would otherwise carry its size.
+            RedisLink::Cluster(c) => Box::pin(c.timed_request(args)).await,
         }
     }
 
