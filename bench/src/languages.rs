@@ -31,13 +31,14 @@ struct Figures {
     ns_per_call: f64,
 }
 
-pub fn run() -> Result<()> {
+/// Every language's bench guest.
+fn sources() -> Result<Vec<BuildSource>> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("bench/ sits in the repository")?
         .to_owned();
     let dir = |lang: &str| repo.join("bench/languages").join(lang);
-    let sources = vec![
+    Ok(vec![
         BuildSource {
             name: "rust".into(),
             source: Source::Rust {
@@ -80,14 +81,31 @@ pub fn run() -> Result<()> {
                 dir: dir("go"),
             },
         },
-    ];
+    ])
+}
+
+/// Builds the guests named `only` (every one when `None`).
+fn build(only: Option<&[&str]>) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+    let mut sources = sources()?;
+    if let Some(only) = only {
+        sources.retain(|s| only.contains(&s.name.as_str()));
+    }
     let started = Instant::now();
     let built = build_sources(&sources)?;
     println!(
         "built the guests in {:.1} s (toolchains cached)\n",
         started.elapsed().as_secs_f64()
     );
+    Ok(built)
+}
 
+/// The `languages-gets` section: only the guest-driven GETs.
+pub fn run_gets() -> Result<()> {
+    redis_gets(&build(Some(GET_GUESTS))?)
+}
+
+pub fn run() -> Result<()> {
+    let built = build(None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -143,12 +161,25 @@ pub fn run() -> Result<()> {
 /// Timed GETs a guest drives, per round.
 const GETS: u64 = 20_000;
 const GET_ROUNDS: usize = 5;
+/// Each round's GETs, guest and native, run in this many alternating chunks.
+const GET_CHUNKS: u64 = 20;
 /// The guests whose bench scenario takes `gets`; Rust is the reference.
 const GET_GUESTS: &[&str] = &["rust", "c", "zig", "go"];
 
+/// Wall and CPU time of `work` on this thread.
+fn timed<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, Duration, Duration)> {
+    let (wall, cpu) = (Instant::now(), crate::thread_cpu());
+    let out = work()?;
+    Ok((out, wall.elapsed(), crate::thread_cpu().saturating_sub(cpu)))
+}
+
 /// 20,000 host-timed GETs driven from each guest (`gets`) next to the same
 /// GETs issued by host code on the probe's own client: wall time of the
-/// loop, and the p50 of the round trips. Alternating rounds, medians.
+/// loop, and the CPU time per GET of the thread that runs it (on an idle
+/// machine a loopback round trip is mostly the wake-up of a sleeping vCPU,
+/// which varies more between rounds than the guest's cost; the CPU time
+/// shows that cost on its own). Alternating rounds; the ratio is the median
+/// of the rounds' ratios.
 fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()> {
     use rigor::probes::redis::{Client, RedisUrl};
     // The runtime `rigor run` uses, for the guest and the host code alike.
@@ -157,18 +188,53 @@ fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()>
         .build()?;
     let redis = rigor::services::redis_server::ManagedRedis::start()?;
     let url = RedisUrl::parse(&redis.url())?;
-    let native = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    native.block_on(async {
+    runtime.block_on(async {
         let mut c = Client::connect(&url, Duration::from_secs(5)).await?;
         c.request(&[b"SET", b"key:0", &[b'x'; 100]]).await?;
         anyhow::Ok(())
     })?;
-    println!("{GETS} GETs of a 100 B value on one connection, median of {GET_ROUNDS} rounds");
     println!(
-        "{:<8} {:>14} {:>14} {:>12} {:>12} {:>16}",
-        "guest", "guest ms", "native ms", "guest p50 µs", "native p50 µs", "native/guest"
+        "{GETS} GETs of a 100 B value on one connection per round, guest and native alternating \
+         in {GET_CHUNKS} chunks; {GET_ROUNDS} rounds, medians"
+    );
+    for awake in [false, true] {
+        let _awake = awake.then(crate::KeepAwake::start);
+        println!(
+            "\n{}",
+            if awake {
+                "vCPUs kept awake (a lowest-priority busy loop per CPU: a loopback round trip as on a busy machine)"
+            } else {
+                "idle machine (a loopback round trip includes waking a halted vCPU)"
+            }
+        );
+        gets_table(runtime, &redis, &url, built)?;
+    }
+    println!(
+        "\nguest ms: Σ over the chunks of run(gets=n) − run(gets=0), each GET host-timed into a histogram; native ms: \
+         the same GETs from host code on the probe's client, timed the same way; native/guest ≥ 0.95 \
+         is the target. CPU µs: CPU time per GET of the thread running the loop (guest, host calls, \
+         event loop, system calls); guest extra: guest minus native, per round"
+    );
+    Ok(())
+}
+
+/// One table of `redis_gets`: every guest next to the host-native loop.
+fn gets_table(
+    runtime: &tokio::runtime::Runtime,
+    redis: &rigor::services::redis_server::ManagedRedis,
+    url: &rigor::probes::redis::RedisUrl,
+    built: &std::collections::BTreeMap<String, PathBuf>,
+) -> Result<()> {
+    use rigor::probes::redis::Client;
+    println!(
+        "{:<8} {:>10} {:>10} {:>13} {:>14} {:>15} {:>14}",
+        "guest",
+        "guest ms",
+        "native ms",
+        "native/guest",
+        "guest CPU µs",
+        "native CPU µs",
+        "guest extra µs"
     );
     for language in GET_GUESTS {
         let Some(path) = built.get(*language) else {
@@ -177,63 +243,76 @@ fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()>
         let cache = tempfile::tempdir()?;
         let engine = Engine::new(Some(cache.path().to_owned()))?;
         let component = engine.load(path, None)?;
-        let (mut guest_ms, mut guest_p50, mut native_ms, mut native_p50) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..GET_ROUNDS {
-            let run = |gets: u64| -> Result<(Duration, u64)> {
-                let gets = gets.to_string();
-                let setup = crate::setup(&redis, &[("calls", "0"), ("gets", &gets)])?;
+        let run = |gets: u64| -> Result<((), Duration, Duration)> {
+            let gets = gets.to_string();
+            let setup = crate::setup(redis, &[("calls", "0"), ("gets", &gets)])?;
+            timed(|| {
                 let outcome =
                     runtime.block_on(engine.run(&component, setup, std::future::pending()));
-                if let Err(e) = outcome.result {
-                    anyhow::bail!("the {language} bench guest failed: {}", e.message);
+                match outcome.result {
+                    Err(e) => anyhow::bail!("the {language} bench guest failed: {}", e.message),
+                    Ok(()) => Ok(()),
                 }
-                let p50 = match outcome.recorder.get("get").map(|m| &m.data) {
-                    Some(rigor::metrics::MetricData::Histogram(h)) => h.summary().p50,
-                    _ => 0,
-                };
-                Ok((outcome.duration, p50))
-            };
-            let (empty, _) = run(0)?;
-            let (full, p50) = run(GETS)?;
-            guest_ms.push(full.saturating_sub(empty).as_secs_f64() * 1e3);
-            guest_p50.push(p50 as f64 / 1e3);
-            let (ms, p50) = native.block_on(native_gets(&url))?;
-            native_ms.push(ms);
-            native_p50.push(p50);
+            })
+        };
+        let (mut guest_ms, mut native_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut guest_cpu, mut native_cpu) = (Vec::new(), Vec::new());
+        let mut client = runtime.block_on(Client::connect(url, Duration::from_secs(5)))?;
+        for _ in 0..GET_ROUNDS {
+            // The two loops alternate in chunks, so that both meet the same
+            // machine: a shared host's vCPUs change speed within seconds.
+            let (mut wall, mut cpu, mut n_wall, mut n_cpu) = (
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+            for _ in 0..GET_CHUNKS {
+                let (_, empty_wall, empty_cpu) = run(0)?;
+                let (_, full_wall, full_cpu) = run(GETS / GET_CHUNKS)?;
+                wall += full_wall.saturating_sub(empty_wall);
+                cpu += full_cpu.saturating_sub(empty_cpu);
+                let (_, w, c) =
+                    timed(|| runtime.block_on(native_gets(&mut client, GETS / GET_CHUNKS)))?;
+                n_wall += w;
+                n_cpu += c;
+            }
+            guest_ms.push(wall.as_secs_f64() * 1e3);
+            native_ms.push(n_wall.as_secs_f64() * 1e3);
+            ratios.push(n_wall.as_secs_f64() / wall.as_secs_f64());
+            guest_cpu.push(cpu.as_secs_f64() * 1e6 / GETS as f64);
+            native_cpu.push(n_cpu.as_secs_f64() * 1e6 / GETS as f64);
         }
-        let (g, n) = (crate::median(guest_ms), crate::median(native_ms));
+        let extra: Vec<f64> = guest_cpu
+            .iter()
+            .zip(&native_cpu)
+            .map(|(g, n)| g - n)
+            .collect();
         println!(
-            "{:<8} {:>14.1} {:>14.1} {:>12.1} {:>12.1} {:>16.3}",
+            "{:<8} {:>10.1} {:>10.1} {:>13.3} {:>14.2} {:>15.2} {:>14.2}",
             language,
-            g,
-            n,
-            crate::median(guest_p50),
-            crate::median(native_p50),
-            n / g
+            crate::median(guest_ms),
+            crate::median(native_ms),
+            crate::median(ratios),
+            crate::median(guest_cpu),
+            crate::median(native_cpu),
+            crate::median(extra),
         );
     }
-    println!(
-        "\nguest ms: run(gets={GETS}) − run(gets=0), each GET host-timed into a histogram; native ms: \
-         the same GETs from host code on the probe's client, each timed the same way; \
-         native/guest ≥ 0.95 is the target"
-    );
     Ok(())
 }
 
-/// `GETS` GETs from host code, each timed around the round trip like the
-/// probe does; returns the loop's wall time (ms) and the p50 (µs).
-async fn native_gets(url: &rigor::probes::redis::RedisUrl) -> Result<(f64, f64)> {
-    let mut c = rigor::probes::redis::Client::connect(url, Duration::from_secs(5)).await?;
-    let mut samples = Vec::with_capacity(GETS as usize);
-    let t = Instant::now();
-    for _ in 0..GETS {
-        let s = Instant::now();
-        std::hint::black_box(c.request(&[b"GET", b"key:0"]).await?);
-        samples.push(s.elapsed().as_nanos() as f64);
+/// `gets` GETs from host code, each timed around the round trip like the
+/// probe does and recorded into a histogram like the probe's.
+async fn native_gets(client: &mut rigor::probes::redis::Client, gets: u64) -> Result<()> {
+    let mut histogram = rigor::metrics::Distribution::default();
+    for _ in 0..gets {
+        let (reply, elapsed) = client.timed_request(&[b"GET", b"key:0"]).await?;
+        std::hint::black_box(reply);
+        histogram.record(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
     }
-    let ms = t.elapsed().as_secs_f64() * 1e3;
-    Ok((ms, crate::median(samples) / 1e3))
+    std::hint::black_box(histogram);
+    Ok(())
 }
 
 fn measure(

@@ -140,8 +140,8 @@ pub fn run() -> Result<()> {
         TEMPLATE.len() + 16 - 4
     );
     println!(
-        "{:<44} {:>10} {:>10} {:>7}",
-        "case", "rigor", "bare loop", "ratio"
+        "{:<46} {:>9} {:>9} {:>7} {:>9} {:>9}",
+        "case", "rigor", "bare loop", "ratio", "rigor CPU", "bare CPU"
     );
     // The bare loop with tungstenite's defaults (128 KiB read buffer, zeroed
     // before every read), and with the probe's buffer sizes, to tell the
@@ -188,18 +188,43 @@ pub fn run() -> Result<()> {
             probe_write(),
         ),
     ];
+    let messages = (u64::from(CONNECTIONS) * MESSAGES) as f64;
+    // CPU time of the thread that runs the client per message: the echo
+    // server has its own thread, so this is the client's work alone,
+    // whatever the scheduler does with the wake-ups between them.
+    let cpu_per_message = |work: &mut dyn FnMut() -> Result<f64>| -> Result<(f64, f64)> {
+        let cpu = crate::thread_cpu();
+        let rate = work()?;
+        let used = crate::thread_cpu().saturating_sub(cpu);
+        Ok((rate, used.as_secs_f64() * 1e6 / messages))
+    };
     for (name, location, config) in cases {
-        let mut ours = Vec::new();
-        let mut bare = Vec::new();
+        let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut our_cpu, mut bare_cpu) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
-            ours.push(runtime.block_on(rigor_round(addr, location.clone()))?);
-            bare.push(runtime.block_on(bare_round(addr, config))?);
+            let (o, oc) =
+                cpu_per_message(&mut || runtime.block_on(rigor_round(addr, location.clone())))?;
+            let (b, bc) = cpu_per_message(&mut || runtime.block_on(bare_round(addr, config)))?;
+            // Each round's pair ran back to back: the median of their
+            // ratios is robust to the machine's load drifting between rounds.
+            ratios.push(o / b);
+            ours.push(o);
+            bare.push(b);
+            our_cpu.push(oc);
+            bare_cpu.push(bc);
         }
-        // Each round's pair ran back to back: the median of their ratios is
-        // robust to the machine's load drifting between rounds.
-        let ratio = median(ours.iter().zip(&bare).map(|(o, b)| o / b));
-        let (ours, bare) = (median(ours), median(bare));
-        println!("{:<44} {:>10.0} {:>10.0} {:>6.2}×", name, ours, bare, ratio);
+        println!(
+            "{:<46} {:>9.0} {:>9.0} {:>6.2}× {:>7.2}µs {:>7.2}µs",
+            name,
+            median(ours),
+            median(bare),
+            median(ratios),
+            median(our_cpu),
+            median(bare_cpu)
+        );
     }
+    println!(
+        "(target: ratio ≥ 0.95; CPU: the client thread's CPU time per message, each side's own)"
+    );
     Ok(())
 }
