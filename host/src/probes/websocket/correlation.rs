@@ -55,6 +55,12 @@ impl Template {
     }
 
     /// Length of every message built from it.
+    /// Whether every message is UTF-8: the text around the id is (the id
+    /// itself is ASCII digits).
+    pub fn is_utf8(&self) -> bool {
+        std::str::from_utf8(&self.prefix).is_ok() && std::str::from_utf8(&self.suffix).is_ok()
+    }
+
     pub fn message_len(&self) -> usize {
         self.prefix.len() + ID_DIGITS + self.suffix.len()
     }
@@ -336,6 +342,17 @@ impl InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_is_text_only_when_the_text_around_the_id_is_utf8() {
+        assert!(
+            Template::new("{\"id\":\"{id}\",\"é\":1}".as_bytes(), "{id}")
+                .unwrap()
+                .is_utf8()
+        );
+        assert!(!Template::new(b"\xff{id}", "{id}").unwrap().is_utf8());
+        assert!(!Template::new(b"{id}\xc3", "{id}").unwrap().is_utf8());
+    }
 
     #[test]
     fn the_id_replaces_the_placeholder_at_a_fixed_width() {

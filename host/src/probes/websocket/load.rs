@@ -3,19 +3,22 @@
 //! (open model: the round trip counts from the intended send time, so a slow
 //! server cannot hide its queueing) or one at a time (closed model: the next
 //! message goes when the previous one was answered). Answers are matched by
-//! id per connection, in any order. Each connection is one task with its own
-//! histogram, merged at the end; [`reserve`] takes the tasks, connections and
-//! their memory from the scenario's budget first.
+//! id per connection, in any order. The connections are futures of one task,
+//! recording into one round-trip histogram (one per connection put 50 of
+//! them in the cache's way and cost a tenth of the load's CPU); [`reserve`]
+//! takes the connections and their memory from the scenario's budget first.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::Barrier;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::client::{self, ConnectSpec, ConnectTiming, NO_STATUS_CODE, WsError};
 use super::correlation::{self, IdLocation, InFlight, Match, Template};
@@ -84,17 +87,16 @@ impl LoadPlan {
     }
 }
 
-/// Takes from `budget` what `plan` needs, all or nothing: a task and a
+/// Takes from `budget` what `plan` needs, all or nothing: a worker and a
 /// connection per connection, and host memory for each connection's
-/// buffers, in-flight table and histogram, plus the phase histograms.
+/// buffers and in-flight table, plus the round-trip and phase histograms.
 pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, BudgetExceeded> {
     let n = u64::from(plan.connections);
-    let per_connection = client::memory_per_connection(plan.connect.max_message)
-        + correlation::IN_FLIGHT_BYTES
-        + Distribution::max_bytes();
+    let per_connection =
+        client::memory_per_connection(plan.connect.max_message) + correlation::IN_FLIGHT_BYTES;
     let memory = n
         .saturating_mul(per_connection)
-        .saturating_add(5 * Distribution::max_bytes());
+        .saturating_add(6 * Distribution::max_bytes());
     let asks = [
         (Resource::LoadWorkers, n),
         (Resource::Connections, n),
@@ -104,7 +106,7 @@ pub fn reserve(plan: &LoadPlan, budget: &Budget) -> Result<Vec<Reservation>, Bud
         .reserve_all(&asks, |_| "websocket run-load".into())
         .map_err(|e| match e.resource {
             Resource::HostMemory => e.because(format!(
-                "{n} connections × {} for buffers of {}-byte messages, answers in flight and a histogram",
+                "{n} connections × {} for buffers of {}-byte messages and answers in flight",
                 size(per_connection),
                 plan.connect.max_message
             )),
@@ -168,10 +170,35 @@ impl LoadOutcome {
     }
 }
 
+/// One connection's counts (its round trips go to the load's histogram).
+#[derive(Debug, Default)]
+struct Counts {
+    sent: u64,
+    received: u64,
+    matched: u64,
+    unmatched: u64,
+    duplicates: u64,
+    lost: u64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    close_codes: BTreeMap<u16, u64>,
+    errors: BTreeMap<&'static str, u64>,
+    first_error: Option<String>,
+}
+
+impl Counts {
+    fn error(&mut self, kind: &'static str, message: impl FnOnce() -> String) {
+        *self.errors.entry(kind).or_default() += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(message());
+        }
+    }
+}
+
 /// One connection's share.
 #[derive(Debug, Default)]
 struct ConnOutcome {
-    totals: LoadOutcome,
+    totals: Counts,
     timing: Option<ConnectTiming>,
     began: Option<Instant>,
     finished: Option<Instant>,
@@ -188,18 +215,28 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
     // Every connection connects first, so no connection's timeline starts
     // while others are still handshaking.
     let barrier = Arc::new(Barrier::new(plan.connections as usize));
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..plan.connections {
-        tasks.spawn(connection(Arc::clone(&plan), c, Arc::clone(&barrier)));
-    }
+    // A lock never contended (every connection is polled by this task), but
+    // the host's futures must be `Send`.
+    let round_trip = Mutex::new(Distribution::default());
+    let mut connections: FuturesUnordered<_> = (0..plan.connections)
+        .map(|c| {
+            AssertUnwindSafe(connection(
+                Arc::clone(&plan),
+                c,
+                Arc::clone(&barrier),
+                &round_trip,
+            ))
+            .catch_unwind()
+        })
+        .collect();
     let mut total = LoadOutcome::default();
     let mut began: Option<Instant> = None;
     let mut finished: Option<Instant> = None;
-    while let Some(done) = tasks.join_next().await {
+    while let Some(done) = connections.next().await {
         let one = match done {
             Ok(one) => one,
-            Err(e) => {
-                total.error("task", || format!("a load connection failed: {e}"));
+            Err(_) => {
+                total.error("task", || "a load connection failed unexpectedly".into());
                 continue;
             }
         };
@@ -217,7 +254,6 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
         };
         finished = finished.max(one.finished);
         let o = one.totals;
-        total.round_trip.merge(&o.round_trip);
         total.sent += o.sent;
         total.received += o.received;
         total.matched += o.matched;
@@ -236,6 +272,8 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
             total.first_error = o.first_error;
         }
     }
+    drop(connections);
+    total.round_trip = round_trip.into_inner().unwrap_or_else(|e| e.into_inner());
     total.duration = start.elapsed();
     if let (Some(b), Some(f)) = (began, finished) {
         total.active = f.saturating_duration_since(b);
@@ -251,7 +289,12 @@ enum Ended {
     Gone,
 }
 
-async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnOutcome {
+async fn connection(
+    plan: Arc<LoadPlan>,
+    c: u32,
+    barrier: Arc<Barrier>,
+    round_trip: &Mutex<Distribution>,
+) -> ConnOutcome {
     let mut one = ConnOutcome::default();
     let connected = client::connect(&plan.connect).await;
     barrier.wait().await;
@@ -281,6 +324,8 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
         .ok()
     });
     let mut next = timeline.as_ref().and_then(Timeline::claim);
+    // Checked once: each message is the template with digits in it.
+    let as_text = plan.text && plan.template.is_utf8();
     let mut sending = true;
     let mut grace_end = began;
     let mut last_send = began;
@@ -315,6 +360,8 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             let give_up = last_send + plan.grace;
             send_end.map_or(give_up, |e| e.min(give_up))
         };
+        // Whether time passed since `now` was read.
+        let mut waited = wake > now;
         let woke = if wake <= now {
             true
         } else {
@@ -358,7 +405,10 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
                     match flight.answer(correlation::extract_id(payload, &plan.location)) {
                         Match::Answer(from) => {
                             out.matched += 1;
-                            out.round_trip.record(nanos(from.elapsed()));
+                            round_trip
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .record(nanos(from.elapsed()));
                         }
                         Match::Duplicate => out.duplicates += 1,
                         Match::Unmatched => out.unmatched += 1,
@@ -383,6 +433,7 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
                 continue; // woken for an earlier deadline
             }
             crate::pacing::yield_until(d).await;
+            waited = true;
             next = timeline.as_ref().and_then(Timeline::claim);
             if !flight.has_room() {
                 out.error("in-flight-limit", || {
@@ -395,19 +446,18 @@ async fn connection(plan: Arc<LoadPlan>, c: u32, barrier: Arc<Barrier>) -> ConnO
             }
         }
         let id = flight.next_id();
-        let bytes = plan.template.build(id);
+        let bytes = bytes::Bytes::from(plan.template.build(id));
         let len = bytes.len() as u64;
-        let message = if plan.text {
-            // The template was checked to be UTF-8 and the id is digits.
-            match String::from_utf8(bytes) {
-                Ok(text) => Message::Text(text.into()),
-                Err(e) => Message::Binary(e.into_bytes().into()),
-            }
+        let message = if as_text {
+            // SAFETY: the text around the id is UTF-8 (`as_text`) and the
+            // id is ASCII digits, so the whole message is.
+            Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(bytes) })
         } else {
-            Message::Binary(bytes.into())
+            Message::Binary(bytes)
         };
-        // Closed model: from the send; open model: from the slot.
-        last_send = Instant::now();
+        // Closed model: from the send (the loop's clock reading, taken
+        // just above unless a wait came between); open model: from the slot.
+        last_send = if waited { Instant::now() } else { now };
         let from = due.unwrap_or(last_send);
         flight.send(from);
         if let Err(e) = socket.send(message).await {
@@ -458,7 +508,7 @@ fn receive_kind(e: &WsError) -> &'static str {
 }
 
 /// Sends a normal close and records the peer's code.
-async fn close(socket: &mut client::Socket, url: &str, wait: Duration, out: &mut LoadOutcome) {
+async fn close(socket: &mut client::Socket, url: &str, wait: Duration, out: &mut Counts) {
     let work = async {
         let frame = CloseFrame {
             code: CloseCode::Normal,
