@@ -51,6 +51,32 @@ pub(crate) fn shape(s: &serde_json::Value) -> serde_json::Value {
     })
 }
 
+/// The shape of `name` in `report` to compare with its sibling in another
+/// language: its checks must all pass, while its status and threshold
+/// verdicts are left out (latency thresholds may fail on a loaded machine).
+pub(crate) fn sibling_shape(
+    report: &serde_json::Value,
+    name: &str,
+    run: &Run,
+) -> serde_json::Value {
+    let s = scenario(report, name);
+    let status = s["status"].as_str().unwrap();
+    assert!(
+        status == "passed" || status == "failed",
+        "{name}: {status}\n{}",
+        run.describe()
+    );
+    for check in s["checks"].as_array().unwrap() {
+        assert_eq!(check["passed"], true, "{name}: {check}");
+    }
+    let mut s = shape(s);
+    s.as_object_mut().unwrap().remove("status");
+    for t in s["thresholds"].as_array_mut().unwrap() {
+        t.as_object_mut().unwrap().remove("passed");
+    }
+    s
+}
+
 pub(crate) fn new_build_run(lang: &str, root: &Path, redis_url: &str) -> serde_json::Value {
     let name = format!("demo-{lang}");
     let catalog = root.join(lang);

@@ -9,9 +9,11 @@
 
 use std::path::Path;
 
-use rigor_tests::{ManagedRedis, Run, read_json, rigor, run_rigor, scenario};
+use rigor_tests::{
+    ManagedRedis, Run, check, inspected_imports, metric, read_json, rigor, run_rigor, scenario,
+};
 
-use crate::languages::{assert_same_shape_as_rust, shape};
+use crate::languages::{assert_same_shape_as_rust, sibling_shape};
 
 #[test]
 fn new_build_run_in_c_and_zig_gives_reports_of_the_same_shape_as_rust() {
@@ -41,40 +43,16 @@ fn catalog_c_and_zig_scenarios_run_and_match_their_siblings() {
         json.to_str().unwrap(),
     ]);
     let report = read_json(&json);
-    // Latency thresholds may fail on a loaded machine; checks must not.
-    let comparable = |name: &str| {
-        let s = scenario(&report, name);
-        let status = s["status"].as_str().unwrap();
-        assert!(
-            status == "passed" || status == "failed",
-            "{name}: {status}\n{}",
-            run.describe()
-        );
-        for check in s["checks"].as_array().unwrap() {
-            assert_eq!(check["passed"], true, "{name}: {check}");
-        }
-        let mut s = shape(s);
-        s.as_object_mut().unwrap().remove("status");
-        for t in s["thresholds"].as_array_mut().unwrap() {
-            t.as_object_mut().unwrap().remove("passed");
-        }
-        s
-    };
-    let py = comparable("cache-baseline-py");
+    let py = sibling_shape(&report, "cache-baseline-py", &run);
     assert_eq!(py["checks"].as_array().unwrap().len(), 2, "{py:#}");
     for name in ["cache-baseline-c", "cache-baseline-zig"] {
         assert_eq!(
-            comparable(name),
+            sibling_shape(&report, name, &run),
             py,
             "{name} differs from cache-baseline-py"
         );
         let s = scenario(&report, name);
-        let hit = s["metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["name"] == "get.hit")
-            .unwrap();
+        let hit = metric(s, "get.hit");
         assert_eq!(hit["summary"]["count"], 200, "{name}: {hit}");
         assert!(
             s["findings"]
@@ -95,26 +73,15 @@ fn catalog_c_and_zig_scenarios_run_and_match_their_siblings() {
 
     let fs = scenario(&report, "fs-check-c");
     assert_eq!(fs["status"], "passed", "{fs:#}");
-    let checks: Vec<&str> = fs["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
     for name in [
         "escape with .. is denied",
         "absolute path is denied",
         "symlink out of the root is denied",
         "reads return what was written",
     ] {
-        assert!(checks.contains(&name), "{name}: {checks:?}");
+        check(fs, name);
     }
-    let denial = fs["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "escape with .. is denied")
-        .unwrap();
+    let denial = check(fs, "escape with .. is denied");
     assert!(
         denial["detail"]
             .as_str()
@@ -122,19 +89,6 @@ fn catalog_c_and_zig_scenarios_run_and_match_their_siblings() {
             .starts_with("denied: `../outside` in `scratch` is denied"),
         "{denial}"
     );
-}
-
-/// The interface names `rigor inspect --json` lists for a component.
-fn inspected_imports(path: &Path) -> Vec<String> {
-    let run = run_rigor(&["inspect", "--json", path.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}", run.describe());
-    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    out["imports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[test]

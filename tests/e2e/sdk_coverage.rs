@@ -7,8 +7,11 @@
 //! probe's interface.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use rigor_tests::{ManagedRedis, check, read_json, redis_cli, run_rigor, scenario};
+use rigor_tests::{
+    ManagedRedis, check, inspected_imports, read_json, redis_cli, run_rigor, scenario,
+};
 
 const CATALOG: &str = "tests/fixtures/catalogs/sdk.toml";
 
@@ -240,16 +243,11 @@ fn python_and_js_sdks_call_every_probe_function_against_real_things() {
     );
 }
 
-/// The contract interfaces a component imports, from `rigor inspect`.
+/// The contract interfaces a component imports, without package or version.
 fn contract_imports(component: &str) -> BTreeSet<String> {
-    let run = run_rigor(&["inspect", "--json", component]);
-    assert_eq!(run.code, 0, "{}", run.describe());
-    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    out["imports"]
-        .as_array()
-        .unwrap()
+    inspected_imports(Path::new(component))
         .iter()
-        .filter_map(|i| i["name"].as_str()?.strip_prefix("rigor:scenario/"))
+        .filter_map(|name| name.strip_prefix("rigor:scenario/"))
         .map(|n| n.trim_end_matches("@0.1.0").to_owned())
         .collect()
 }

@@ -145,6 +145,20 @@ pub fn check<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
         .unwrap_or_else(|| panic!("check {name} missing: {s:#}"))
 }
 
+/// The names of the interfaces a component imports, as `rigor inspect
+/// --json` lists them (`rigor:scenario/redis@0.1.0`, `wasi:…`).
+pub fn inspected_imports(component: &Path) -> Vec<String> {
+    let run = run_rigor(&["inspect", "--json", &component.to_string_lossy()]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    out["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// `calls=` of `cmdstat_<command>` in the server's `INFO commandstats`.
 pub fn command_calls(port: u16, command: &str) -> u64 {
     let info = redis_cli(port, &["INFO", "commandstats"]);
