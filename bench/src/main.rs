@@ -6,6 +6,7 @@
 //! 2. Warm start: instantiate a cached component and call an empty `run`.
 
 mod fs;
+mod host_call;
 mod http;
 mod languages;
 mod merge;
@@ -52,6 +53,7 @@ const SECTIONS: &[Section] = &[
     ("process", process::run),
     ("languages", languages::run),
     ("languages-gets", languages::run_gets),
+    ("host-call", host_call::run),
     ("websocket", websocket::run),
     ("http", http::run),
     ("vus", vus::run),
