@@ -318,6 +318,57 @@ pub(crate) fn redis_benchmark(
     Ok(rows)
 }
 
+/// Pins the calling thread to `cpu` (every CPU when `None`). Threads and
+/// processes it starts afterwards inherit it.
+pub(crate) fn pin_thread(cpu: Option<usize>) -> Result<()> {
+    set_affinity(0, cpu)
+}
+
+/// Pins every thread of process `pid` to `cpu` (every CPU when `None`).
+pub(crate) fn pin_process(pid: u32, cpu: Option<usize>) -> Result<()> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .with_context(|| format!("listing the threads of process {pid}"))?;
+    for task in tasks {
+        let name = task?.file_name();
+        let tid: libc::pid_t = name
+            .to_str()
+            .and_then(|t| t.parse().ok())
+            .with_context(|| format!("thread id {name:?} of process {pid}"))?;
+        set_affinity(tid, cpu)?;
+    }
+    Ok(())
+}
+
+fn set_affinity(tid: libc::pid_t, cpu: Option<usize>) -> Result<()> {
+    // Not `available_parallelism`: that counts only the CPUs the thread may
+    // already use.
+    // SAFETY: sysconf only reads a system setting.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let cpus = usize::try_from(online).unwrap_or(1).max(1);
+    if let Some(cpu) = cpu {
+        anyhow::ensure!(
+            cpu < cpus,
+            "CPU {cpu} does not exist: this machine has {cpus}"
+        );
+    }
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and
+    // sched_setaffinity only read and write the set they are given.
+    let result = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for c in (0..cpus).filter(|&c| cpu.is_none_or(|only| only == c)) {
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if result != 0 {
+        bail!(
+            "pinning thread {tid} to CPU {cpu:?}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
 /// A busy loop per CPU at the lowest scheduling class (`SCHED_IDLE`), for as
 /// long as it is held: it runs only when nothing else wants the CPU, so the
 /// vCPUs never halt and a wake-up costs what it does on a busy machine,
