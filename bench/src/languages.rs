@@ -197,23 +197,33 @@ fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()>
         "{GETS} GETs of a 100 B value on one connection per round, guest and native alternating \
          in {GET_CHUNKS} chunks; {GET_ROUNDS} rounds, medians"
     );
-    for awake in [false, true] {
-        let _awake = awake.then(crate::KeepAwake::start);
-        println!(
-            "\n{}",
-            if awake {
-                "vCPUs kept awake (a lowest-priority busy loop per CPU: a loopback round trip as on a busy machine)"
-            } else {
-                "idle machine (a loopback round trip includes waking a halted vCPU)"
-            }
-        );
-        gets_table(runtime, &redis, &url, built)?;
+    // redis-server on CPU 0 and the loop's thread pinned: whether a reply
+    // must wake a halted vCPU decides the round trip (~70 µs or ~7 µs), and
+    // left to the scheduler, runs would mix the two differently.
+    for (placement, loop_cpu) in [
+        (
+            "the loop on another CPU than redis-server: each reply wakes a halted vCPU",
+            1,
+        ),
+        (
+            "the loop on redis-server's CPU: a round trip as on a busy machine",
+            0,
+        ),
+    ] {
+        println!("\n{placement} (redis-server on CPU 0, the loop on CPU {loop_cpu})");
+        crate::pin_process(redis.pid(), Some(0))?;
+        crate::pin_thread(Some(loop_cpu))?;
+        let table = gets_table(runtime, &redis, &url, built);
+        crate::pin_thread(None)?;
+        crate::pin_process(redis.pid(), None)?;
+        table?;
     }
     println!(
         "\nguest ms: Σ over the chunks of run(gets=n) − run(gets=0), each GET host-timed into a histogram; native ms: \
          the same GETs from host code on the probe's client, timed the same way; native/guest ≥ 0.95 \
          is the target. CPU µs: CPU time per GET of the thread running the loop (guest, host calls, \
-         event loop, system calls); guest extra: guest minus native, per round"
+         event loop, system calls); guest extra: guest minus native, per round. \
+         run(gets=0) opens the guest's connection too, so the difference is the GETs alone"
     );
     Ok(())
 }
@@ -225,7 +235,6 @@ fn gets_table(
     url: &rigor::probes::redis::RedisUrl,
     built: &std::collections::BTreeMap<String, PathBuf>,
 ) -> Result<()> {
-    use rigor::probes::redis::Client;
     println!(
         "{:<8} {:>10} {:>10} {:>13} {:>14} {:>15} {:>14}",
         "guest",
@@ -257,7 +266,10 @@ fn gets_table(
         };
         let (mut guest_ms, mut native_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         let (mut guest_cpu, mut native_cpu) = (Vec::new(), Vec::new());
-        let mut client = runtime.block_on(Client::connect(url, Duration::from_secs(5)))?;
+        let mut client = runtime.block_on(rigor::probes::redis::Client::connect(
+            url,
+            Duration::from_secs(5),
+        ))?;
         for _ in 0..GET_ROUNDS {
             // The two loops alternate in chunks, so that both meet the same
             // machine: a shared host's vCPUs change speed within seconds.

@@ -369,46 +369,6 @@ fn set_affinity(tid: libc::pid_t, cpu: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-/// A busy loop per CPU at the lowest scheduling class (`SCHED_IDLE`), for as
-/// long as it is held: it runs only when nothing else wants the CPU, so the
-/// vCPUs never halt and a wake-up costs what it does on a busy machine,
-/// while the code measured keeps whole CPUs whenever it runs.
-pub(crate) struct KeepAwake {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl KeepAwake {
-    pub(crate) fn start() -> Self {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let threads = (0..cpus)
-            .map(|_| {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    let param = libc::sched_param { sched_priority: 0 };
-                    // SAFETY: sets this thread's own policy; the struct is valid.
-                    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-                    while !stop.load(Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                })
-            })
-            .collect();
-        Self { stop, threads }
-    }
-}
-
-impl Drop for KeepAwake {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
 /// CPU time this thread has used. On a current-thread runtime the code
 /// under test and its event loop all run on the thread that drives it.
 pub(crate) fn thread_cpu() -> Duration {
