@@ -25,12 +25,13 @@ const MESSAGES: u64 = 1_000;
 const ROUNDS: usize = 9;
 const TEMPLATE: &str = r#"{"id":"{id}","text":"hello from the websocket bench"}"#;
 
-/// An echo server on its own runtime thread; its address.
+/// An echo server on its own runtime thread, pinned to CPU 0; its address.
 fn echo_server() -> Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     std::thread::spawn(move || {
+        crate::pin_thread(Some(0)).expect("pinning the echo server");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -139,10 +140,6 @@ pub fn run() -> Result<()> {
         "{CONNECTIONS} connections × {MESSAGES} messages, closed model, {}-byte text, median of {ROUNDS} alternating rounds (messages/s; ratio: median of the rounds' ratios)",
         TEMPLATE.len() + 16 - 4
     );
-    println!(
-        "{:<46} {:>9} {:>9} {:>7} {:>9} {:>9}",
-        "case", "rigor", "bare loop", "ratio", "rigor CPU", "bare CPU"
-    );
     // The bare loop with tungstenite's defaults (128 KiB read buffer, zeroed
     // before every read), and with the probe's buffer sizes, to tell the
     // buffers from the rest.
@@ -198,30 +195,52 @@ pub fn run() -> Result<()> {
         let used = crate::thread_cpu().saturating_sub(cpu);
         Ok((rate, used.as_secs_f64() * 1e6 / messages))
     };
-    for (name, location, config) in cases {
-        let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut our_cpu, mut bare_cpu) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            let (o, oc) =
-                cpu_per_message(&mut || runtime.block_on(rigor_round(addr, location.clone())))?;
-            let (b, bc) = cpu_per_message(&mut || runtime.block_on(bare_round(addr, config)))?;
-            // Each round's pair ran back to back: the median of their
-            // ratios is robust to the machine's load drifting between rounds.
-            ratios.push(o / b);
-            ours.push(o);
-            bare.push(b);
-            our_cpu.push(oc);
-            bare_cpu.push(bc);
-        }
+    // Whether a reply must wake a halted vCPU decides more than either
+    // client does, so the client's thread is pinned, once beside the echo
+    // server and once on its CPU.
+    for (placement, client_cpu) in [
+        ("client on another CPU than the echo server", 1),
+        ("client on the echo server's CPU", 0),
+    ] {
+        println!("\n{placement} (echo server on CPU 0, client on CPU {client_cpu})");
         println!(
-            "{:<46} {:>9.0} {:>9.0} {:>6.2}× {:>7.2}µs {:>7.2}µs",
-            name,
-            median(ours),
-            median(bare),
-            median(ratios),
-            median(our_cpu),
-            median(bare_cpu)
+            "{:<46} {:>9} {:>9} {:>7} {:>9} {:>9}",
+            "case", "rigor", "bare loop", "ratio", "rigor CPU", "bare CPU"
         );
+        crate::pin_thread(Some(client_cpu))?;
+        let table = (|| -> Result<()> {
+            for (name, location, config) in &cases {
+                let (location, config) = (location.clone(), *config);
+                let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut our_cpu, mut bare_cpu) = (Vec::new(), Vec::new());
+                for _ in 0..ROUNDS {
+                    let (o, oc) = cpu_per_message(&mut || {
+                        runtime.block_on(rigor_round(addr, location.clone()))
+                    })?;
+                    let (b, bc) =
+                        cpu_per_message(&mut || runtime.block_on(bare_round(addr, config)))?;
+                    // Each round's pair ran back to back: the median of their
+                    // ratios is robust to the machine's load drifting between rounds.
+                    ratios.push(o / b);
+                    ours.push(o);
+                    bare.push(b);
+                    our_cpu.push(oc);
+                    bare_cpu.push(bc);
+                }
+                println!(
+                    "{:<46} {:>9.0} {:>9.0} {:>6.2}× {:>7.2}µs {:>7.2}µs",
+                    name,
+                    median(ours),
+                    median(bare),
+                    median(ratios),
+                    median(our_cpu),
+                    median(bare_cpu)
+                );
+            }
+            Ok(())
+        })();
+        crate::pin_thread(None)?;
+        table?;
     }
     println!(
         "(target: ratio ≥ 0.95; CPU: the client thread's CPU time per message, each side's own)"
