@@ -211,12 +211,9 @@ fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()>
         ),
     ] {
         println!("\n{placement} (redis-server on CPU 0, the loop on CPU {loop_cpu})");
-        crate::pin_process(redis.pid(), Some(0))?;
-        crate::pin_thread(Some(loop_cpu))?;
-        let table = gets_table(runtime, &redis, &url, built);
-        crate::pin_thread(None)?;
-        crate::pin_process(redis.pid(), None)?;
-        table?;
+        crate::pinned(Some(redis.pid()), loop_cpu, || {
+            gets_table(runtime, &redis, &url, built)
+        })?;
     }
     println!(
         "\nguest ms: Σ over the chunks of run(gets=n) − run(gets=0), each GET host-timed into a histogram; native ms: \

@@ -318,6 +318,26 @@ pub(crate) fn redis_benchmark(
     Ok(rows)
 }
 
+/// Runs `work` with this thread on `cpu` and every thread of process
+/// `server` (if any) on CPU 0, then lets both run anywhere again, whatever
+/// `work` returned. Processes started inside inherit `cpu`.
+pub(crate) fn pinned<T>(
+    server: Option<u32>,
+    cpu: usize,
+    work: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if let Some(pid) = server {
+        pin_process(pid, Some(0))?;
+    }
+    pin_thread(Some(cpu))?;
+    let out = work();
+    pin_thread(None)?;
+    if let Some(pid) = server {
+        pin_process(pid, None)?;
+    }
+    out
+}
+
 /// Pins the calling thread to `cpu` (every CPU when `None`). Threads and
 /// processes it starts afterwards inherit it.
 pub(crate) fn pin_thread(cpu: Option<usize>) -> Result<()> {
@@ -325,7 +345,7 @@ pub(crate) fn pin_thread(cpu: Option<usize>) -> Result<()> {
 }
 
 /// Pins every thread of process `pid` to `cpu` (every CPU when `None`).
-pub(crate) fn pin_process(pid: u32, cpu: Option<usize>) -> Result<()> {
+fn pin_process(pid: u32, cpu: Option<usize>) -> Result<()> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
         .with_context(|| format!("listing the threads of process {pid}"))?;
     for task in tasks {

@@ -49,20 +49,15 @@ pub fn run() -> Result<()> {
         ("client on the server's CPU", 0),
     ];
     for (placement, client_cpu) in placements {
-        crate::pin_process(redis.pid(), Some(0))?;
-        crate::pin_thread(Some(client_cpu))?;
-        let single = single_connection(&current, &redis, &url);
-        crate::pin_thread(None)?;
-        crate::pin_process(redis.pid(), None)?;
+        let single = crate::pinned(Some(redis.pid()), client_cpu, || {
+            single_connection(&current, &redis, &url)
+        })?;
         println!("{placement} (redis-server on CPU 0, client on CPU {client_cpu})");
-        print_rows(single?);
+        print_rows(single);
         if client_cpu == 1 {
-            crate::pin_process(redis.pid(), Some(0))?;
-            crate::pin_thread(Some(client_cpu))?;
-            let tail = tail(&current, &url, redis.port());
-            crate::pin_thread(None)?;
-            crate::pin_process(redis.pid(), None)?;
-            tail?;
+            crate::pinned(Some(redis.pid()), client_cpu, || {
+                tail(&current, &url, redis.port())
+            })?;
         }
     }
 

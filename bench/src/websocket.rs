@@ -207,8 +207,7 @@ pub fn run() -> Result<()> {
             "{:<46} {:>9} {:>9} {:>7} {:>9} {:>9}",
             "case", "rigor", "bare loop", "ratio", "rigor CPU", "bare CPU"
         );
-        crate::pin_thread(Some(client_cpu))?;
-        let table = (|| -> Result<()> {
+        crate::pinned(None, client_cpu, || -> Result<()> {
             for (name, location, config) in &cases {
                 let (location, config) = (location.clone(), *config);
                 let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -238,9 +237,7 @@ pub fn run() -> Result<()> {
                 );
             }
             Ok(())
-        })();
-        crate::pin_thread(None)?;
-        table?;
+        })?;
     }
     println!(
         "(target: ratio ≥ 0.95; CPU: the client thread's CPU time per message, each side's own)"
