@@ -18,10 +18,42 @@ const ROUNDS: usize = 11;
 /// The size of the value the GET-shaped call returns, as in `languages-gets`.
 const VALUE: usize = 100;
 
-/// One loop per host function, each `run-*(n)` making `n` calls. The GET-shaped
-/// import takes a string and returns a list, lowered through `realloc` into
-/// one reused buffer.
-const GUEST: &str = r#"
+/// The calls the guest loops over: the host function, and how the core
+/// module calls it.
+const CALLS_MADE: [(&str, &str); 4] = [
+    ("nothing", "(call $nothing)"),
+    ("ready", "(call $ready)"),
+    ("wait", "(call $wait)"),
+    // key:0 at 16, the returned (pointer, length) at 64.
+    (
+        "get",
+        "(call $get (i32.const 16) (i32.const 5) (i32.const 64))",
+    ),
+];
+
+/// A component with one loop per host function, each `run-*(n)` making `n`
+/// calls. The GET-shaped import takes a string and returns a list, lowered
+/// through `realloc` into one reused buffer.
+fn guest() -> String {
+    let mut loops = String::new();
+    let mut exports = String::new();
+    for (name, call) in CALLS_MADE {
+        loops.push_str(&format!(
+            r#"
+    (func (export "run-{name}") (param $n i32)
+      (block $done (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        {call}
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again))))"#
+        ));
+        exports.push_str(&format!(
+            r#"
+  (func (export "run-{name}") (param "n" u32) (canon lift (core func $loops "run-{name}")))"#
+        ));
+    }
+    format!(
+        r#"
 (component
   (import "nothing" (func $nothing))
   (import "ready" (func $ready))
@@ -43,43 +75,17 @@ const GUEST: &str = r#"
     (import "host" "ready" (func $ready))
     (import "host" "wait" (func $wait))
     (import "host" "get" (func $get (param i32 i32 i32)))
-    (data (i32.const 16) "key:0")
-    (func (export "run-nothing") (param $n i32)
-      (block $done (loop $again
-        (br_if $done (i32.eqz (local.get $n)))
-        (call $nothing)
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $again))))
-    (func (export "run-ready") (param $n i32)
-      (block $done (loop $again
-        (br_if $done (i32.eqz (local.get $n)))
-        (call $ready)
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $again))))
-    (func (export "run-wait") (param $n i32)
-      (block $done (loop $again
-        (br_if $done (i32.eqz (local.get $n)))
-        (call $wait)
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $again))))
-    (func (export "run-get") (param $n i32)
-      (block $done (loop $again
-        (br_if $done (i32.eqz (local.get $n)))
-        (call $get (i32.const 16) (i32.const 5) (i32.const 64))
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $again)))))
+    (data (i32.const 16) "key:0"){loops})
   (core instance $loops (instantiate $loops
     (with "libc" (instance $libc))
     (with "host" (instance
       (export "nothing" (func $nothing-lowered))
       (export "ready" (func $ready-lowered))
       (export "wait" (func $wait-lowered))
-      (export "get" (func $get-lowered))))))
-  (func (export "run-nothing") (param "n" u32) (canon lift (core func $loops "run-nothing")))
-  (func (export "run-ready") (param "n" u32) (canon lift (core func $loops "run-ready")))
-  (func (export "run-wait") (param "n" u32) (canon lift (core func $loops "run-wait")))
-  (func (export "run-get") (param "n" u32) (canon lift (core func $loops "run-get"))))
-"#;
+      (export "get" (func $get-lowered)))))){exports})
+"#
+    )
+}
 
 /// What a host function does once called.
 fn linker(engine: &Engine) -> Result<Linker<()>> {
@@ -119,18 +125,23 @@ pub fn run() -> Result<()> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     let engine = Engine::new(&config)?;
-    let component = Component::new(&engine, GUEST)
+    let component = Component::new(&engine, guest())
         .map_err(|e| anyhow::anyhow!("the bench component: {e:#}"))?;
     let linker = linker(&engine)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let variants = [
-        ("sync host function, returns", "run-nothing"),
-        ("async host function, ready at once", "run-ready"),
-        ("async host function, waits once", "run-wait"),
-        ("same, GET-shaped: string in, 100 B list out", "run-get"),
+    let labels = [
+        "sync host function, returns",
+        "async host function, ready at once",
+        "async host function, waits once",
+        "same, GET-shaped: string in, 100 B list out",
     ];
+    let variants: Vec<(&str, String)> = labels
+        .iter()
+        .zip(CALLS_MADE)
+        .map(|(label, (name, _))| (*label, format!("run-{name}")))
+        .collect();
     let mut samples: Vec<(Vec<f64>, Vec<f64>)> = vec![Default::default(); variants.len() + 1];
     runtime.block_on(async {
         let mut store = Store::new(&engine, ());
@@ -138,7 +149,7 @@ pub fn run() -> Result<()> {
         let instance = linker.instantiate_async(&mut store, &component).await?;
         let funcs = variants
             .iter()
-            .map(|(_, export)| instance.get_typed_func::<(u32,), ()>(&mut store, *export))
+            .map(|(_, export)| instance.get_typed_func::<(u32,), ()>(&mut store, export.as_str()))
             .collect::<wasmtime::Result<Vec<TypedFunc<(u32,), ()>>>>()?;
         for func in &funcs {
             func.call_async(&mut store, (1_000,)).await?; // warm up
