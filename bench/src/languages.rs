@@ -163,8 +163,9 @@ const GETS: u64 = 20_000;
 const GET_ROUNDS: usize = 5;
 /// Each round's GETs, guest and native, run in this many alternating chunks.
 const GET_CHUNKS: u64 = 20;
-/// The guests whose bench scenario takes `gets`; Rust is the reference.
-const GET_GUESTS: &[&str] = &["rust", "c", "zig", "go"];
+/// The guests whose bench scenario takes `gets`: the target is for C, Zig
+/// and Go; Python and JavaScript are reported as they are.
+const GET_GUESTS: &[&str] = &["rust", "c", "zig", "go", "python", "js"];
 
 /// Wall and CPU time of `work` on this thread.
 fn timed<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, Duration, Duration)> {
