@@ -85,6 +85,48 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The single-connection rows of the `redis` section.
+fn latency_table(
+    rigor_rounds: &[BTreeMap<&str, Summary>],
+    reference_rounds: &[BTreeMap<String, Reference>],
+) {
+    println!(
+        "{:<6} {:>14} {:>18} {:>7}   {:>14} {:>18} {:>7}",
+        "op",
+        "rigor p50 µs",
+        "redis-bench p50 µs",
+        "ratio",
+        "rigor mean µs",
+        "redis-bench avg µs",
+        "ratio"
+    );
+    for (op, key) in [("set", "SET"), ("get", "GET")] {
+        let p50 = median(rigor_rounds.iter().map(|r| r[op].p50 as f64 / 1e3));
+        let mean = median(rigor_rounds.iter().map(|r| r[op].mean / 1e3));
+        let ref_p50 = median(reference_rounds.iter().map(|r| r[key].p50_ms * 1e3));
+        let ref_avg = median(reference_rounds.iter().map(|r| r[key].avg_ms * 1e3));
+        println!(
+            "{:<6} {:>14.1} {:>18.1} {:>7.3}   {:>14.1} {:>18.1} {:>7.3}",
+            op.to_uppercase(),
+            p50,
+            ref_p50,
+            p50 / ref_p50,
+            mean,
+            ref_avg,
+            mean / ref_avg
+        );
+    }
+    let rps = |key: &str| median(reference_rounds.iter().map(|r| r[key].rps));
+    println!(
+        "(redis-benchmark throughput: SET {:.0} req/s, GET {:.0} req/s, i.e. {:.2} / {:.2} µs per request; \
+         its latency histogram has 8 µs buckets below 16 ms)\n",
+        rps("SET"),
+        rps("GET"),
+        1e6 / rps("SET"),
+        1e6 / rps("GET")
+    );
+}
+
 fn redis_section() -> Result<()> {
     // The runtime `rigor run` uses.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -116,48 +158,28 @@ fn redis_section() -> Result<()> {
         redis.port()
     );
 
-    // 1. Latency, alternating tools so drift hits both alike.
-    let mut rigor_rounds: Vec<BTreeMap<&str, Summary>> = Vec::new();
-    let mut reference_rounds: Vec<BTreeMap<String, Reference>> = Vec::new();
-    for _ in 0..ROUNDS {
-        rigor_rounds.push(runtime.block_on(rigor_latency(&engine, &component, &redis))?);
-        reference_rounds.push(redis_benchmark(redis.port(), 1, REQUESTS, VALUE_SIZE, 1)?);
-    }
-    println!(
-        "Single connection, {VALUE_SIZE} B values, {REQUESTS} requests per command, median of {ROUNDS} rounds"
-    );
-    println!(
-        "{:<6} {:>14} {:>18} {:>7}   {:>14} {:>18} {:>7}",
-        "op",
-        "rigor p50 µs",
-        "redis-bench p50 µs",
-        "ratio",
-        "rigor mean µs",
-        "redis-bench avg µs",
-        "ratio"
-    );
-    for (op, key) in [("set", "SET"), ("get", "GET")] {
-        let p50 = median(rigor_rounds.iter().map(|r| r[op].p50 as f64 / 1e3));
-        let mean = median(rigor_rounds.iter().map(|r| r[op].mean / 1e3));
-        let ref_p50 = median(reference_rounds.iter().map(|r| r[key].p50_ms * 1e3));
-        let ref_avg = median(reference_rounds.iter().map(|r| r[key].avg_ms * 1e3));
+    // 1. Latency, alternating tools so drift hits both alike, with
+    // redis-server and the client pinned (see `redis_client`: whether a
+    // reply wakes a halted vCPU decides the round trip).
+    for (placement, client_cpu) in [
+        ("client and server on different CPUs", 1),
+        ("client on the server's CPU", 0),
+    ] {
+        let (rigor_rounds, reference_rounds) = pinned(Some(redis.pid()), client_cpu, || {
+            let mut rigor_rounds: Vec<BTreeMap<&str, Summary>> = Vec::new();
+            let mut reference_rounds: Vec<BTreeMap<String, Reference>> = Vec::new();
+            for _ in 0..ROUNDS {
+                rigor_rounds.push(runtime.block_on(rigor_latency(&engine, &component, &redis))?);
+                reference_rounds.push(redis_benchmark(redis.port(), 1, REQUESTS, VALUE_SIZE, 1)?);
+            }
+            Ok((rigor_rounds, reference_rounds))
+        })?;
         println!(
-            "{:<6} {:>14.1} {:>18.1} {:>7.3}   {:>14.1} {:>18.1} {:>7.3}",
-            op.to_uppercase(),
-            p50,
-            ref_p50,
-            p50 / ref_p50,
-            mean,
-            ref_avg,
-            mean / ref_avg
+            "Single connection, {VALUE_SIZE} B values, {REQUESTS} requests per command, median of {ROUNDS} rounds; \
+             {placement} (redis-server on CPU 0, client on CPU {client_cpu})"
         );
+        latency_table(&rigor_rounds, &reference_rounds);
     }
-    let rps = |key: &str| median(reference_rounds.iter().map(|r| r[key].rps));
-    println!(
-        "(redis-benchmark throughput: SET {:.0} req/s, GET {:.0} req/s; its latency histogram has ~8 µs buckets at this range)\n",
-        rps("SET"),
-        rps("GET")
-    );
 
     // 2. Warm start.
     let mut starts = Vec::with_capacity(WARM_STARTS);
