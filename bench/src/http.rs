@@ -57,6 +57,23 @@ fn certificates(dir: &Path) -> Result<()> {
 /// nginx in the foreground, stopped when dropped.
 struct Nginx(Child);
 
+impl Nginx {
+    /// The master's pid and its workers'.
+    fn processes(&self) -> Result<Vec<u32>> {
+        let master = self.0.id();
+        let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+            .with_context(|| format!("listing nginx's workers (children of {master})"))?;
+        let mut pids = vec![master];
+        for pid in children.split_whitespace() {
+            pids.push(
+                pid.parse()
+                    .with_context(|| format!("nginx worker pid `{pid}`"))?,
+            );
+        }
+        Ok(pids)
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
         // SIGTERM, so the master stops its worker too (SIGKILL would leave
@@ -270,7 +287,7 @@ pub fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     certificates(dir.path())?;
     let (plain, tls) = (free_port()?, free_port()?);
-    let _nginx = start_nginx(dir.path(), plain, tls)?;
+    let nginx = start_nginx(dir.path(), plain, tls)?;
     let version = Command::new("nginx")
         .arg("-v")
         .output()
@@ -284,39 +301,63 @@ pub fn run() -> Result<()> {
         .enable_all()
         .build()?;
     let trust = TlsTrust::new(vec![dir.path().join("ca.pem")])?;
-    println!(
-        "{:<7} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}   {:>10} {:>10}",
-        "",
-        "rigor req/s",
-        "wrk req/s",
-        "ratio",
-        "rigor p50 µs",
-        "wrk p50 µs",
-        "ratio",
-        "rigor CPU",
-        "wrk CPU"
-    );
-    for (name, url) in [
-        ("http", format!("http://127.0.0.1:{plain}/")),
-        ("https", format!("https://127.0.0.1:{tls}/")),
+    // Left to the scheduler, the client's threads and nginx's worker share
+    // both CPUs in a way that differs from run to run and tool to tool;
+    // pinned, each side has a CPU of its own.
+    let nginx_processes = nginx.processes()?;
+    for (placement, pin) in [
+        (
+            "nginx and the client on a CPU each (nginx on CPU 0, the client on CPU 1)",
+            true,
+        ),
+        (
+            "nginx and the client sharing both CPUs as the scheduler puts them",
+            false,
+        ),
     ] {
-        let mut ours = Vec::new();
-        let mut theirs = Vec::new();
-        for _ in 0..ROUNDS {
-            ours.push(rigor_load(&runtime, &url, &trust)?);
-            theirs.push(wrk(&url)?);
+        println!("\n{placement}");
+        let table = || -> Result<()> {
+            println!(
+                "{:<7} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}   {:>10} {:>10}",
+                "",
+                "rigor req/s",
+                "wrk req/s",
+                "ratio",
+                "rigor p50 µs",
+                "wrk p50 µs",
+                "ratio",
+                "rigor CPU",
+                "wrk CPU"
+            );
+            for (name, url) in [
+                ("http", format!("http://127.0.0.1:{plain}/")),
+                ("https", format!("https://127.0.0.1:{tls}/")),
+            ] {
+                let mut ours = Vec::new();
+                let mut theirs = Vec::new();
+                for _ in 0..ROUNDS {
+                    ours.push(rigor_load(&runtime, &url, &trust)?);
+                    theirs.push(wrk(&url)?);
+                }
+                let rps = median(ours.iter().map(|f| f.rps));
+                let wrk_rps = median(theirs.iter().map(|f| f.rps));
+                let p50 = median(ours.iter().map(|f| f.p50_us));
+                let wrk_p50 = median(theirs.iter().map(|f| f.p50_us));
+                let cpu = median(ours.iter().map(|f| f.cpu_us));
+                let wrk_cpu = median(theirs.iter().map(|f| f.cpu_us));
+                println!(
+                    "{name:<7} {rps:>12.0} {wrk_rps:>12.0} {:>7.3}   {p50:>12.1} {wrk_p50:>12.1} {:>7.3}   {cpu:>8.2}µs {wrk_cpu:>8.2}µs",
+                    rps / wrk_rps,
+                    p50 / wrk_p50
+                );
+            }
+            Ok(())
+        };
+        if pin {
+            crate::pinned(&nginx_processes, 1, table)?;
+        } else {
+            table()?;
         }
-        let rps = median(ours.iter().map(|f| f.rps));
-        let wrk_rps = median(theirs.iter().map(|f| f.rps));
-        let p50 = median(ours.iter().map(|f| f.p50_us));
-        let wrk_p50 = median(theirs.iter().map(|f| f.p50_us));
-        let cpu = median(ours.iter().map(|f| f.cpu_us));
-        let wrk_cpu = median(theirs.iter().map(|f| f.cpu_us));
-        println!(
-            "{name:<7} {rps:>12.0} {wrk_rps:>12.0} {:>7.3}   {p50:>12.1} {wrk_p50:>12.1} {:>7.3}   {cpu:>8.2}µs {wrk_cpu:>8.2}µs",
-            rps / wrk_rps,
-            p50 / wrk_p50
-        );
     }
     println!(
         "(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1; CPU: the client's CPU time per request)"

@@ -212,7 +212,7 @@ fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()>
         ),
     ] {
         println!("\n{placement} (redis-server on CPU 0, the loop on CPU {loop_cpu})");
-        crate::pinned(Some(redis.pid()), loop_cpu, || {
+        crate::pinned(&[redis.pid()], loop_cpu, || {
             gets_table(runtime, &redis, &url, built)
         })?;
     }

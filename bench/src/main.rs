@@ -165,7 +165,7 @@ fn redis_section() -> Result<()> {
         ("client and server on different CPUs", 1),
         ("client on the server's CPU", 0),
     ] {
-        let (rigor_rounds, reference_rounds) = pinned(Some(redis.pid()), client_cpu, || {
+        let (rigor_rounds, reference_rounds) = pinned(&[redis.pid()], client_cpu, || {
             let mut rigor_rounds: Vec<BTreeMap<&str, Summary>> = Vec::new();
             let mut reference_rounds: Vec<BTreeMap<String, Reference>> = Vec::new();
             for _ in 0..ROUNDS {
@@ -340,21 +340,21 @@ pub(crate) fn redis_benchmark(
     Ok(rows)
 }
 
-/// Runs `work` with this thread on `cpu` and every thread of process
-/// `server` (if any) on CPU 0, then lets both run anywhere again, whatever
-/// `work` returned. Processes started inside inherit `cpu`.
+/// Runs `work` with this thread on `cpu` and every thread of the processes
+/// `servers` on CPU 0, then lets them all run anywhere again, whatever `work`
+/// returned. Threads and processes started inside inherit `cpu`.
 pub(crate) fn pinned<T>(
-    server: Option<u32>,
+    servers: &[u32],
     cpu: usize,
     work: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
-    if let Some(pid) = server {
+    for &pid in servers {
         pin_process(pid, Some(0))?;
     }
     pin_thread(Some(cpu))?;
     let out = work();
     pin_thread(None)?;
-    if let Some(pid) = server {
+    for &pid in servers {
         pin_process(pid, None)?;
     }
     out

@@ -56,13 +56,13 @@ pub fn run() -> Result<()> {
         ("client on the server's CPU", 0),
     ];
     for (placement, client_cpu) in placements {
-        let single = crate::pinned(Some(redis.pid()), client_cpu, || {
+        let single = crate::pinned(&[redis.pid()], client_cpu, || {
             single_connection(&current, &redis, &url)
         })?;
         println!("{placement} (redis-server on CPU 0, client on CPU {client_cpu})");
         print_rows(single);
         if client_cpu == 1 {
-            crate::pinned(Some(redis.pid()), client_cpu, || {
+            crate::pinned(&[redis.pid()], client_cpu, || {
                 tail(&current, &url, redis.port())
             })?;
         }

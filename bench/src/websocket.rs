@@ -207,7 +207,7 @@ pub fn run() -> Result<()> {
             "{:<46} {:>9} {:>9} {:>7} {:>9} {:>9}",
             "case", "rigor", "bare loop", "ratio", "rigor CPU", "bare CPU"
         );
-        crate::pinned(None, client_cpu, || -> Result<()> {
+        crate::pinned(&[], client_cpu, || -> Result<()> {
             for (name, location, config) in &cases {
                 let (location, config) = (location.clone(), *config);
                 let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
