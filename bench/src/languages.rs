@@ -233,6 +233,7 @@ fn gets_table(
     url: &rigor::probes::redis::RedisUrl,
     built: &std::collections::BTreeMap<String, PathBuf>,
 ) -> Result<()> {
+    use rigor::probes::redis::Client;
     println!(
         "{:<8} {:>10} {:>10} {:>13} {:>14} {:>15} {:>14}",
         "guest",
@@ -264,10 +265,7 @@ fn gets_table(
         };
         let (mut guest_ms, mut native_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         let (mut guest_cpu, mut native_cpu) = (Vec::new(), Vec::new());
-        let mut client = runtime.block_on(rigor::probes::redis::Client::connect(
-            url,
-            Duration::from_secs(5),
-        ))?;
+        let mut client = runtime.block_on(Client::connect(url, Duration::from_secs(5)))?;
         for _ in 0..GET_ROUNDS {
             // The two loops alternate in chunks, so that both meet the same
             // machine: a shared host's vCPUs change speed within seconds.
