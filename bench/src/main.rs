@@ -362,7 +362,7 @@ pub(crate) fn pinned<T>(
 
 /// Pins the calling thread to `cpu` (every CPU when `None`). Threads and
 /// processes it starts afterwards inherit it.
-pub(crate) fn pin_thread(cpu: Option<usize>) -> Result<()> {
+fn pin_thread(cpu: Option<usize>) -> Result<()> {
     set_affinity(0, cpu)
 }
 

@@ -30,29 +30,31 @@ fn echo_server() -> Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    std::thread::spawn(move || {
-        crate::pin_thread(Some(0)).expect("pinning the echo server");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("echo server runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            while let Ok((tcp, _)) = listener.accept().await {
-                let _ = tcp.set_nodelay(true);
-                tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                        return;
-                    };
-                    while let Some(Ok(m)) = ws.next().await {
-                        if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+    // Spawned from a thread pinned to CPU 0, it stays there.
+    crate::pinned(&[], 0, || {
+        Ok(std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("echo server runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let _ = tcp.set_nodelay(true);
+                    tokio::spawn(async move {
+                        let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
                             return;
+                        };
+                        while let Some(Ok(m)) = ws.next().await {
+                            if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                                return;
+                            }
                         }
-                    }
-                });
-            }
-        });
-    });
+                    });
+                }
+            });
+        }))
+    })?;
     Ok(addr)
 }
 
