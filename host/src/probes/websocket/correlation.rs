@@ -54,13 +54,13 @@ impl Template {
         })
     }
 
-    /// Length of every message built from it.
     /// Whether every message is UTF-8: the text around the id is (the id
     /// itself is ASCII digits).
     pub fn is_utf8(&self) -> bool {
         std::str::from_utf8(&self.prefix).is_ok() && std::str::from_utf8(&self.suffix).is_ok()
     }
 
+    /// Length of every message built from it.
     pub fn message_len(&self) -> usize {
         self.prefix.len() + ID_DIGITS + self.suffix.len()
     }

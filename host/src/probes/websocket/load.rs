@@ -162,10 +162,24 @@ impl LoadOutcome {
         self.per_second(self.received)
     }
 
-    fn error(&mut self, kind: &'static str, message: impl FnOnce() -> String) {
-        *self.errors.entry(kind).or_default() += 1;
+    /// Adds one connection's counts.
+    fn add(&mut self, o: Counts) {
+        self.sent += o.sent;
+        self.received += o.received;
+        self.matched += o.matched;
+        self.unmatched += o.unmatched;
+        self.duplicates += o.duplicates;
+        self.lost += o.lost;
+        self.bytes_sent += o.bytes_sent;
+        self.bytes_received += o.bytes_received;
+        for (code, n) in o.close_codes {
+            *self.close_codes.entry(code).or_default() += n;
+        }
+        for (kind, n) in o.errors {
+            *self.errors.entry(kind).or_default() += n;
+        }
         if self.first_error.is_none() {
-            self.first_error = Some(message());
+            self.first_error = o.first_error;
         }
     }
 }
@@ -236,7 +250,9 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
         let one = match done {
             Ok(one) => one,
             Err(_) => {
-                total.error("task", || "a load connection failed unexpectedly".into());
+                let mut failed = Counts::default();
+                failed.error("task", || "a load connection failed unexpectedly".into());
+                total.add(failed);
                 continue;
             }
         };
@@ -253,24 +269,7 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
             (a, b) => a.or(b),
         };
         finished = finished.max(one.finished);
-        let o = one.totals;
-        total.sent += o.sent;
-        total.received += o.received;
-        total.matched += o.matched;
-        total.unmatched += o.unmatched;
-        total.duplicates += o.duplicates;
-        total.lost += o.lost;
-        total.bytes_sent += o.bytes_sent;
-        total.bytes_received += o.bytes_received;
-        for (code, n) in o.close_codes {
-            *total.close_codes.entry(code).or_default() += n;
-        }
-        for (kind, n) in o.errors {
-            *total.errors.entry(kind).or_default() += n;
-        }
-        if total.first_error.is_none() {
-            total.first_error = o.first_error;
-        }
+        total.add(one.totals);
     }
     drop(connections);
     total.round_trip = round_trip.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -404,11 +403,14 @@ async fn connection(
                     out.bytes_received += payload.len() as u64;
                     match flight.answer(correlation::extract_id(payload, &plan.location)) {
                         Match::Answer(from) => {
+                            // Read before the lock is taken: the round trip
+                            // ends at the answer, not after the lock.
+                            let took = nanos(from.elapsed());
                             out.matched += 1;
                             round_trip
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
-                                .record(nanos(from.elapsed()));
+                                .record(took);
                         }
                         Match::Duplicate => out.duplicates += 1,
                         Match::Unmatched => out.unmatched += 1,
