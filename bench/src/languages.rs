@@ -198,19 +198,8 @@ fn redis_gets(built: &std::collections::BTreeMap<String, PathBuf>) -> Result<()>
         "{GETS} GETs of a 100 B value on one connection per round, guest and native alternating \
          in {GET_CHUNKS} chunks; {GET_ROUNDS} rounds, medians"
     );
-    // redis-server on CPU 0 and the loop's thread pinned: whether a reply
-    // must wake a halted vCPU decides the round trip (~70 µs or ~7 µs), and
-    // left to the scheduler, runs would mix the two differently.
-    for (placement, loop_cpu) in [
-        (
-            "the loop on another CPU than redis-server: each reply wakes a halted vCPU",
-            1,
-        ),
-        (
-            "the loop on redis-server's CPU: a round trip as on a busy machine",
-            0,
-        ),
-    ] {
+    // redis-server and the loop's thread pinned (see `crate::PLACEMENTS`).
+    for (placement, loop_cpu) in crate::PLACEMENTS {
         println!("\n{placement} (redis-server on CPU 0, the loop on CPU {loop_cpu})");
         crate::pinned(&[redis.pid()], loop_cpu, || {
             gets_table(runtime, &redis, &url, built)

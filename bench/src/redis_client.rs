@@ -17,6 +17,8 @@ use rigor::services::redis_server::ManagedRedis;
 const SINGLE_REQUESTS: usize = 20_000;
 const CONNECTIONS: u32 = 50;
 const REQUESTS: u64 = 100_000;
+const ROUNDS: usize = 5;
+const VALUE: usize = 100;
 
 /// Requests of a 50-connection load: pipelined loads run as long as the
 /// others (100,000 requests at `-P 16` take ~50 ms, which measured the
@@ -24,8 +26,6 @@ const REQUESTS: u64 = 100_000;
 fn load_requests(pipeline: u32) -> u64 {
     REQUESTS * u64::from(pipeline)
 }
-const ROUNDS: usize = 5;
-const VALUE: usize = 100;
 
 /// A figure's name and its values per round: rigor, the crate, redis-benchmark.
 type Row = (&'static str, Vec<f64>, Vec<f64>, Vec<f64>);
@@ -51,21 +51,17 @@ pub fn run() -> Result<()> {
     // way for both. Left to the scheduler, a loopback round trip is ~7 µs
     // when the client runs on the server's CPU and ~70 µs when a halted
     // vCPU must wake, and which one a run gets decides the comparison.
-    let placements = [
-        ("client and server on different CPUs", 1),
-        ("client on the server's CPU", 0),
-    ];
-    for (placement, client_cpu) in placements {
-        let single = crate::pinned(&[redis.pid()], client_cpu, || {
-            single_connection(&current, &redis, &url)
+    for (placement, client_cpu) in crate::PLACEMENTS {
+        crate::pinned(&[redis.pid()], client_cpu, || {
+            let single = single_connection(&current, &redis, &url)?;
+            println!("{placement} (redis-server on CPU 0, client on CPU {client_cpu})");
+            print_rows(single);
+            // Where the mean goes, on the placement where it misses.
+            if client_cpu == 1 {
+                tail(&current, &url, redis.port())?;
+            }
+            Ok(())
         })?;
-        println!("{placement} (redis-server on CPU 0, client on CPU {client_cpu})");
-        print_rows(single);
-        if client_cpu == 1 {
-            crate::pinned(&[redis.pid()], client_cpu, || {
-                tail(&current, &url, redis.port())
-            })?;
-        }
     }
 
     let mut rows: Vec<Row> = vec![
@@ -167,10 +163,8 @@ fn tail(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<
     for _ in 0..3 {
         for (label, timer) in [("rigor", true), ("rigor, no timer", false)] {
             let mut ns = runtime.block_on(ours_samples(url, timer))?;
-            ns.sort_unstable();
-            let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
-            let (p50, p95, p99, mean, mean99) = spread(ns.clone());
-            push(label, [p50, p95, p99, mean, mean99]);
+            push(label, spread(&mut ns));
+            let at = |q: f64| quantile_us(&ns, q);
             let slow = ns.iter().filter(|&&n| n > 100_000).count();
             let slow_share = ns.iter().filter(|&&n| n > 100_000).sum::<u64>() as f64
                 / ns.iter().sum::<u64>() as f64;
@@ -182,9 +176,8 @@ fn tail(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<
             );
         }
         let (to_event, to_reply) = runtime.block_on(bare_samples(port))?;
-        for (label, ns) in [("bare, to event", to_event), ("bare, to reply", to_reply)] {
-            let (p50, p95, p99, mean, mean99) = spread(ns);
-            push(label, [p50, p95, p99, mean, mean99]);
+        for (label, mut ns) in [("bare, to event", to_event), ("bare, to reply", to_reply)] {
+            push(label, spread(&mut ns));
         }
         let out = std::process::Command::new("redis-benchmark")
             .args([
@@ -236,14 +229,25 @@ fn tail(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<
     Ok(())
 }
 
-/// p50, p95, p99, mean and mean of the fastest 99 % of `ns`, in µs.
-fn spread(mut ns: Vec<u64>) -> (f64, f64, f64, f64, f64) {
+/// The `q` quantile of sorted `ns`, in µs.
+fn quantile_us(sorted: &[u64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)] as f64 / 1e3
+}
+
+/// p50, p95, p99, mean and mean of the fastest 99 % of `ns` (sorted in
+/// place), in µs.
+fn spread(ns: &mut [u64]) -> [f64; 5] {
     ns.sort_unstable();
-    let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
     let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
     let cut = ns.len() * 99 / 100;
     let mean99 = ns[..cut].iter().sum::<u64>() as f64 / cut as f64 / 1e3;
-    (at(0.5), at(0.95), at(0.99), mean, mean99)
+    [
+        quantile_us(ns, 0.5),
+        quantile_us(ns, 0.95),
+        quantile_us(ns, 0.99),
+        mean,
+        mean99,
+    ]
 }
 
 /// GETs on a bare socket, each timed twice from just before the request is
@@ -298,9 +302,7 @@ async fn ours_samples(url: &RedisUrl, timer: bool) -> Result<Vec<u64>> {
 
 /// p50 and mean in µs of `ns`, and µs per request of a loop that took `wall`.
 fn p50_mean(mut ns: Vec<u64>, wall: Duration) -> (f64, f64, f64) {
-    ns.sort_unstable();
-    let p50 = ns[ns.len() / 2] as f64 / 1e3;
-    let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
+    let [p50, _, _, mean, _] = spread(&mut ns);
     (p50, mean, wall.as_secs_f64() * 1e6 / ns.len() as f64)
 }
 

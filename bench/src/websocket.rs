@@ -200,10 +200,7 @@ pub fn run() -> Result<()> {
     // Whether a reply must wake a halted vCPU decides more than either
     // client does, so the client's thread is pinned, once beside the echo
     // server and once on its CPU.
-    for (placement, client_cpu) in [
-        ("client on another CPU than the echo server", 1),
-        ("client on the echo server's CPU", 0),
-    ] {
+    for (placement, client_cpu) in crate::PLACEMENTS {
         println!("\n{placement} (echo server on CPU 0, client on CPU {client_cpu})");
         println!(
             "{:<46} {:>9} {:>9} {:>7} {:>9} {:>9}",
