@@ -3,9 +3,12 @@
 //! clear and over TLS:
 //!
 //! `http-load`'s native load (what the scenario's `run-load` runs: closed
-//! model, 50 workers on 50 kept-alive HTTP/1.1 connections, 10 s, on 2
-//! event-loop threads) vs `wrk -t2 -c50 -d10s --latency`, rounds alternating the tools so drift hits both alike:
-//! requests/s and p50 latency, medians of the rounds, and their ratios.
+//! model, 50 workers on 50 kept-alive HTTP/1.1 connections, 10 s) vs
+//! `wrk -t2 -c50 -d10s --latency`, rounds alternating the tools so drift
+//! hits both alike: requests/s and p50 latency, medians of the rounds, and
+//! their ratios. The load runs twice a round: on the event-loop threads
+//! `http-load` takes by default (half the cores, leaving the rest to the
+//! server under test), and on 2 threads like wrk's `-t2`.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -24,8 +27,8 @@ use crate::median;
 const CONNECTIONS: u32 = 50;
 const SECONDS: u64 = 10;
 const ROUNDS: usize = 3;
-/// Event-loop threads, as wrk's `-t2`.
-const THREADS: u32 = 2;
+/// wrk's `-t2`, and the second thread count the load runs with.
+const WRK_THREADS: u32 = 2;
 /// The static file: the size of nginx's default welcome page.
 const FILE_BYTES: usize = 615;
 
@@ -181,7 +184,12 @@ fn cpu_seconds() -> (f64, f64) {
     (tick(11) + tick(12), tick(13) + tick(14))
 }
 
-fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) -> Result<Figures> {
+fn rigor_load(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    trust: &TlsTrust,
+    threads: u32,
+) -> Result<Figures> {
     let url = Url::parse(url).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tls = match url.scheme {
         rigor::probes::http::url::Scheme::Https => Some(TlsSetup::new(
@@ -211,7 +219,7 @@ fn rigor_load(runtime: &tokio::runtime::Runtime, url: &str, trust: &TlsTrust) ->
         duration: Some(Duration::from_secs(SECONDS)),
         rate: None,
         timeout: Duration::from_secs(10),
-        threads: THREADS,
+        threads,
         progress: ProgressSink::detached(),
     };
     let (cpu_before, _) = cpu_seconds();
@@ -250,7 +258,7 @@ fn wrk(url: &str) -> Result<Figures> {
     let (_, cpu_before) = cpu_seconds();
     let out = Command::new("wrk")
         .args([
-            "-t2",
+            &format!("-t{WRK_THREADS}"),
             &format!("-c{CONNECTIONS}"),
             &format!("-d{SECONDS}s"),
             "--latency",
@@ -293,8 +301,12 @@ pub fn run() -> Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
         .unwrap_or_default();
+    let default_threads = rigor::probes::redis::load::default_threads() as u32;
     println!(
-        "{version}, 1 worker, a {FILE_BYTES} B static file; {CONNECTIONS} connections on {THREADS} threads, {SECONDS} s per run, HTTP/1.1 kept alive, median of {ROUNDS} rounds\n"
+        "{version}, 1 worker, a {FILE_BYTES} B static file; {CONNECTIONS} connections, {SECONDS} s per run, HTTP/1.1 kept alive, median of {ROUNDS} rounds"
+    );
+    println!(
+        "rigor on its default {default_threads} thread(s) (half the cores) and on {WRK_THREADS}; wrk -t{WRK_THREADS}\n"
     );
     // The runtime `rigor run` uses; the load runs on threads of its own.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -305,6 +317,10 @@ pub fn run() -> Result<()> {
     // both CPUs in a way that differs from run to run and tool to tool;
     // pinned, each side has a CPU of its own.
     let nginx_processes = nginx.processes()?;
+    let mut thread_counts = vec![default_threads];
+    if default_threads != WRK_THREADS {
+        thread_counts.push(WRK_THREADS);
+    }
     for (placement, pin) in [
         (
             "nginx and the client on a CPU each (nginx on CPU 0, the client on CPU 1)",
@@ -318,7 +334,7 @@ pub fn run() -> Result<()> {
         println!("\n{placement}");
         let table = || -> Result<()> {
             println!(
-                "{:<7} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}   {:>10} {:>10}",
+                "{:<17} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}   {:>10} {:>10}",
                 "",
                 "rigor req/s",
                 "wrk req/s",
@@ -333,23 +349,32 @@ pub fn run() -> Result<()> {
                 ("http", format!("http://127.0.0.1:{plain}/")),
                 ("https", format!("https://127.0.0.1:{tls}/")),
             ] {
-                let mut ours = Vec::new();
+                let mut ours: Vec<Vec<Figures>> =
+                    thread_counts.iter().map(|_| Vec::new()).collect();
                 let mut theirs = Vec::new();
                 for _ in 0..ROUNDS {
-                    ours.push(rigor_load(&runtime, &url, &trust)?);
+                    for (runs, &threads) in ours.iter_mut().zip(&thread_counts) {
+                        runs.push(rigor_load(&runtime, &url, &trust, threads)?);
+                    }
                     theirs.push(wrk(&url)?);
                 }
-                let rps = median(ours.iter().map(|f| f.rps));
                 let wrk_rps = median(theirs.iter().map(|f| f.rps));
-                let p50 = median(ours.iter().map(|f| f.p50_us));
                 let wrk_p50 = median(theirs.iter().map(|f| f.p50_us));
-                let cpu = median(ours.iter().map(|f| f.cpu_us));
                 let wrk_cpu = median(theirs.iter().map(|f| f.cpu_us));
-                println!(
-                    "{name:<7} {rps:>12.0} {wrk_rps:>12.0} {:>7.3}   {p50:>12.1} {wrk_p50:>12.1} {:>7.3}   {cpu:>8.2}µs {wrk_cpu:>8.2}µs",
-                    rps / wrk_rps,
-                    p50 / wrk_p50
-                );
+                for (runs, threads) in ours.iter().zip(&thread_counts) {
+                    let rps = median(runs.iter().map(|f| f.rps));
+                    let p50 = median(runs.iter().map(|f| f.p50_us));
+                    let cpu = median(runs.iter().map(|f| f.cpu_us));
+                    let label = format!(
+                        "{name}, {threads} thread{}",
+                        if *threads == 1 { "" } else { "s" }
+                    );
+                    println!(
+                        "{label:<17} {rps:>12.0} {wrk_rps:>12.0} {:>7.3}   {p50:>12.1} {wrk_p50:>12.1} {:>7.3}   {cpu:>8.2}µs {wrk_cpu:>8.2}µs",
+                        rps / wrk_rps,
+                        p50 / wrk_p50
+                    );
+                }
             }
             Ok(())
         };
@@ -360,7 +385,7 @@ pub fn run() -> Result<()> {
         }
     }
     println!(
-        "(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1; CPU: the client's CPU time per request)"
+        "(targets: requests/s ratio >= 1.0, p50 ratio <= 1.1, for the load as `http-load` runs it by default; CPU: the client's CPU time per request)"
     );
     Ok(())
 }
