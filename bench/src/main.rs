@@ -14,6 +14,7 @@ mod outputs;
 mod process;
 mod redis_client;
 mod redis_load;
+mod redis_loops;
 mod redis_policy;
 mod reports;
 mod vus;

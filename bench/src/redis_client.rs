@@ -14,6 +14,8 @@ use rigor::probes::redis::load::{
 use rigor::probes::redis::{Client, RedisUrl};
 use rigor::services::redis_server::ManagedRedis;
 
+use crate::redis_loops::{self, Pattern};
+
 const SINGLE_REQUESTS: usize = 20_000;
 const CONNECTIONS: u32 = 50;
 const REQUESTS: u64 = 100_000;
@@ -56,10 +58,7 @@ pub fn run() -> Result<()> {
             let single = single_connection(&current, &redis, &url)?;
             println!("{placement} (redis-server on CPU 0, client on CPU {client_cpu})");
             print_rows(single);
-            // Where the mean goes, on the placement where it misses.
-            if client_cpu == 1 {
-                tail(&current, &url, redis.port())?;
-            }
+            gap(&current, &url, redis.port())?;
             Ok(())
         })?;
     }
@@ -153,156 +152,76 @@ fn print_rows(rows: Vec<Row>) {
     println!();
 }
 
-/// Where the single-connection mean goes: the distribution's tail next to
-/// redis-benchmark's, and the client without its per-call timer.
-fn tail(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<()> {
-    let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut push = |name: &str, values: [f64; 5]| {
-        rows.push((name.to_owned(), values.to_vec()));
-    };
-    for _ in 0..3 {
-        for (label, timer) in [("rigor", true), ("rigor, no timer", false)] {
-            let mut ns = runtime.block_on(ours_samples(url, timer))?;
-            push(label, spread(&mut ns));
-            let at = |q: f64| quantile_us(&ns, q);
-            let slow = ns.iter().filter(|&&n| n > 100_000).count();
-            let slow_share = ns.iter().filter(|&&n| n > 100_000).sum::<u64>() as f64
-                / ns.iter().sum::<u64>() as f64;
-            println!(
-                "{label}: p99.9 {:.1} µs, max {:.1} µs, {slow} calls over 100 µs holding {:.1} % of the total time",
-                at(0.999),
-                at(1.0),
-                slow_share * 100.0
-            );
-        }
-        let (to_event, to_reply) = runtime.block_on(bare_samples(port))?;
-        for (label, mut ns) in [("bare, to event", to_event), ("bare, to reply", to_reply)] {
-            push(label, spread(&mut ns));
-        }
-        let out = std::process::Command::new("redis-benchmark")
-            .args([
-                "-p",
-                &port.to_string(),
-                "-c",
-                "1",
-                "-n",
-                "20000",
-                "-d",
-                "100",
-            ])
-            .args(["-t", "get", "--csv"])
-            .output()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-        if let Some(line) = text.lines().find(|l| l.starts_with("\"GET")) {
-            let cells: Vec<f64> = line
-                .split(',')
-                .skip(1)
-                .filter_map(|c| c.trim_matches('"').parse().ok())
-                .collect();
-            if cells.len() >= 6 {
-                push(
-                    "redis-benchmark",
-                    [
-                        cells[3] * 1e3,
-                        cells[4] * 1e3,
-                        cells[5] * 1e3,
-                        cells[1] * 1e3,
-                        f64::NAN,
-                    ],
-                );
-            }
-        }
+/// Where the single-connection mean comes from: µs per request of the
+/// probe, of a bare tokio loop, of two loops with no runtime (waiting on
+/// `epoll` the plain way, and making `redis-benchmark`'s system calls), and
+/// of `redis-benchmark`, rounds alternating.
+fn gap(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<()> {
+    let names = [
+        "rigor (the probe)",
+        "bare tokio loop",
+        "plain epoll loop",
+        "redis-benchmark's calls",
+        "redis-benchmark",
+    ];
+    let mut values: Vec<Vec<f64>> = names.iter().map(|_| Vec::new()).collect();
+    for _ in 0..ROUNDS {
+        values[0].push(runtime.block_on(ours_single(url))?.2);
+        values[1].push(runtime.block_on(bare_tokio(port))?);
+        values[2].push(redis_loops::per_request_us(
+            port,
+            SINGLE_REQUESTS,
+            VALUE,
+            Pattern::Plain,
+        )?);
+        values[3].push(redis_loops::per_request_us(
+            port,
+            SINGLE_REQUESTS,
+            VALUE,
+            Pattern::RedisBenchmark,
+        )?);
+        let bench = crate::redis_benchmark(port, 1, SINGLE_REQUESTS as u64, VALUE, 1)?;
+        values[4].push(1e6 / bench["GET"].rps);
     }
-    println!("single connection, 100 B GET, µs (3 rounds each; mean99 = mean of the fastest 99 %)");
-    println!(
-        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "client", "p50", "p95", "p99", "mean", "mean99"
-    );
-    for (name, values) in rows {
-        println!(
-            "{name:<18} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-            values[0], values[1], values[2], values[3], values[4]
-        );
+    let bench = crate::median(values[4].iter().copied());
+    println!("{:<26} {:>14} {:>12}", "loop", "µs per request", "/ bench");
+    for (name, v) in names.iter().zip(values) {
+        let us = crate::median(v);
+        println!("{name:<26} {us:>14.2} {:>12.3}", us / bench);
     }
     println!();
     Ok(())
 }
 
-/// The `q` quantile of sorted `ns`, in µs.
-fn quantile_us(sorted: &[u64], q: f64) -> f64 {
-    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)] as f64 / 1e3
-}
-
-/// p50, p95, p99, mean and mean of the fastest 99 % of `ns` (sorted in
-/// place), in µs.
-fn spread(ns: &mut [u64]) -> [f64; 5] {
-    ns.sort_unstable();
-    let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
-    let cut = ns.len() * 99 / 100;
-    let mean99 = ns[..cut].iter().sum::<u64>() as f64 / cut as f64 / 1e3;
-    [
-        quantile_us(ns, 0.5),
-        quantile_us(ns, 0.95),
-        quantile_us(ns, 0.99),
-        mean,
-        mean99,
-    ]
-}
-
-/// GETs on a bare socket, each timed twice from just before the request is
-/// written: to the read event (the socket reported readable, before the
-/// reply is read: where `redis-benchmark` stops its clock) and to the reply
-/// read and checked (where the probe stops it).
-async fn bare_samples(port: u16) -> Result<(Vec<u64>, Vec<u64>)> {
-    use tokio::io::AsyncWriteExt;
+/// µs per request of GETs on a bare tokio socket: write, read to the end
+/// of the reply, nothing else.
+async fn bare_tokio(port: u16) -> Result<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.set_nodelay(true)?;
     let request = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:0\r\n";
     let reply_len = format!("${VALUE}\r\n").len() + VALUE + 2;
     let mut buf = vec![0u8; 4096];
-    let (mut to_event, mut to_reply) = (
-        Vec::with_capacity(SINGLE_REQUESTS),
-        Vec::with_capacity(SINGLE_REQUESTS),
-    );
+    let started = Instant::now();
     for _ in 0..SINGLE_REQUESTS {
-        let start = Instant::now();
         stream.write_all(request).await?;
-        let (mut got, mut event) = (0, start);
+        let mut got = 0;
         while got < reply_len {
-            stream.readable().await?;
-            event = Instant::now();
-            match stream.try_read(&mut buf[got..]) {
-                Ok(0) => bail!("redis-server closed the connection"),
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e.into()),
+            match stream.read(&mut buf[got..]).await? {
+                0 => bail!("redis-server closed the connection"),
+                n => got += n,
             }
         }
         anyhow::ensure!(buf[0] == b'$' && got == reply_len, "unexpected reply");
-        to_reply.push(start.elapsed().as_nanos() as u64);
-        to_event.push(event.duration_since(start).as_nanos() as u64);
     }
-    Ok((to_event, to_reply))
-}
-
-async fn ours_samples(url: &RedisUrl, timer: bool) -> Result<Vec<u64>> {
-    let mut c = Client::connect(url, Duration::from_secs(5)).await?;
-    if !timer {
-        c.set_op_timeout(Duration::MAX);
-    }
-    let mut ns = Vec::with_capacity(SINGLE_REQUESTS);
-    for _ in 0..SINGLE_REQUESTS {
-        let t = Instant::now();
-        c.request(&[b"GET", b"key:0"]).await?;
-        ns.push(t.elapsed().as_nanos() as u64);
-    }
-    Ok(ns)
+    Ok(started.elapsed().as_secs_f64() * 1e6 / SINGLE_REQUESTS as f64)
 }
 
 /// p50 and mean in µs of `ns`, and µs per request of a loop that took `wall`.
 fn p50_mean(mut ns: Vec<u64>, wall: Duration) -> (f64, f64, f64) {
-    let [p50, _, _, mean, _] = spread(&mut ns);
+    ns.sort_unstable();
+    let p50 = ns[ns.len() / 2] as f64 / 1e3;
+    let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1e3;
     (p50, mean, wall.as_secs_f64() * 1e6 / ns.len() as f64)
 }
 
