@@ -102,6 +102,55 @@ pub fn extract_id(answer: &[u8], location: &IdLocation) -> Option<u64> {
     }
 }
 
+/// Finds the id in answers to messages built from one template. An answer
+/// that is a message echoed unchanged has its id where the template's
+/// placeholder was, so it is read there without parsing, when the template
+/// proves that this place is the location's (a JSON field whose value is
+/// the placeholder); any other answer is searched at its location.
+#[derive(Debug, Clone)]
+pub struct IdFinder {
+    location: IdLocation,
+    /// The template, when an unchanged echo's id may be read in place.
+    echo: Option<Template>,
+}
+
+impl IdFinder {
+    pub fn new(template: &Template, location: &IdLocation) -> Self {
+        // JSON never gives digits a structural role, so one id found in
+        // place by both ways proves it for every id; a number with leading
+        // zeros (`"id":{id}`) is not JSON and fails the proof.
+        let probe = id_of(1, 2);
+        let proven = matches!(location, IdLocation::JsonField(_))
+            && extract_id(&template.build(probe), location) == Some(probe);
+        Self {
+            location: location.clone(),
+            echo: proven.then(|| template.clone()),
+        }
+    }
+
+    /// The id in `answer`, if it is where the location says.
+    pub fn find(&self, answer: &[u8]) -> Option<u64> {
+        self.echo
+            .as_ref()
+            .and_then(|t| t.id_in_place(answer))
+            .or_else(|| extract_id(answer, &self.location))
+    }
+}
+
+impl Template {
+    /// The id of `answer` when it is one of this template's messages.
+    fn id_in_place(&self, answer: &[u8]) -> Option<u64> {
+        let digits_end = self.prefix.len() + ID_DIGITS;
+        if answer.len() != self.message_len()
+            || !answer.starts_with(&self.prefix)
+            || !answer.ends_with(&self.suffix)
+        {
+            return None;
+        }
+        parse_digits(&answer[self.prefix.len()..digits_end])
+    }
+}
+
 /// Reads one field of a JSON object without building the object: every
 /// other value is skipped unparsed, so a message costs one pass and no
 /// allocation beyond the id itself.
@@ -243,6 +292,12 @@ pub struct InFlight {
     conn: u32,
     /// Next sequence number to send.
     next: u64,
+    /// The latest message sent, while it waits: in the closed model the
+    /// only one, so matching it touches no table (a table per connection
+    /// sits in its own allocation, a cache miss per message across 50
+    /// connections).
+    latest: Option<(u64, Instant)>,
+    /// The earlier messages still waiting.
     waiting: HashMap<u64, Instant, BuildHasherDefault<IdHasher>>,
 }
 
@@ -273,21 +328,22 @@ impl InFlight {
         Self {
             conn,
             next: 0,
+            latest: None,
             waiting: HashMap::default(),
         }
     }
 
     /// Whether another message may be sent now.
     pub fn has_room(&self) -> bool {
-        self.waiting.len() < MAX_IN_FLIGHT
+        self.len() < MAX_IN_FLIGHT
     }
 
     pub fn len(&self) -> usize {
-        self.waiting.len()
+        self.waiting.len() + usize::from(self.latest.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.latest.is_none() && self.waiting.is_empty()
     }
 
     /// Messages sent so far.
@@ -303,7 +359,8 @@ impl InFlight {
     /// Gives up every message still waiting (counted lost by the caller);
     /// returns how many.
     pub fn give_up(&mut self) -> usize {
-        let n = self.waiting.len();
+        let n = self.len();
+        self.latest = None;
         self.waiting.clear();
         n
     }
@@ -313,13 +370,26 @@ impl InFlight {
     pub fn send(&mut self, from: Instant) -> u64 {
         let id = id_of(self.conn, self.next);
         self.next += 1;
-        self.waiting.insert(id, from);
+        if let Some((earlier, at)) = self.latest.replace((id, from)) {
+            self.waiting.insert(earlier, at);
+        }
         id
     }
 
     /// Forgets a send that failed before it reached the socket.
     pub fn cancel(&mut self, id: u64) {
-        self.waiting.remove(&id);
+        self.take(id);
+    }
+
+    /// Removes a waiting message; when it was sent (or due).
+    fn take(&mut self, id: u64) -> Option<Instant> {
+        match self.latest {
+            Some((latest, from)) if latest == id => {
+                self.latest = None;
+                Some(from)
+            }
+            _ => self.waiting.remove(&id),
+        }
     }
 
     /// Matches an answer's id.
@@ -327,7 +397,7 @@ impl InFlight {
         let Some(id) = id else {
             return Match::Unmatched;
         };
-        if let Some(from) = self.waiting.remove(&id) {
+        if let Some(from) = self.take(id) {
             return Match::Answer(from);
         }
         let ours = id / ID_STRIDE == u64::from(self.conn) && id % ID_STRIDE < self.next;
@@ -399,6 +469,67 @@ mod tests {
             extract_id(b"x", &IdLocation::ByteRange(usize::MAX, 2)),
             None
         );
+    }
+
+    #[test]
+    fn an_unchanged_echo_is_read_in_place_only_where_the_template_proves_it() {
+        let field = IdLocation::JsonField("id".into());
+        let t = Template::new(br#"{"id":"{id}","pad":"xyz"}"#, "{id}").unwrap();
+        let finder = IdFinder::new(&t, &field);
+        assert!(
+            finder.echo.is_some(),
+            "the placeholder is the field's value"
+        );
+        let id = id_of(7, 99);
+        assert_eq!(finder.find(&t.build(id)), Some(id));
+        // A changed answer is parsed: another field order, other padding.
+        assert_eq!(
+            finder.find(br#"{"pad":"xyz","id":"0007000000000099"}"#),
+            Some(id)
+        );
+        assert_eq!(
+            finder.find(br#"{"id":"0007000000000099","pad":"xy"}"#),
+            Some(id)
+        );
+        // Same shape, but not digits where the id was: neither way finds one.
+        assert_eq!(
+            finder.find(br#"{"id":"000700000000009x","pad":"xyz"}"#),
+            None
+        );
+
+        // The placeholder outside the field named: never read in place.
+        let elsewhere = Template::new(br#"{"id":"5","seq":"{id}"}"#, "{id}").unwrap();
+        let finder = IdFinder::new(&elsewhere, &field);
+        assert!(finder.echo.is_none());
+        assert_eq!(finder.find(&elsewhere.build(id)), Some(5));
+        // A bare number with leading zeros is not JSON: nothing to prove.
+        let number = Template::new(br#"{"id":{id}}"#, "{id}").unwrap();
+        assert!(IdFinder::new(&number, &field).echo.is_none());
+        // Digits inside a longer number: the field's value is not the id.
+        let longer = Template::new(br#"{"id":"1{id}"}"#, "{id}").unwrap();
+        let finder = IdFinder::new(&longer, &field);
+        assert!(finder.echo.is_none());
+        assert_eq!(finder.find(&longer.build(5)), Some(10_000_000_000_000_005));
+        // Byte ranges are cheap already and read as they are.
+        let range = IdLocation::ByteRange(7, ID_DIGITS);
+        assert!(IdFinder::new(&t, &range).echo.is_none());
+        assert_eq!(IdFinder::new(&t, &range).find(&t.build(id)), Some(id));
+    }
+
+    #[test]
+    fn a_cancelled_send_is_no_longer_waiting() {
+        let t0 = Instant::now();
+        let mut f = InFlight::new(0);
+        let a = f.send(t0);
+        let b = f.send(t0);
+        f.cancel(b);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f.answer(Some(b)), Match::Duplicate, "sent, then withdrawn");
+        f.cancel(a);
+        assert!(f.is_empty());
+        let c = f.send(t0);
+        assert_eq!(f.give_up(), 1);
+        assert_eq!(f.answer(Some(c)), Match::Duplicate);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::client::{self, ConnectSpec, ConnectTiming, NO_STATUS_CODE, WsError};
-use super::correlation::{self, IdLocation, InFlight, Match, Template};
+use super::correlation::{self, IdFinder, IdLocation, InFlight, Match, Template};
 use crate::budget::{Budget, BudgetExceeded, Reservation, Resource, size};
 use crate::events::ProgressSink;
 use crate::metrics::Distribution;
@@ -325,6 +325,7 @@ async fn connection(
     let mut next = timeline.as_ref().and_then(Timeline::claim);
     // Checked once: each message is the template with digits in it.
     let as_text = plan.text && plan.template.is_utf8();
+    let finder = IdFinder::new(&plan.template, &plan.location);
     let mut sending = true;
     let mut grace_end = began;
     let mut last_send = began;
@@ -401,7 +402,7 @@ async fn connection(
                     let payload = data(&message);
                     out.received += 1;
                     out.bytes_received += payload.len() as u64;
-                    match flight.answer(correlation::extract_id(payload, &plan.location)) {
+                    match flight.answer(finder.find(payload)) {
                         Match::Answer(from) => {
                             // Read before the lock is taken: the round trip
                             // ends at the answer, not after the lock.
