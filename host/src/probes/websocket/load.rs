@@ -331,9 +331,13 @@ async fn connection(
     let mut last_send = began;
     let mut timer = Box::pin(tokio::time::sleep_until(began.into()));
     let mut armed = began;
+    // A clock reading taken at the end of the last turn (an answer's
+    // arrival, a closed-model send), good enough for the next turn's
+    // deadlines: one reading fewer per message.
+    let mut fresh: Option<Instant> = None;
 
     let ended = loop {
-        let now = Instant::now();
+        let now = fresh.take().unwrap_or_else(Instant::now);
         // The timeline ends at the message count and at the end of the
         // sending time on its own.
         let count_done = match plan.rate {
@@ -360,8 +364,6 @@ async fn connection(
             let give_up = last_send + plan.grace;
             send_end.map_or(give_up, |e| e.min(give_up))
         };
-        // Whether time passed since `now` was read.
-        let mut waited = wake > now;
         let woke = if wake <= now {
             true
         } else {
@@ -406,7 +408,9 @@ async fn connection(
                         Match::Answer(from) => {
                             // Read before the lock is taken: the round trip
                             // ends at the answer, not after the lock.
-                            let took = nanos(from.elapsed());
+                            let answered = Instant::now();
+                            fresh = Some(answered);
+                            let took = nanos(answered.saturating_duration_since(from));
                             out.matched += 1;
                             round_trip
                                 .lock()
@@ -436,7 +440,6 @@ async fn connection(
                 continue; // woken for an earlier deadline
             }
             crate::pacing::yield_until(d).await;
-            waited = true;
             next = timeline.as_ref().and_then(Timeline::claim);
             if !flight.has_room() {
                 out.error("in-flight-limit", || {
@@ -458,9 +461,9 @@ async fn connection(
         } else {
             Message::Binary(bytes)
         };
-        // Closed model: from the send (the loop's clock reading, taken
-        // just above unless a wait came between); open model: from the slot.
-        last_send = if waited { Instant::now() } else { now };
+        // Closed model: from the send, read once the message is built so
+        // that building it is not timed; open model: from the slot.
+        last_send = Instant::now();
         let from = due.unwrap_or(last_send);
         flight.send(from);
         if let Err(e) = socket.send(message).await {
@@ -472,6 +475,11 @@ async fn connection(
         out.sent += 1;
         out.bytes_sent += len;
         plan.progress.advance(1);
+        // The open model's next slot may be due within microseconds, so
+        // it reads the clock afresh.
+        if due.is_none() {
+            fresh = Some(last_send);
+        }
     };
     out.lost += flight.len() as u64;
     one.finished = Some(Instant::now());
