@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Digits of an id as written into a message: fixed, so a byte range finds
@@ -110,12 +111,13 @@ pub fn extract_id(answer: &[u8], location: &IdLocation) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct IdFinder {
     location: IdLocation,
-    /// The template, when an unchanged echo's id may be read in place.
-    echo: Option<Template>,
+    /// The template (shared, not copied: it may be as large as a
+    /// message), when an unchanged echo's id may be read in place.
+    echo: Option<Arc<Template>>,
 }
 
 impl IdFinder {
-    pub fn new(template: &Template, location: &IdLocation) -> Self {
+    pub fn new(template: &Arc<Template>, location: &IdLocation) -> Self {
         // JSON never gives digits a structural role, so one id found in
         // place by both ways proves it for every id; a number with leading
         // zeros (`"id":{id}`) is not JSON and fails the proof.
@@ -124,7 +126,7 @@ impl IdFinder {
             && extract_id(&template.build(probe), location) == Some(probe);
         Self {
             location: location.clone(),
-            echo: proven.then(|| template.clone()),
+            echo: proven.then(|| Arc::clone(template)),
         }
     }
 
@@ -474,7 +476,7 @@ mod tests {
     #[test]
     fn an_unchanged_echo_is_read_in_place_only_where_the_template_proves_it() {
         let field = IdLocation::JsonField("id".into());
-        let t = Template::new(br#"{"id":"{id}","pad":"xyz"}"#, "{id}").unwrap();
+        let t = Arc::new(Template::new(br#"{"id":"{id}","pad":"xyz"}"#, "{id}").unwrap());
         let finder = IdFinder::new(&t, &field);
         assert!(
             finder.echo.is_some(),
@@ -498,15 +500,15 @@ mod tests {
         );
 
         // The placeholder outside the field named: never read in place.
-        let elsewhere = Template::new(br#"{"id":"5","seq":"{id}"}"#, "{id}").unwrap();
+        let elsewhere = Arc::new(Template::new(br#"{"id":"5","seq":"{id}"}"#, "{id}").unwrap());
         let finder = IdFinder::new(&elsewhere, &field);
         assert!(finder.echo.is_none());
         assert_eq!(finder.find(&elsewhere.build(id)), Some(5));
         // A bare number with leading zeros is not JSON: nothing to prove.
-        let number = Template::new(br#"{"id":{id}}"#, "{id}").unwrap();
+        let number = Arc::new(Template::new(br#"{"id":{id}}"#, "{id}").unwrap());
         assert!(IdFinder::new(&number, &field).echo.is_none());
         // Digits inside a longer number: the field's value is not the id.
-        let longer = Template::new(br#"{"id":"1{id}"}"#, "{id}").unwrap();
+        let longer = Arc::new(Template::new(br#"{"id":"1{id}"}"#, "{id}").unwrap());
         let finder = IdFinder::new(&longer, &field);
         assert!(finder.echo.is_none());
         assert_eq!(finder.find(&longer.build(5)), Some(10_000_000_000_000_005));

@@ -232,6 +232,9 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
     // A lock never contended (every connection is polled by this task), but
     // the host's futures must be `Send`.
     let round_trip = Mutex::new(Distribution::default());
+    // One for every connection: it holds the template, which may be as
+    // large as a message.
+    let finder = IdFinder::new(&plan.template, &plan.location);
     let mut connections: FuturesUnordered<_> = (0..plan.connections)
         .map(|c| {
             AssertUnwindSafe(connection(
@@ -239,6 +242,7 @@ pub async fn run(plan: LoadPlan) -> LoadOutcome {
                 c,
                 Arc::clone(&barrier),
                 &round_trip,
+                &finder,
             ))
             .catch_unwind()
         })
@@ -293,6 +297,7 @@ async fn connection(
     c: u32,
     barrier: Arc<Barrier>,
     round_trip: &Mutex<Distribution>,
+    finder: &IdFinder,
 ) -> ConnOutcome {
     let mut one = ConnOutcome::default();
     let connected = client::connect(&plan.connect).await;
@@ -325,7 +330,6 @@ async fn connection(
     let mut next = timeline.as_ref().and_then(Timeline::claim);
     // Checked once: each message is the template with digits in it.
     let as_text = plan.text && plan.template.is_utf8();
-    let finder = IdFinder::new(&plan.template, &plan.location);
     let mut sending = true;
     let mut grace_end = began;
     let mut last_send = began;
