@@ -301,7 +301,7 @@ pub fn run() -> Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
         .unwrap_or_default();
-    let default_threads = rigor::probes::redis::load::default_threads() as u32;
+    let default_threads = rigor::budget::threads_per_load() as u32;
     println!(
         "{version}, 1 worker, a {FILE_BYTES} B static file; {CONNECTIONS} connections, {SECONDS} s per run, HTTP/1.1 kept alive, median of {ROUNDS} rounds"
     );

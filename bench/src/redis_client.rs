@@ -38,7 +38,7 @@ pub fn run() -> Result<()> {
     let current = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let threads = load::default_threads();
+    let threads = rigor::budget::threads_per_load();
     let multi = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -167,7 +167,11 @@ fn gap(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<(
     let mut values: Vec<Vec<f64>> = names.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
         values[0].push(runtime.block_on(ours_single(url))?.2);
-        values[1].push(runtime.block_on(bare_tokio(port))?);
+        values[1].push(runtime.block_on(redis_loops::tokio_per_request_us(
+            port,
+            SINGLE_REQUESTS,
+            VALUE,
+        ))?);
         values[2].push(redis_loops::per_request_us(
             port,
             SINGLE_REQUESTS,
@@ -191,30 +195,6 @@ fn gap(runtime: &tokio::runtime::Runtime, url: &RedisUrl, port: u16) -> Result<(
     }
     println!();
     Ok(())
-}
-
-/// µs per request of GETs on a bare tokio socket: write, read to the end
-/// of the reply, nothing else.
-async fn bare_tokio(port: u16) -> Result<f64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream.set_nodelay(true)?;
-    let request = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:0\r\n";
-    let reply_len = format!("${VALUE}\r\n").len() + VALUE + 2;
-    let mut buf = vec![0u8; 4096];
-    let started = Instant::now();
-    for _ in 0..SINGLE_REQUESTS {
-        stream.write_all(request).await?;
-        let mut got = 0;
-        while got < reply_len {
-            match stream.read(&mut buf[got..]).await? {
-                0 => bail!("redis-server closed the connection"),
-                n => got += n,
-            }
-        }
-        anyhow::ensure!(buf[0] == b'$' && got == reply_len, "unexpected reply");
-    }
-    Ok(started.elapsed().as_secs_f64() * 1e6 / SINGLE_REQUESTS as f64)
 }
 
 /// p50 and mean in µs of `ns`, and µs per request of a loop that took `wall`.

@@ -168,7 +168,7 @@ fn spec(case: &Case, op: Op) -> LoadSpec {
         pipeline: case.pipeline,
         connections: case.connections,
         timeout: Duration::from_secs(10),
-        threads: load::default_threads(),
+        threads: rigor::budget::threads_per_load(),
         seed: 1,
         first_worker: 0,
         all_workers: 0,

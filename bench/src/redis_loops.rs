@@ -1,7 +1,7 @@
-//! Single-connection GET loops with no runtime and no client library, to
-//! place the probe's single-connection mean: a loop that waits on `epoll`
-//! the plain way (the socket registered once), and one that makes the
-//! system calls `redis-benchmark` makes per request (its `ae` event loop
+//! Single-connection GET loops with no client library, to place the probe's
+//! single-connection mean: a bare tokio loop, and with no runtime, a loop
+//! that waits on `epoll` the plain way (the socket registered once) and one
+//! that makes the system calls `redis-benchmark` makes per request (its `ae` event loop
 //! re-registers the socket for writing before each send and for reading
 //! after it: five `epoll_ctl` and two `epoll_wait` per request, seen with
 //! `strace -f redis-benchmark -c 1 -t get`).
@@ -13,6 +13,50 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 
 const REQUEST: &[u8] = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:0\r\n";
+
+/// Bytes of the reply to `REQUEST` for a `value`-byte value.
+fn reply_len(value: usize) -> usize {
+    format!("${value}\r\n").len() + value + 2
+}
+
+/// Checks a whole reply read into `buf`.
+fn check_reply(buf: &[u8], got: usize, reply_len: usize) -> Result<()> {
+    ensure!(
+        buf[0] == b'$' && got == reply_len,
+        "unexpected reply to GET key:0"
+    );
+    Ok(())
+}
+
+/// Microseconds per request of `requests` requests that took since `started`.
+fn per_request(started: Instant, requests: usize) -> f64 {
+    started.elapsed().as_secs_f64() * 1e6 / requests as f64
+}
+
+/// Microseconds per request of GETs on a bare tokio socket: write, read to
+/// the end of the reply, nothing else.
+pub async fn tokio_per_request_us(port: u16, requests: usize, value: usize) -> Result<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("connecting to redis-server on port {port}"))?;
+    stream.set_nodelay(true)?;
+    let reply_len = reply_len(value);
+    let mut buf = vec![0u8; 16 * 1024];
+    let started = Instant::now();
+    for _ in 0..requests {
+        stream.write_all(REQUEST).await?;
+        let mut got = 0;
+        while got < reply_len {
+            match stream.read(&mut buf[got..]).await? {
+                0 => bail!("redis-server closed the connection"),
+                n => got += n,
+            }
+        }
+        check_reply(&buf, got, reply_len)?;
+    }
+    Ok(per_request(started, requests))
+}
 
 /// How a loop waits for its socket.
 #[derive(Clone, Copy)]
@@ -78,7 +122,7 @@ pub fn per_request_us(port: u16, requests: usize, value: usize, pattern: Pattern
     stream.set_nonblocking(true)?;
     let socket = stream.as_raw_fd();
     let epoll = Epoll::new(socket)?;
-    let reply_len = format!("${value}\r\n").len() + value + 2;
+    let reply_len = reply_len(value);
     let mut buf = vec![0u8; 16 * 1024];
     match pattern {
         Pattern::Plain => epoll.ctl(libc::EPOLL_CTL_ADD, libc::EPOLLIN)?,
@@ -104,15 +148,12 @@ pub fn per_request_us(port: u16, requests: usize, value: usize, pattern: Pattern
                 Err(e) => return Err(e.into()),
             }
         }
-        ensure!(
-            buf[0] == b'$' && got == reply_len,
-            "unexpected reply to GET key:0"
-        );
+        check_reply(&buf, got, reply_len)?;
         if let Pattern::RedisBenchmark = pattern {
             epoll.ctl(libc::EPOLL_CTL_MOD, libc::EPOLLIN)?;
             epoll.ctl(libc::EPOLL_CTL_DEL, 0)?;
             epoll.ctl(libc::EPOLL_CTL_ADD, libc::EPOLLOUT)?;
         }
     }
-    Ok(started.elapsed().as_secs_f64() * 1e6 / requests as f64)
+    Ok(per_request(started, requests))
 }

@@ -216,7 +216,7 @@ fn spec(op: Op) -> LoadSpec {
         pipeline: 1,
         connections: Connections::PerWorker,
         timeout: Duration::from_secs(10),
-        threads: load::default_threads(),
+        threads: rigor::budget::threads_per_load(),
         seed: 1,
         first_worker: 0,
         all_workers: 0,

@@ -59,6 +59,15 @@ pub const MAX_LOAD_WORKERS: u64 = 10_000;
 /// Highest `load-threads` a catalog may set: the most threads any load accepts.
 pub const MAX_LOAD_THREADS: u64 = 1024;
 
+/// Event-loop threads a load (Redis, HTTP) runs on when its spec leaves
+/// them open: half the cores (the server under test usually shares the
+/// machine), at least one.
+pub fn threads_per_load() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| (n.get() / 2).max(1))
+        .unwrap_or(1)
+}
+
 /// One kind of budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {

@@ -227,7 +227,7 @@ impl wit::Host for HttpView<'_> {
             rate: spec.rate,
             timeout: checked.timeout,
             threads: match spec.threads {
-                0 => crate::probes::redis::load::default_threads() as u32,
+                0 => crate::budget::threads_per_load() as u32,
                 n => n,
             },
             progress: self.events.clone(),

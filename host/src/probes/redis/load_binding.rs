@@ -75,7 +75,7 @@ pub fn convert(spec: &wit::LoadSpec) -> Result<(LoadSpec, String), ProbeError> {
         }),
         threads: spec
             .threads
-            .map_or_else(load::default_threads, |t| t as usize),
+            .map_or_else(crate::budget::threads_per_load, |t| t as usize),
         seed: 0x5EED,
         first_worker: 0,
         all_workers: 0,

@@ -148,14 +148,6 @@ pub fn rate(ops: u64, over: Duration) -> f64 {
     if secs > 0.0 { ops as f64 / secs } else { 0.0 }
 }
 
-/// Threads a load uses when the spec leaves it open: half the cores (the
-/// server under test usually shares the machine), at least one.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| (n.get() / 2).max(1))
-        .unwrap_or(1)
-}
-
 /// Takes from `budget` what a load of `spec` with a value of `value_len`
 /// bytes needs (its workers, threads, connections and host memory), all or
 /// nothing, before the value or anything else is allocated. Dropping the
